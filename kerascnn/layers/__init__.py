@@ -1,0 +1,28 @@
+"""kerascnn's custom layers: each registered serializable under the package "kerascnn"."""
+
+from kerascnn.layers.conv import DilatedConv2D, GroupedConv2D, conv_output_size
+from kerascnn.layers.inception import AuxiliaryClassifier, InceptionModule
+from kerascnn.layers.lenet import (
+    LENET5_C3_TABLE,
+    ConnectionTableConv2D,
+    EuclideanRBF,
+    Subsampling2D,
+    lecun_tanh,
+)
+from kerascnn.layers.lrn import LocalResponseNormalization
+from kerascnn.layers.residual import ResidualBlock
+
+__all__ = [
+    "AuxiliaryClassifier",
+    "ConnectionTableConv2D",
+    "DilatedConv2D",
+    "EuclideanRBF",
+    "GroupedConv2D",
+    "InceptionModule",
+    "LENET5_C3_TABLE",
+    "LocalResponseNormalization",
+    "ResidualBlock",
+    "Subsampling2D",
+    "conv_output_size",
+    "lecun_tanh",
+]

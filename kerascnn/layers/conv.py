@@ -1,0 +1,235 @@
+"""Convolutions that Keras' Conv2D does not offer as the classic papers need them.
+
+`DilatedConv2D` takes a stride and a dilation above 1 together (Keras' Conv2D refuses the pair) and explicit
+integer or "full" padding, so a layer's output size is the textbook formula. `GroupedConv2D` is AlexNet's two
+towers: Keras' `Conv2D(groups=2)` runs on the TensorFlow backend inside an XLA-compiled function (TensorFlow has
+no CPU kernel for grouped convolution), and TF Serving cannot load a SavedModel that holds such a function
+(tensorflow/serving#2214); here each group is an ordinary convolution on its slice of the channels.
+"""
+
+import math
+
+import keras
+from keras import ops
+
+
+def _pair(value, name):
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair):
+        raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r}.")
+    return pair
+
+
+def _padding(value):
+    if value in ("valid", "same", "full"):
+        return value
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
+        raise ValueError(f'padding must be "valid", "same", "full", an int >= 0 or a pair of them, got {value!r}.')
+    return pair
+
+
+def conv_output_size(m, n, s=1, d=1, p=0):
+    """floor((m + 2p - n - (n-1)(d-1)) / s) + 1: the size of a convolution's output along one axis."""
+    return (m + 2 * p - n - (n - 1) * (d - 1)) // s + 1
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class DilatedConv2D(keras.layers.Layer):
+    """2D convolution with any stride, dilation and padding, channels last.
+
+    With explicit padding p the output size is floor((m + 2p - n - (n-1)(d-1)) / s) + 1 for input size m, kernel
+    size n, stride s and dilation d (Dumoulin & Visin, "A guide to convolution arithmetic", 2016, relationship 15).
+    `padding="full"` pads (n-1)d on each side, `"same"` gives ceil(m / s) with the extra pixel at the bottom/right
+    as Keras does, `"valid"` pads nothing.
+
+    When both the stride and the dilation exceed 1 on an axis, the layer computes the convolution in the cheaper
+    of two exact ways: a stride-1 dilated convolution subsampled by s (s^2 times the work), or a stride-s
+    convolution with the kernel's taps spread d apart by zeros (((n-1)d+1)^2 / n^2 times the work).
+
+    Args:
+        filters: output channels.
+        kernel_size: n, an int or (height, width).
+        strides: s, an int or a pair.
+        dilation_rate: d, an int or a pair.
+        padding: "valid", "same", "full", or p (an int or a (height, width) pair of ints) on each side.
+        groups: splits the input channels into this many groups, each convolved into filters / groups outputs.
+        activation, use_bias, kernel_initializer, bias_initializer, kernel_regularizer, bias_regularizer: as in
+            `keras.layers.Conv2D`. The kernel has Conv2D's shape, (n, n, channels / groups, filters), so weights
+            move between the two.
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        dilation_rate=1,
+        padding="valid",
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if filters % groups:
+            raise ValueError(f"filters ({filters}) must be divisible by groups ({groups}).")
+        self.filters = filters
+        self.kernel_size = _pair(kernel_size, "kernel_size")
+        self.strides = _pair(strides, "strides")
+        self.dilation_rate = _pair(dilation_rate, "dilation_rate")
+        self.padding = _padding(padding)
+        self.groups = groups
+        self.activation = keras.activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.input_spec = keras.InputSpec(ndim=4)
+
+    @property
+    def effective_kernel_size(self):
+        return tuple((n - 1) * d + 1 for n, d in zip(self.kernel_size, self.dilation_rate))
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels % self.groups:
+            raise ValueError(f"Input channels ({channels}) must be divisible by groups ({self.groups}).")
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=(*self.kernel_size, channels // self.groups, self.filters),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias", shape=(self.filters,), initializer=self.bias_initializer, regularizer=self.bias_regularizer
+            )
+
+    def _explicit_padding(self, input_shape):
+        """((top, bottom), (left, right)) for the configured padding, or None where ops.conv can pad itself."""
+        strided_dilation = any(s > 1 and d > 1 for s, d in zip(self.strides, self.dilation_rate))
+        if self.padding == "valid" or (self.padding == "same" and not strided_dilation) or self._is_same():
+            return None
+        if self.padding == "full":
+            return tuple((k - 1, k - 1) for k in self.effective_kernel_size)
+        if self.padding == "same":
+            pads = []
+            for m, k, s in zip(input_shape[1:3], self.effective_kernel_size, self.strides):
+                if m is None:
+                    raise ValueError(
+                        'padding="same" with a stride and a dilation above 1 needs a known input height and width.'
+                    )
+                total = max((math.ceil(m / s) - 1) * s + k - m, 0)
+                pads.append((total // 2, total - total // 2))
+            return tuple(pads)
+        return tuple((p, p) for p in self.padding)
+
+    def _convolve(self, x, kernel, padding):
+        """One group's convolution, with the stride and dilation this layer was given."""
+        strides, dilation = list(self.strides), list(self.dilation_rate)
+        for axis, (n, s, d) in enumerate(zip(self.kernel_size, self.strides, self.dilation_rate)):
+            if s > 1 and d > 1:
+                if (n - 1) * d + 1 <= s * n:
+                    kernel, dilation[axis] = _spread_taps(kernel, axis, d), 1
+                else:
+                    strides[axis] = 1  # computed densely, subsampled below
+        y = ops.conv(x, kernel, strides=strides, padding=padding, dilation_rate=dilation)
+        if strides != list(self.strides):
+            y = y[:, :: self.strides[0] // strides[0], :: self.strides[1] // strides[1], :]
+        return y
+
+    def _is_same(self):
+        """Whether integer padding equals stride-1 "same" padding, which ops.conv does without a padded copy."""
+        return isinstance(self.padding, tuple) and all(
+            s == 1 and 2 * p == k - 1 for p, k, s in zip(self.padding, self.effective_kernel_size, self.strides)
+        )
+
+    def call(self, inputs):
+        pads = self._explicit_padding(inputs.shape)
+        if pads is None:
+            x, padding = inputs, "same" if self.padding == "same" or self._is_same() else "valid"
+        else:
+            x, padding = ops.pad(inputs, [(0, 0), *pads, (0, 0)]), "valid"
+        if self.groups == 1:
+            y = self._convolve(x, self.kernel, padding)
+        else:
+            xs = ops.split(x, self.groups, axis=-1)
+            kernels = ops.split(self.kernel, self.groups, axis=-1)
+            y = ops.concatenate([self._convolve(xg, kg, padding) for xg, kg in zip(xs, kernels)], axis=-1)
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        sizes = []
+        for axis, m in enumerate(input_shape[1:3]):
+            n, s, d = self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis]
+            if m is None:
+                sizes.append(None)
+            elif self.padding == "same":
+                sizes.append(math.ceil(m / s))
+            else:
+                p = {"valid": 0, "full": (n - 1) * d}[self.padding] if isinstance(self.padding, str) else None
+                sizes.append(conv_output_size(m, n, s, d, self.padding[axis] if p is None else p))
+        return (input_shape[0], *sizes, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            dilation_rate=self.dilation_rate,
+            padding=self.padding,
+            groups=self.groups,
+            activation=keras.activations.serialize(self.activation),
+            use_bias=self.use_bias,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=keras.regularizers.serialize(self.bias_regularizer),
+        )
+        return config
+
+
+def _spread_taps(kernel, axis, d):
+    """The kernel with d-1 zeros between neighbouring taps along `axis` (0 = height, 1 = width)."""
+    n = kernel.shape[axis]
+    zeros_shape = list(kernel.shape)
+    zeros_shape[axis] = n * (d - 1)
+    spread = ops.concatenate([kernel, ops.zeros(zeros_shape, kernel.dtype)], axis=axis)
+    # Interleave: tap i goes to position i*d; then drop the trailing zeros after the last tap.
+    spread = ops.reshape(ops.swapaxes(ops.reshape(spread, _split(kernel.shape, axis, d, n)), axis, axis + 1),
+                         _merged(kernel.shape, axis, n * d))
+    return ops.take(spread, ops.arange((n - 1) * d + 1), axis=axis)
+
+
+def _split(shape, axis, d, n):
+    shape = list(shape)
+    return shape[:axis] + [d, n] + shape[axis + 1 :]
+
+
+def _merged(shape, axis, size):
+    shape = list(shape)
+    return shape[:axis] + [size] + shape[axis + 1 :]
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class GroupedConv2D(DilatedConv2D):
+    """A convolution split into `groups` towers, each seeing only its own slice of the input channels.
+
+    AlexNet's two GPUs (Krizhevsky et al., NIPS 2012, Fig. 2): conv2, conv4 and conv5 connect only to the
+    feature maps on the same GPU, which is `groups=2` with the kernel shape (n, n, channels / 2, filters) of
+    Keras' `Conv2D(groups=2)`. Each group is an ordinary convolution and the results are concatenated, so the
+    graph needs no XLA and runs on every CPU kernel TensorFlow has.
+    """
+
+    def __init__(self, filters, kernel_size, groups=2, **kwargs):
+        super().__init__(filters, kernel_size, groups=groups, **kwargs)

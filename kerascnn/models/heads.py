@@ -1,0 +1,45 @@
+"""The classifier head shared by every family: the backbone ends in feature maps, the head owns pooling, the
+hidden fully connected layers, dropout and the classes."""
+
+from keras import layers
+
+POOLINGS = (None, "avg", "max", "flatten")
+
+
+def pool_features(x, pooling, name="pool"):
+    """Reduces feature maps to a vector: "avg" or "max" over space, "flatten", or None to keep the maps."""
+    if pooling not in POOLINGS:
+        raise ValueError(f"pooling must be one of {POOLINGS}, got {pooling!r}.")
+    if pooling == "avg":
+        return layers.GlobalAveragePooling2D(name=f"avg_{name}")(x)
+    if pooling == "max":
+        return layers.GlobalMaxPooling2D(name=f"max_{name}")(x)
+    if pooling == "flatten":
+        return layers.Flatten(name="flatten")(x)
+    return x
+
+
+def classifier_head(
+    x,
+    num_classes,
+    *,
+    pooling="avg",
+    hidden=(),
+    dropout=0.0,
+    classifier_activation="softmax",
+):
+    """Pooling, then Dense(units) + ReLU (+ dropout) for each of `hidden`, then the classes.
+
+    The hidden layers are named fc6, fc7, ... as in AlexNet and VGG, so that `hidden=(4096, 4096)` reads like the
+    papers. `dropout` follows every hidden layer, or the pooled features when there are none (GoogLeNet). The
+    last layer, `predictions`, computes in float32 under a mixed precision policy: a float16 softmax saturates.
+    `classifier_activation=None` returns logits.
+    """
+    x = pool_features(x, pooling)
+    for i, units in enumerate(hidden, start=6):
+        x = layers.Dense(units, activation="relu", name=f"fc{i}")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"fc{i}_dropout")(x)
+    if dropout and not hidden:
+        x = layers.Dropout(dropout, name="dropout")(x)
+    return layers.Dense(num_classes, activation=classifier_activation, dtype="float32", name="predictions")(x)

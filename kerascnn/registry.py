@@ -1,0 +1,81 @@
+"""One registry behind `kerascnn.get_model` and `kerascnn.list_models`.
+
+Each family module registers its variants from its own table; the CLI, the tuner, the benchmark and the tests
+all build models through `get_model`, so a model added here is available everywhere.
+"""
+
+import difflib
+import fnmatch
+from dataclasses import dataclass, field
+from typing import Callable
+
+import keras
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """What the registry knows of a model before building it."""
+
+    name: str
+    builder: Callable[..., keras.Model]
+    input_shape: tuple[int, int, int]  # the paper's input
+    min_size: int  # the smallest input side at which the model builds, with any of its switches
+    family: str
+    aliases: tuple[str, ...] = ()
+    defaults: dict = field(default_factory=dict)  # the variant's own switches, passed to the builder
+
+
+_MODELS: dict[str, ModelSpec] = {}
+_ALIASES: dict[str, str] = {}
+
+
+def register_model(name, builder, *, input_shape, min_size, family, aliases=(), **defaults):
+    """Registers `builder(**defaults, **kwargs)` under `name` (and its aliases)."""
+    for key in (name, *aliases):
+        if key in _MODELS or key in _ALIASES:
+            raise ValueError(f"Model name {key!r} is registered twice.")
+    _MODELS[name] = ModelSpec(name, builder, tuple(input_shape), min_size, family, tuple(aliases), defaults)
+    _ALIASES.update({alias: name for alias in aliases})
+
+
+def list_models(pattern="*", *, aliases=False):
+    """Sorted names of the registered models that match an fnmatch `pattern` (e.g. "resnet*")."""
+    names = list(_MODELS) + (list(_ALIASES) if aliases else [])
+    return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern.lower()))
+
+
+def model_spec(name):
+    """The `ModelSpec` of a model or alias; an unknown name raises ValueError naming the closest ones."""
+    key = name.lower().replace("-", "_")
+    key = _ALIASES.get(key, key)
+    if key not in _MODELS:
+        known = list(_MODELS) + list(_ALIASES)
+        close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else "see kerascnn.list_models()."
+        raise ValueError(f"Unknown model {name!r}: {hint}")
+    return _MODELS[key]
+
+
+def get_model(name, *, num_classes=1000, input_shape=None, include_top=True, **kwargs):
+    """Builds a registered model as a functional `keras.Model`.
+
+    Args:
+        name: a name from `list_models()` or an alias (e.g. "vgg_d" for "vgg16").
+        num_classes: size of the classifier's output.
+        input_shape: (height, width, channels); None means the paper's input.
+        include_top: whether to add the classifier head; without it the model ends in the backbone's features
+            (reduce them with `pooling="avg"` or `"max"`).
+        **kwargs: the family's own switches (e.g. `aux_classifiers` for GoogLeNet, `output_stride` for ResNet,
+            `classifier_activation`, `pooling`, `name`).
+    """
+    spec = model_spec(name)
+    input_shape = tuple(input_shape) if input_shape is not None else spec.input_shape
+    if len(input_shape) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}.")
+    if min(input_shape[:2]) < spec.min_size:
+        raise ValueError(
+            f"{spec.name} needs inputs of at least {spec.min_size}x{spec.min_size} pixels, got "
+            f"{input_shape[0]}x{input_shape[1]}."
+        )
+    options = {"name": spec.name, **spec.defaults, **kwargs}
+    return spec.builder(num_classes=num_classes, input_shape=input_shape, include_top=include_top, **options)
