@@ -46,14 +46,14 @@ def list_models(pattern="*", *, aliases=False):
 
 def model_spec(name):
     """The `ModelSpec` of a model or alias; an unknown name raises ValueError naming the closest ones."""
-    key = name.lower().replace("-", "_")
-    key = _ALIASES.get(key, key)
-    if key not in _MODELS:
-        known = list(_MODELS) + list(_ALIASES)
-        close = difflib.get_close_matches(key, known, n=3, cutoff=0.5)
-        hint = f"did you mean {', '.join(close)}?" if close else "see kerascnn.list_models()."
-        raise ValueError(f"Unknown model {name!r}: {hint}")
-    return _MODELS[key]
+    # "VGG-16", "vgg-16" and "vgg16_c" all name what they look like.
+    for key in (name.lower(), name.lower().replace("-", ""), name.lower().replace("-", "_")):
+        key = _ALIASES.get(key, key)
+        if key in _MODELS:
+            return _MODELS[key]
+    close = difflib.get_close_matches(name.lower(), list(_MODELS) + list(_ALIASES), n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}?" if close else "see kerascnn.list_models()."
+    raise ValueError(f"Unknown model {name!r}: {hint}")
 
 
 def get_model(name, *, num_classes=1000, input_shape=None, include_top=True, **kwargs):

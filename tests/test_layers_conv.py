@@ -1,0 +1,130 @@
+import itertools
+import math
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from conv_reference import conv2d_numpy, kernel_gradient_numpy
+from kerascnn.layers import DilatedConv2D, GroupedConv2D, conv_output_size
+from layer_checks import check_layer
+
+
+def test_layer_contract():
+    check_layer(DilatedConv2D, {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2, "padding": 2},
+                (2, 9, 9, 3), (2, 5, 5, 4))  # fmt: skip  # (9 + 4 - 3 - 2) // 2 + 1
+    check_layer(GroupedConv2D, {"filters": 4, "kernel_size": 3, "groups": 2, "padding": "same"}, (2, 6, 6, 4))
+
+
+def test_keras_conv2d_refuses_what_dilated_conv2d_accepts():
+    with pytest.raises(ValueError):
+        keras.layers.Conv2D(4, 3, strides=2, dilation_rate=2)
+    assert DilatedConv2D(4, 3, strides=2, dilation_rate=2)(np.zeros((1, 9, 9, 1), "float32")).shape == (1, 3, 3, 4)
+
+
+# Sizes m, kernels n, strides s, dilations d and paddings p, s > 1 together with d > 1 included.
+GRID = [g for g in itertools.product((7, 10, 13), (1, 2, 3, 5), (1, 2, 3), (1, 2, 3), (0, 1, 2)) if
+        conv_output_size(*g) >= 1]  # fmt: skip
+
+
+def test_output_size_formula_over_a_grid():
+    x_by_size = {m: np.zeros((1, m, m, 1), "float32") for m in (7, 10, 13)}
+    for m, n, s, d, p in GRID:
+        expected = math.floor((m + 2 * p - n - (n - 1) * (d - 1)) / s) + 1
+        layer = DilatedConv2D(1, n, strides=s, dilation_rate=d, padding=p)
+        assert layer(x_by_size[m]).shape[1:3] == (expected, expected), (m, n, s, d, p)
+        assert layer.compute_output_shape((1, m, m, 1))[1:3] == (expected, expected)
+
+
+@pytest.mark.parametrize("m, n, s, d, p", [g for g in GRID if g[0] == 10][::3] + [(13, 5, 3, 3, 2), (13, 3, 2, 3, 0)])
+def test_values_match_numpy(m, n, s, d, p):
+    x = np.random.default_rng(0).standard_normal((2, m, m, 3)).astype("float32")
+    layer = DilatedConv2D(4, n, strides=s, dilation_rate=d, padding=p, use_bias=False)
+    y = layer(x)
+    expected = conv2d_numpy(x, np.asarray(layer.kernel), (s, s), (d, d), ((p, p), (p, p)))
+    np.testing.assert_allclose(y, expected, atol=1e-4)
+
+
+def test_full_padding_pads_the_effective_kernel_less_one():
+    x = np.random.default_rng(1).standard_normal((1, 6, 6, 2)).astype("float32")
+    layer = DilatedConv2D(3, 3, dilation_rate=2, padding="full", use_bias=False)
+    y = layer(x)
+    assert y.shape[1:3] == (10, 10)  # 6 + 2*4 - 5 + 1
+    np.testing.assert_allclose(y, conv2d_numpy(x, np.asarray(layer.kernel), dilation=(2, 2), pads=((4, 4),) * 2), atol=1e-4)
+
+
+@pytest.mark.parametrize("m, s, d", [(9, 2, 2), (10, 2, 3), (11, 3, 2), (8, 1, 2), (8, 2, 1)])
+def test_same_padding_is_keras_same(m, s, d):
+    # Keras' rule: output ceil(m/s), total padding max((out-1)*s + (n-1)*d + 1 - m, 0), the odd pixel at the end.
+    x = np.random.default_rng(2).standard_normal((1, m, m, 2)).astype("float32")
+    layer = DilatedConv2D(3, 3, strides=s, dilation_rate=d, padding="same", use_bias=False)
+    y = layer(x)
+    out = math.ceil(m / s)
+    total = max((out - 1) * s + 2 * d + 1 - m, 0)
+    pads = ((total // 2, total - total // 2),) * 2
+    np.testing.assert_allclose(y, conv2d_numpy(x, np.asarray(layer.kernel), (s, s), (d, d), pads), atol=1e-4)
+    if s == 1 or d == 1:
+        reference = keras.layers.Conv2D(3, 3, strides=s, dilation_rate=d, padding="same", use_bias=False)
+        reference.build(x.shape)
+        reference.set_weights(layer.get_weights())
+        np.testing.assert_allclose(y, reference(x), atol=1e-5)
+
+
+def test_grouped_conv_equals_separate_convs_on_split_channels():
+    x = np.random.default_rng(3).standard_normal((2, 7, 7, 6)).astype("float32")
+    grouped = GroupedConv2D(8, 3, groups=2, padding=1)
+    y = np.asarray(grouped(x))
+    kernel, bias = (np.asarray(w) for w in grouped.get_weights())
+    for g in range(2):
+        tower = keras.layers.Conv2D(4, 3, padding="same")
+        tower.build((2, 7, 7, 3))
+        tower.set_weights([kernel[..., 4 * g : 4 * g + 4], bias[4 * g : 4 * g + 4]])
+        np.testing.assert_allclose(y[..., 4 * g : 4 * g + 4], tower(x[..., 3 * g : 3 * g + 3]), atol=1e-5)
+    # A second implementation: Keras' own grouped Conv2D with the same kernel (XLA-compiled on the CPU).
+    reference = keras.layers.Conv2D(8, 3, padding="same", groups=2)
+    reference.build(x.shape)
+    reference.set_weights(grouped.get_weights())
+    np.testing.assert_allclose(y, reference(x), atol=1e-5)
+
+
+def test_grouped_towers_do_not_see_each_other():
+    x = np.zeros((1, 5, 5, 4), "float32")
+    x[..., :2] = 1.0  # only the first tower's inputs are non-zero
+    y = np.asarray(GroupedConv2D(6, 3, groups=2, use_bias=False)(x))
+    assert np.abs(y[..., :3]).sum() > 0
+    np.testing.assert_array_equal(y[..., 3:], 0.0)
+
+
+@pytest.mark.parametrize("layer", [
+    keras.layers.Conv2D(4, 3, use_bias=False),
+    DilatedConv2D(4, 3, strides=2, dilation_rate=2, use_bias=False),
+    DilatedConv2D(4, 2, strides=3, dilation_rate=3, use_bias=False),
+])  # fmt: skip
+def test_kernel_gradient_is_the_correlation_of_input_and_output_gradient(layer):
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((2, 11, 11, 3)).astype("float32")
+    y = layer(x)
+    target = rng.standard_normal(y.shape).astype("float32")
+    with tf.GradientTape() as tape:
+        y = layer(x)
+        loss = 0.5 * tf.reduce_sum((y - target) ** 2)
+    grad_kernel = tape.gradient(loss, layer.kernel)
+    grad_y = np.asarray(y) - target  # dL/dy for the squared error
+    strides = getattr(layer, "strides", (1, 1))
+    dilation = getattr(layer, "dilation_rate", (1, 1))
+    expected = kernel_gradient_numpy(x, grad_y, tuple(layer.kernel.shape), strides, dilation)
+    np.testing.assert_allclose(grad_kernel, expected, rtol=1e-4, atol=1e-3)
+
+
+@pytest.mark.parametrize("shift", [(1, 0), (2, 3), (-3, 1)])
+def test_stride_one_convolution_is_translation_equivariant(shift):
+    x = np.random.default_rng(5).standard_normal((1, 24, 24, 2)).astype("float32")
+    conv = DilatedConv2D(3, 5, dilation_rate=2, padding="same")
+    shifted_then_conv = np.asarray(conv(np.roll(x, shift, axis=(1, 2))))
+    conv_then_shifted = np.roll(np.asarray(conv(x)), shift, axis=(1, 2))
+    # Away from the borders (the receptive field reaches 4 pixels, plus the shift's wrap-around) they are equal.
+    border = 4 + 3
+    inner = (slice(None), slice(border, -border), slice(border, -border))
+    np.testing.assert_allclose(shifted_then_conv[inner], conv_then_shifted[inner], atol=1e-5)
+    assert not np.allclose(shifted_then_conv, np.asarray(conv(x)), atol=1e-3)  # and the output did move

@@ -1,0 +1,148 @@
+"""Every registered model: built at the paper's input with its parameters pinned, run, saved and reloaded."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerascnn
+
+# Trainable parameters at the paper's input (REFERENCE.md; torchvision's num_params for the ResNets).
+TRAINABLE_PARAMS = {
+    "lenet5": (10, 61_706),
+    "lenet5_original": (10, 60_000),
+    "alexnet": (1000, 60_965_224),
+    "alexnet_single": (1000, 61_100_840),
+    "vgg11": (1000, 132_863_336),
+    "vgg11_lrn": (1000, 132_863_336),
+    "vgg13": (1000, 133_047_848),
+    "vgg16_c": (1000, 133_638_952),
+    "vgg16": (1000, 138_357_544),
+    "vgg19": (1000, 143_667_240),
+    "googlenet": (1000, 6_998_552),
+    "resnet18": (1000, 11_689_512),
+    "resnet34": (1000, 21_797_672),
+    "resnet50": (1000, 25_557_032),
+    "resnet101": (1000, 44_549_160),
+    "resnet152": (1000, 60_192_808),
+    "resnet20": (10, 269_722),
+    "resnet32": (10, 464_154),
+    "resnet44": (10, 658_586),
+    "resnet56": (10, 853_018),
+    "resnet110": (10, 1_727_962),
+    "plain18": (1000, 11_515_688),  # option A counts: no projections
+    "plain34": (1000, 21_623_848),
+    "plain20": (10, 269_722),
+    "plain32": (10, 464_154),
+    "plain44": (10, 658_586),
+    "plain56": (10, 853_018),
+}
+
+
+def trainable(model):
+    return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def test_the_table_covers_the_registry():
+    assert set(TRAINABLE_PARAMS) == set(kerascnn.list_models())
+
+
+@pytest.mark.parametrize("name", kerascnn.list_models())
+def test_paper_input_parameters_and_forward(name):
+    num_classes, params = TRAINABLE_PARAMS[name]
+    model = kerascnn.get_model(name, num_classes=num_classes)
+    assert trainable(model) == params
+    assert model.input_shape[1:] == kerascnn.model_spec(name).input_shape
+    x = np.random.default_rng(0).uniform(-1, 1, (2, *model.input_shape[1:])).astype("float32")
+    y = np.asarray(model(x, training=False))
+    assert y.shape == (2, num_classes) and y.dtype == np.float32
+    assert np.isfinite(y).all()
+    np.testing.assert_allclose(y.sum(axis=1), 1.0, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", kerascnn.list_models())
+def test_keras_file_round_trip(name, tmp_path):
+    # A small input keeps the FC layers of VGG and AlexNet small; the layers and their configs are the same.
+    size = max(kerascnn.model_spec(name).min_size, 32)
+    model = kerascnn.get_model(name, num_classes=7, input_shape=(size, size, 3))
+    x = np.random.default_rng(1).uniform(-1, 1, (2, size, size, 3)).astype("float32")
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    restored = keras.saving.load_model(path)  # safe mode: no lambdas anywhere in the zoo
+    assert [layer.name for layer in restored.layers] == [layer.name for layer in model.layers]
+    np.testing.assert_array_equal(restored(x, training=False), model(x, training=False))
+
+
+def test_googlenet_auxiliary_heads():
+    model = kerascnn.get_model("googlenet", aux_classifiers=True)
+    assert trainable(model) == 13_378_280
+    assert model.output_names == ["predictions", "aux1", "aux2"]
+    assert [tuple(o.shape) for o in model.outputs] == [(None, 1000)] * 3
+    with pytest.raises(ValueError, match="aux_classifiers needs include_top"):
+        kerascnn.get_model("googlenet", aux_classifiers=True, include_top=False)
+
+
+@pytest.mark.parametrize("output_stride, size", [(32, 7), (16, 14), (8, 28)])
+def test_resnet_output_stride_trades_strides_for_dilation(output_stride, size):
+    model = kerascnn.get_model("resnet50", include_top=False, output_stride=output_stride)
+    assert model.output_shape == (None, size, size, 2048)
+    assert trainable(model) == 25_557_032 - 2_049_000  # same weights, without the 2048 x 1000 classifier
+    last = model.get_layer("conv5_block3")
+    assert last.dilation_rate == {32: 1, 16: 2, 8: 4}[output_stride]
+
+
+def test_resnet_v1_5_moves_the_stride_not_the_parameters():
+    v1 = kerascnn.get_model("resnet50", include_top=False)
+    v15 = kerascnn.get_model("resnet50", include_top=False, stride_in_3x3=True)
+    assert trainable(v1) == trainable(v15)
+    assert v1.get_layer("conv3_block1").convs[0].strides == (2, 2)
+    assert v15.get_layer("conv3_block1").convs[1].strides == (2, 2)
+
+
+@pytest.mark.parametrize("shortcut, params", [("A", 11_515_688), ("C", 12_043_816)])
+def test_resnet18_shortcut_options_match_the_reference(shortcut, params):
+    assert trainable(kerascnn.get_model("resnet18", shortcut=shortcut)) == params
+
+
+@pytest.mark.parametrize("name, shape", [("vgg16", (7, 7, 512)), ("alexnet", (6, 6, 256)), ("googlenet", (7, 7, 1024)),
+                                         ("resnet20", (8, 8, 64)), ("lenet5", (1, 1, 120))])  # fmt: skip
+def test_include_top_false_ends_in_the_feature_maps(name, shape):
+    model = kerascnn.get_model(name, include_top=False)
+    assert model.output_shape[1:] == shape
+    assert kerascnn.get_model(name, include_top=False, pooling="avg").output_shape[1:] == (shape[-1],)
+
+
+def test_layer_names_are_stable_and_hierarchical():
+    names = [layer.name for layer in kerascnn.get_model("resnet18").layers]
+    assert names[:8] == ["images", "conv1_pad", "conv1_conv", "conv1_bn", "conv1_relu", "pool1_pad", "pool1_pool",
+                         "conv2_block1"]  # fmt: skip
+    assert names[-2:] == ["avg_pool", "predictions"]
+    paths = {w.path for w in kerascnn.get_model("resnet18").weights}
+    assert "conv3_block1/shortcut_conv/kernel" in paths
+    googlenet = [layer.name for layer in kerascnn.get_model("googlenet").layers]
+    assert "inception_4e" in googlenet and "norm2" in googlenet
+
+
+@pytest.mark.parametrize("mixed_policy", ["mixed_float16", "mixed_bfloat16"], indirect=True)
+@pytest.mark.parametrize("name", ["alexnet", "lenet5_original", "resnet20"])
+def test_mixed_precision_computes_in_half_and_predicts_in_float32(name, mixed_policy):
+    model = kerascnn.get_model(name, num_classes=5)
+    compute = {layer.name: layer.compute_dtype for layer in model.layers}
+    assert compute["predictions"] == "float32"
+    assert {"float16", "bfloat16"} & set(compute.values())
+    x = np.random.default_rng(2).uniform(-1, 1, (2, *model.input_shape[1:])).astype("float32")
+    y = model(x, training=False)
+    assert y.dtype == "float32" and np.isfinite(np.asarray(y)).all()
+
+
+def test_alexnet_export_holds_no_xla_must_compile_function(tmp_path):
+    model = kerascnn.get_model("alexnet", num_classes=3, input_shape=(67, 67, 3))
+    model.export(tmp_path / "ours", verbose=False)
+    assert b"_XlaMustCompile" not in (tmp_path / "ours" / "saved_model.pb").read_bytes()
+    # Keras' own grouped Conv2D on the TensorFlow backend is what this guards against.
+    inputs = keras.Input((8, 8, 4))
+    keras.Model(inputs, keras.layers.Conv2D(4, 3, groups=2)(inputs)).export(tmp_path / "keras", verbose=False)
+    assert b"_XlaMustCompile" in (tmp_path / "keras" / "saved_model.pb").read_bytes()
+    reloaded = tf.saved_model.load(str(tmp_path / "ours"))
+    x = np.random.default_rng(3).uniform(size=(1, 67, 67, 3)).astype("float32")
+    np.testing.assert_allclose(reloaded.serve(x), model(x, training=False), rtol=1e-5)
