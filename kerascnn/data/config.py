@@ -1,0 +1,119 @@
+"""What the data stage of a run can be told: one typed config, and the one error a user can cause.
+
+`DataConfig` is nested in the run's config and overridden field by field (`--set data.augmentation=vgg`); each
+model's paper recipe picks an `augmentation` and a `normalization` by name.
+"""
+
+import dataclasses
+from dataclasses import dataclass
+
+from kerascnn.data.recipes import RECIPES
+
+# Per-channel mean and std, on the 0-255 scale images are decoded to: x -> (x - mean) / std.
+NORMALIZATIONS = {
+    "unit": ((0.0,), (255.0,)),  # [0, 1], what most small-data examples do
+    "centered": ((127.5,), (127.5,)),  # [-1, 1]
+    # LeNet-5 (LeCun et al. 1998, Sec. II-A): background -0.1 and ink 1.175, for white ink at 255 (tfds mnist).
+    "lenet": ((0.1 * 255 / 1.275,), (255 / 1.275,)),
+    # torchvision's ImageNet statistics, the ones every reference script and keras.applications' "torch" mode use.
+    "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
+    # CIFAR-10 training set statistics (as in the pytorch-cifar and timm recipes).
+    "cifar10": ((125.307, 122.961, 113.8575), (62.9932, 62.0887, 66.7048)),
+}
+
+AUGMENTATIONS = tuple(RECIPES)
+BAD_IMAGE_POLICIES = ("fail", "skip")
+
+
+class DataError(ValueError):
+    """A problem with the data a user can fix; its message is one line saying what is wrong and how to fix it.
+
+    Command-line entry points print it (without a traceback) and exit non-zero.
+    """
+
+
+@dataclass
+class DataConfig:
+    """Where the images come from and how they are prepared; see README "Data"."""
+
+    # "shapes" (embedded, offline), a tensorflow-datasets name ("cifar10", "imagenette/160px-v2") or a folder path.
+    dataset: str = "shapes"
+    data_dir: str | None = None  # tfds data directory; None is tfds' own default (~/tensorflow_datasets)
+    download: bool = False  # let tfds download and prepare a missing dataset; off so an offline run fails at once
+    val_split: float = 0.1  # held out of a folder without train/ and val/ subfolders (or of a tfds train split)
+    augmentation: str = "none"  # training recipe: none | cifar | alexnet | vgg | resnet | inception
+    # Evaluation: shorter side resized to image_size / eval_crop_fraction, then a centre crop (torchvision's 0.875
+    # is 224 of 256). 0 takes the recipe's: 256 for a 224-227 crop in the ImageNet recipes, none otherwise.
+    eval_crop_fraction: float = 0.0
+    normalization: str = "unit"  # a name from NORMALIZATIONS: unit | centered | lenet | imagenet | cifar10
+    mean: tuple[float, ...] | None = None  # overrides the normalization's mean (0-255 scale, 1 or C values)
+    std: tuple[float, ...] | None = None  # overrides its std
+    cache: bool | str = "auto"  # keep decoded images in memory: "auto" does when they fit in a quarter of RAM
+    shuffle_buffer: int = 10_000  # elements; the whole split when it is smaller
+    on_bad_image: str = "fail"  # an undecodable file in a folder: "fail" names it, "skip" leaves it out and reports it
+    max_image_pixels: int = 89_478_485  # larger declared sizes are image bombs (Pillow's own limit, 0.25 GiB RGB)
+    cache_dir: str | None = None  # where folder checks are remembered; None: $XDG_CACHE_HOME/kerascnn or ~/.cache
+    # The shapes dataset: its size and classes, and its own seed (the run's seed shuffles, this one draws images).
+    shapes_train: int = 1280  # ~2 minutes an epoch for AlexNet on 2 CPU cores
+    shapes_val: int = 320
+    shapes_classes: int = 6  # circle, square, triangle, star, cross, ring (up to 8: hexagon, crescent)
+    shapes_seed: int = 0
+
+    def __post_init__(self):
+        if isinstance(self.cache, str) and self.cache.lower() in ("true", "false"):
+            self.cache = self.cache.lower() == "true"
+        for name in ("mean", "std"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, tuple(float(v) for v in (value if hasattr(value, "__iter__") else (value,))))
+        self.validate()
+
+    def validate(self):
+        """Raises DataError naming the first field that is out of range."""
+        from kerascnn.data.shapes import SHAPE_NAMES  # local: shapes imports nothing from here but the error
+
+        checks = [
+            ("augmentation", self.augmentation in AUGMENTATIONS, f"one of {', '.join(AUGMENTATIONS)}"),
+            ("normalization", self.normalization in NORMALIZATIONS, f"one of {', '.join(NORMALIZATIONS)}"),
+            ("on_bad_image", self.on_bad_image in BAD_IMAGE_POLICIES, "fail or skip"),
+            ("cache", self.cache in (True, False, "auto"), "auto, true or false"),
+            ("val_split", 0.0 <= self.val_split < 1.0, "a fraction in [0, 1)"),
+            ("eval_crop_fraction", 0.0 <= self.eval_crop_fraction <= 1.0, "in (0, 1], or 0 for the recipe's"),
+            ("shuffle_buffer", self.shuffle_buffer >= 0, "0 or more"),
+            ("max_image_pixels", self.max_image_pixels > 0, "positive"),
+            ("std", self.std is None or all(s > 0 for s in self.std), "positive"),
+            ("shapes_classes", 2 <= self.shapes_classes <= len(SHAPE_NAMES), f"from 2 to {len(SHAPE_NAMES)}"),
+            ("shapes_train", self.shapes_train >= self.shapes_classes, "at least shapes_classes"),
+            ("shapes_val", self.shapes_val >= 1, "at least 1"),
+            ("dataset", bool(str(self.dataset).strip()), "a dataset name or a folder"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise DataError(f"data.{name} must be {expected}, got {getattr(self, name)!r}.")
+        if self.mean is not None and self.std is not None and len(self.mean) != len(self.std):
+            raise DataError(f"data.mean and data.std need as many values, got {self.mean} and {self.std}.")
+
+    def normalization_stats(self, channels):
+        """(mean, std) as `channels` floats each, on the 0-255 scale."""
+        mean, std = NORMALIZATIONS[self.normalization]
+        mean, std = self.mean or mean, self.std or std
+        return _per_channel(mean, channels, "mean"), _per_channel(std, channels, "std")
+
+    def replace(self, **changes):
+        return dataclasses.replace(self, **changes)
+
+
+# ITU-R 601 luma weights, the ones tf.image.rgb_to_grayscale and Pillow's "L" mode use.
+LUMA = (0.299, 0.587, 0.114)
+
+
+def _per_channel(values, channels, name):
+    if len(values) == channels:
+        return tuple(values)
+    if len(values) == 1:
+        return tuple(values) * channels
+    if len(values) == 3 and channels == 1:  # RGB statistics for a grayscale model: those of the luma
+        return (sum(w * v for w, v in zip(LUMA, values)),)
+    raise DataError(
+        f"data.{name} has {len(values)} values but the model takes {channels} channels; give 1 or {channels}."
+    )

@@ -1,0 +1,176 @@
+"""A folder of images as a dataset: one subfolder per class (torchvision's ImageFolder layout), or `train/` and
+`val/` (or `validation/`) folders of class subfolders.
+
+Class names are the subfolder names, sorted; files are found recursively inside each class folder (following
+symbolic links, each directory once) and taken in sorted order, so the order and the validation split depend
+only on the files and the seed. Dotfiles and the desktop's Thumbs.db / desktop.ini are ignored; every other
+file must decode (verify.py), or it is reported by path: `on_bad_image="fail"` stops with its name, "skip" leaves
+it out and lists it in `Splits.bad_images`. Any size and mode becomes the model's channels (transforms.to_channels:
+gray is repeated, alpha dropped, CMYK converted, 16-bit reduced to 8, a GIF's first frame kept).
+"""
+
+import os
+import stat
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+
+from kerascnn.data.config import DataError
+from kerascnn.data.splits import BadImages, Splits
+from kerascnn.data.transforms import to_channels
+from kerascnn.data.verify import check_files
+
+IGNORED = {"thumbs.db", "desktop.ini"}
+SKIP_HINT = "or leave such files out with --on-bad-image skip (data.on_bad_image=skip)"
+
+
+def folder_splits(config, channels, seed=0):
+    root = Path(config.dataset).expanduser()
+    if not root.is_dir():
+        raise DataError(f"No folder {str(root)!r}: give an existing folder of class subfolders, or a dataset name.")
+    train_root, val_root = _layout(root)
+    class_names = sorted(entry.name for entry in _subfolders(train_root))
+    if not class_names:
+        raise DataError(f"{train_root} has no class subfolders: put each class's images in a subfolder named for it.")
+    bad = BadImages()
+    train = _list_files(train_root, class_names, bad)
+    val = _list_files(val_root, class_names, bad) if val_root else []
+    if val_root:
+        extra = sorted({e.name for e in _subfolders(val_root)} - set(class_names))
+        if extra:
+            raise DataError(f"{val_root} has class folders that {train_root} lacks: {', '.join(map(repr, extra))}.")
+
+    checks = check_files([path for path, _ in train + val if path], root=root, max_pixels=config.max_image_pixels,
+                         cache_dir=config.cache_dir)  # fmt: skip
+    for path, check in checks.items():
+        if check.error:
+            bad.add(path, check.error)
+    if bad and config.on_bad_image == "fail":
+        path, reason = bad.entries[0]
+        more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
+        raise DataError(f"Bad image {path}: {reason}{more}. Remove or fix it, {SKIP_HINT}.")
+
+    def usable(files):
+        return [(checks[p].converted or str(p), label) for p, label in files if p and not checks[p].error]
+
+    train, val = usable(train), usable(val)
+    train, val, class_names = _drop_empty_classes(train, val, class_names, train_root, bad, config.on_bad_image)
+    if len(class_names) < 2:
+        found = ", ".join(class_names) or "none"
+        raise DataError(f"{train_root} has images of {len(class_names)} class(es) ({found}); a classifier needs at "
+                        "least 2 class subfolders.")  # fmt: skip
+    if not val_root:
+        if config.val_split <= 0:
+            raise DataError(f"{root} has no val/ folder and data.val_split is 0: give a fraction to hold out "
+                            "(--val-split 0.1) or add train/ and val/ folders.")  # fmt: skip
+        train, val = split_stratified(train, config.val_split, seed)
+    layout = "train/ and val/" if val_root else f"{config.val_split:g} held out"
+    return Splits(
+        train=_dataset(train, channels),
+        val=_dataset(val, channels),
+        class_names=class_names,
+        num_train=len(train),
+        num_val=len(val),
+        source=f"folder {root} ({layout}): {len(train)} / {len(val)} images",
+        bad_images=bad,
+    )
+
+
+def _layout(root):
+    names = {entry.name for entry in _subfolders(root)}
+    val = [name for name in ("val", "validation") if name in names]
+    if "train" not in names or not val:
+        return root, None
+    if len(val) == 2:
+        raise DataError(f"{root} has both val/ and validation/ folders: keep one.")
+    return root / "train", root / val[0]
+
+
+def _subfolders(folder):
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as error:
+        raise DataError(f"Cannot list {folder}: {error.strerror or error}.") from None
+    return [e for e in entries if not e.name.startswith(".") and _is_dir(e)]
+
+
+def _is_dir(entry):
+    try:
+        return entry.is_dir()
+    except OSError:  # a symlink loop: reported when the files are listed
+        return False
+
+
+def _list_files(root, class_names, bad):
+    """[(path, label)] of every candidate file under root/<class>/, in sorted order; what cannot even be listed
+    (symlink loops, broken links, sockets) goes to `bad`. A missing class folder contributes nothing."""
+    files = []
+    for label, name in enumerate(class_names):
+        folder = root / name
+        if folder.is_dir():
+            files += [(path, label) for path in _walk(folder, bad, set())]
+    return files
+
+
+def _walk(folder, bad, seen):
+    info = os.stat(folder)
+    seen.add((info.st_dev, info.st_ino))
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        path = Path(entry.path)
+        if entry.name.startswith(".") or entry.name.lower() in IGNORED:
+            continue
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            bad.add(path, f"cannot be read ({error.strerror or error})")  # broken link or a link to itself
+            continue
+        if stat.S_ISDIR(info.st_mode):
+            if (info.st_dev, info.st_ino) in seen:
+                bad.add(path, "symlink loop: links back to a folder already listed")
+            else:
+                yield from _walk(path, bad, seen)
+        elif stat.S_ISREG(info.st_mode):
+            yield path
+        else:
+            bad.add(path, "not a regular file")
+
+
+def _drop_empty_classes(train, val, class_names, train_root, bad, policy):
+    counts = np.bincount([label for _, label in train], minlength=len(class_names))
+    empty = [name for name, count in zip(class_names, counts) if count == 0]
+    if not empty:
+        return train, val, class_names
+    if policy == "fail":
+        raise DataError(f"Class folder {train_root / empty[0]} has no usable images: add some or remove it, "
+                        f"{SKIP_HINT}.")  # fmt: skip
+    for name in empty:
+        bad.add(train_root / name, "class folder without usable images: class left out")
+    kept = [name for name in class_names if name not in empty]
+    relabel = {class_names.index(name): new for new, name in enumerate(kept)}
+    keep = lambda files: [(p, relabel[label]) for p, label in files if label in relabel]  # noqa: E731
+    return keep(train), keep(val), kept
+
+
+def split_stratified(files, fraction, seed):
+    """Holds out `fraction` of each class's files (at least one, never all), drawn with `seed`; both parts stay
+    in file order."""
+    rng = np.random.default_rng(seed)
+    labels = np.array([label for _, label in files])
+    held = np.zeros(len(files), bool)
+    for label in np.unique(labels):
+        mine = np.flatnonzero(labels == label)
+        count = min(len(mine) - 1, max(1, round(fraction * len(mine)))) if len(mine) > 1 else 0
+        held[rng.permutation(mine)[:count]] = True
+    return [f for f, h in zip(files, held) if not h], [f for f, h in zip(files, held) if h]
+
+
+def _dataset(files, channels):
+    paths = tf.constant([path for path, _ in files], tf.string, shape=[len(files)])
+    labels = tf.constant([label for _, label in files], tf.int64, shape=[len(files)])
+
+    def load(path, label):
+        image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
+        return to_channels(image, channels), label
+
+    return tf.data.Dataset.from_tensor_slices((paths, labels)).map(load, num_parallel_calls=tf.data.AUTOTUNE)

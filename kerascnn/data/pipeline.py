@@ -1,0 +1,115 @@
+"""From splits to batches: cache, shuffle, augment or crop, normalise, batch and prefetch, with AUTOTUNE.
+
+The training stream is endless and epoch-structured: epoch e is the split shuffled with a seed of (seed, e),
+each image augmented with a seed of (seed, e, index), cut into whole batches. So a run is repeatable, every epoch
+sees new crops, and a run resumed at `initial_epoch` sees exactly the batches an uninterrupted run would have.
+Give Keras `steps_per_epoch(num_train, batch_size)`.
+"""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from kerascnn.data.augment import augment
+from kerascnn.data.transforms import eval_transform, normalize
+
+AUTOTUNE = tf.data.AUTOTUNE
+CACHE_FRACTION = 0.25  # of physical memory that "auto" lets a cached split take
+
+
+def make_datasets(splits, *, image_size, channels, batch_size, config, seed=0, initial_epoch=0):
+    """(training stream, validation batches) for a `Splits`; see `make_dataset`."""
+    options = dict(image_size=image_size, channels=channels, batch_size=batch_size, config=config, seed=seed)
+    train = make_dataset(
+        splits.train, training=True, num_examples=splits.num_train, in_memory=splits.in_memory,
+        initial_epoch=initial_epoch, **options,
+    )  # fmt: skip
+    val = make_dataset(splits.val, training=False, num_examples=splits.num_val, in_memory=splits.in_memory, **options)
+    return train, val
+
+
+def make_dataset(
+    split_ds,
+    *,
+    training,
+    image_size,
+    channels,
+    batch_size,
+    config,
+    seed=0,
+    num_examples=None,
+    initial_epoch=0,
+    in_memory=False,
+):
+    """Batches of (float32 normalised images [B, S, S, channels], int64 labels [B]).
+
+    Args:
+        split_ds: a split of `load_splits`: uint8 images [H, W, C] of any size, and labels.
+        training: augment with `config.augmentation` and stream epoch after epoch, from `initial_epoch` on, in
+            whole batches; otherwise one pass of the evaluation crop, the last batch possibly short.
+        num_examples: the split's size, for the shuffle buffer and the cache's memory estimate.
+        in_memory: the split already lives in memory (`Splits.in_memory`): no cache.
+    """
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}.")
+    if not in_memory and should_cache(config.cache, split_ds, num_examples):
+        split_ds = split_ds.cache()
+    if not training:
+        ds = split_ds.map(
+            lambda image, label: (eval_transform(image, image_size, channels, config), label),
+            num_parallel_calls=AUTOTUNE,
+        )
+        return ds.batch(batch_size, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
+
+    buffer = min(config.shuffle_buffer, num_examples or config.shuffle_buffer)
+    mean, std = config.normalization_stats(channels)
+
+    def epoch(e):
+        ds = split_ds
+        if buffer > 1:
+            ds = ds.shuffle(buffer, seed=seed * 1_000_003 + e, reshuffle_each_iteration=False)
+        epoch_seed = tf.random.experimental.stateless_fold_in(tf.constant([seed, 0], tf.int64), e)
+
+        def train_transform(index, example):
+            image, label = example
+            image_seed = tf.random.experimental.stateless_fold_in(epoch_seed, index)
+            x = augment(image, image_seed, image_size=image_size, channels=channels, recipe_name=config.augmentation)
+            return normalize(x, mean, std), label
+
+        ds = ds.enumerate().map(train_transform, num_parallel_calls=AUTOTUNE)
+        return ds.batch(batch_size, drop_remainder=True)
+
+    epochs = tf.data.Dataset.counter(start=initial_epoch)
+    return epochs.flat_map(epoch).prefetch(AUTOTUNE)
+
+
+def steps_per_epoch(num_examples, batch_size):
+    """Whole training batches in an epoch (the stream drops the remainder of each epoch)."""
+    return num_examples // batch_size
+
+
+def should_cache(cache, split_ds, num_examples):
+    """Whether to keep the decoded split in memory: `cache` True or False, or "auto": when its estimated size is
+    under CACHE_FRACTION of the machine's memory."""
+    if cache != "auto":
+        return bool(cache)
+    if not num_examples:
+        return False
+    return num_examples * bytes_per_example(split_ds) < CACHE_FRACTION * physical_memory()
+
+
+def bytes_per_example(split_ds, sample=8):
+    """Bytes of one decoded image: from the element shape when it is fixed, else the mean of a few."""
+    shape = split_ds.element_spec[0].shape
+    if shape.is_fully_defined():
+        return int(np.prod(shape)) * split_ds.element_spec[0].dtype.size
+    sizes = [int(tf.size(image)) for image, _ in split_ds.take(sample)]
+    return float(np.mean(sizes)) if sizes else 0.0
+
+
+def physical_memory():
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not POSIX: assume a modest 8 GiB
+        return 8 * 2**30
