@@ -1,0 +1,79 @@
+"""Resumable training checkpoints: model weights, optimizer state, random-number state and progress.
+
+Each checkpoint is a folder `<run-dir>/checkpoints/epoch-0003-step-000000/` written atomically (see atomic.py):
+- model.weights.h5: the layers' weights and the optimizer's variables (Keras' `save_weights` holds both);
+- rng.npz: the states of the model's seed generators (dropout masks), which `save_weights` leaves out, so that a
+  resumed run draws the same masks as an uninterrupted one;
+- state.json: the epoch and step reached and the metrics so far.
+The newest `keep` checkpoints are kept; a checkpoint that cannot be read (a disk error) falls back to the one
+before it.
+"""
+
+import json
+import re
+import shutil
+from pathlib import Path
+
+import numpy as np
+
+from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
+
+_NAME = re.compile(r"^epoch-(\d{4,})-step-(\d{6,})$")
+
+
+def _seed_states(model):
+    return [v for v in model.variables if "seed_generator_state" in v.path]
+
+
+class CheckpointStore:
+    """The checkpoints of one run, in `directory`."""
+
+    def __init__(self, directory, keep=2):
+        self.directory = Path(directory)
+        self.keep = keep
+
+    def checkpoints(self):
+        """(epoch, step, path) of every complete checkpoint, oldest first."""
+        if not self.directory.is_dir():
+            return []
+        found = []
+        for path in self.directory.iterdir():
+            match = _NAME.match(path.name)
+            if match and path.is_dir():
+                found.append((int(match[1]), int(match[2]), path))
+        return sorted(found)
+
+    def save(self, model, *, epoch, step=0, **state):
+        """Writes a checkpoint after `epoch` completed epochs and `step` batches of the next one."""
+        remove_stale_temporaries(self.directory)
+        final = self.directory / f"epoch-{epoch:04d}-step-{step:06d}"
+        if final.exists():  # this point is saved already: a rerun stopped where the last one did
+            return final
+        with atomic_folder(self.directory) as temp:
+            model.save_weights(temp / "model.weights.h5")
+            np.savez(temp / "rng.npz", *[v.numpy() for v in _seed_states(model)])
+            (temp / "state.json").write_text(json.dumps({"epoch": epoch, "step": step, **state}, indent=2))
+            publish(temp, final)
+        for _, _, old in self.checkpoints()[: -self.keep]:
+            shutil.rmtree(old, ignore_errors=True)
+        return final
+
+    def restore(self, model):
+        """Loads the newest readable checkpoint into `model` (built and compiled) and returns its state, or None."""
+        remove_stale_temporaries(self.directory)
+        errors = []
+        for _, _, path in reversed(self.checkpoints()):
+            try:
+                state = json.loads((path / "state.json").read_text())
+                if model.optimizer is not None and not model.optimizer.built:
+                    model.optimizer.build(model.trainable_variables)  # so its variables exist to be loaded
+                model.load_weights(path / "model.weights.h5")
+                with np.load(path / "rng.npz") as rng:
+                    for variable, key in zip(_seed_states(model), rng.files):
+                        variable.assign(rng[key])
+                return {**state, "path": str(path)}
+            except (OSError, ValueError, KeyError) as error:
+                errors.append(f"{path.name}: {error}")
+        if errors:
+            raise OSError("No checkpoint could be read: " + "; ".join(errors))
+        return None

@@ -1,0 +1,295 @@
+"""One typed config per run: defaults with reasons, each family's paper recipe as a small override, the command
+line's flags and `--set key=value` on top; the resolved config is written next to the run's outputs.
+
+Resolution order: RunConfig defaults -> the family's recipe -> the model's own -> the shapes demo sizing (only
+when the dataset is "shapes" and the user did not say otherwise) -> flags and --set.
+"""
+
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+
+from kerascnn.data.config import DataConfig, DataError
+from kerascnn.errors import UserError
+
+
+@dataclass
+class OptimizerConfig:
+    name: str = "sgd"  # sgd | adam | adamw | rmsprop: every paper here used SGD with momentum
+    learning_rate: float = 0.01  # for `reference_batch` images a step; scaled linearly to the global batch
+    reference_batch: int = 256  # the batch the learning rate is given for (Goyal et al. 2017's linear rule)
+    momentum: float = 0.9
+    nesterov: bool = False
+    weight_decay: float = 5e-4  # on conv and dense kernels; decoupled, as Keras' optimizers apply it
+    # constant | step (x gamma at each of `milestones`, fractions of the run) | plateau (x gamma when val loss
+    # stops falling for `patience` epochs: AlexNet and VGG) | exponential (x gamma every `decay_epochs`) | cosine
+    schedule: str = "step"
+    milestones: tuple[float, ...] = (1 / 3, 2 / 3)
+    gamma: float = 0.1
+    patience: int = 5
+    decay_epochs: float = 8.0
+    warmup_epochs: float = 0.0  # linear warm-up from 1/10 of the rate (ResNet-110, Goyal et al.)
+    clipnorm: float | None = None
+
+
+@dataclass
+class RunConfig:
+    model: str = "alexnet"
+    model_options: dict = field(default_factory=dict)  # the family's switches, passed to kerascnn.get_model
+    image_size: int | None = None  # None: the paper's input size
+    channels: int | None = None  # None: the paper's
+    epochs: int = 90
+    batch_size: int = 128  # per replica; the global batch is this times the replicas
+    global_batch_size: int | None = None  # instead of batch_size: the global batch, divided among the replicas
+    seed: int = 0
+    precision: str = "auto"  # auto | float32 | mixed_float16 | mixed_bfloat16
+    strategy: str = "auto"  # auto | default | mirrored | multi_worker | tpu
+    jit_compile: bool | str = "auto"  # Keras' rule: XLA on accelerators, not on CPUs (slower there, measured)
+    steps_per_execution: int = 1
+    deterministic: bool = False  # TensorFlow op determinism: reruns give bit-identical weights, a little slower
+    aux_loss_weight: float = 0.3  # GoogLeNet's auxiliary heads (paper, Sec. 5)
+    optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    # Outputs and monitoring.
+    run_dir: str | None = None  # logs and checkpoints; None: runs/<model>-<dataset>
+    output_dir: str = "saved_models"
+    push: str = "blessed"  # blessed | force | never
+    ten_crop: bool = False  # evaluate with AlexNet's 10 crops as well as the centre crop
+    checkpoint_every: int = 0  # also checkpoint every N steps (0: at the end of each epoch only)
+    keep_checkpoints: int = 2
+    histogram_freq: int = 1  # weight histograms every N epochs (0: none)
+    profile_batches: str = ""  # e.g. "10,20": trace those steps for TensorBoard's profiler
+    image_summaries: bool = True  # a grid of augmented inputs in TensorBoard
+    filter_images: bool = False  # first-layer filters and feature maps in TensorBoard each epoch
+    # A NaN loss, or one above loss_upper_bound (Model Garden's guard against blow-ups): "stop" ends the run with
+    # its checkpoints intact; "recover" restores the last checkpoint with the learning rate x recover_factor.
+    on_nan: str = "stop"
+    loss_upper_bound: float | None = None
+    recover_factor: float = 0.5
+    max_recoveries: int = 3
+    export_weights: str = "final"  # final | best: the weights pushed (best: the epoch of best val_accuracy)
+
+
+# Each family's recipe from its paper (ImageNet sizes); see kerascnn/data/recipes.py for the augmentations.
+FAMILY_RECIPES = {
+    # LeCun et al. 1998 trained for 20 passes with a decreasing rate and a diagonal Levenberg-Marquardt step size;
+    # plain SGD with momentum replaces the latter.
+    "lenet": {"epochs": 20, "batch_size": 32, "optimizer.learning_rate": 0.01, "optimizer.reference_batch": 32,
+              "optimizer.weight_decay": 0.0, "optimizer.milestones": (0.5, 0.75),
+              "data.augmentation": "none", "data.normalization": "unit"},
+    # Krizhevsky et al. 2012, Sec. 5: batch 128, momentum 0.9, weight decay 5e-4, rate 0.01 divided by 10 when the
+    # validation error stopped improving; about 90 epochs.
+    "alexnet": {"epochs": 90, "batch_size": 128, "optimizer.learning_rate": 0.01, "optimizer.reference_batch": 128,
+                "optimizer.weight_decay": 5e-4, "optimizer.schedule": "plateau",
+                "data.augmentation": "alexnet", "data.normalization": "imagenet"},
+    # Simonyan & Zisserman 2015, Sec. 3.1: batch 256, momentum 0.9, weight decay 5e-4, dropout 0.5, rate 0.01
+    # divided by 10 on plateaus (three times), 74 epochs.
+    "vgg": {"epochs": 74, "batch_size": 256, "optimizer.learning_rate": 0.01, "optimizer.reference_batch": 256,
+            "optimizer.weight_decay": 5e-4, "optimizer.schedule": "plateau",
+            "data.augmentation": "vgg", "data.normalization": "imagenet"},
+    # Szegedy et al. 2015, Sec. 6: momentum 0.9, the rate decreased by 4% every 8 epochs; Caffe's bvlc_googlenet
+    # adds batch 32, rate 0.01 and weight decay 2e-4.
+    "googlenet": {"epochs": 60, "batch_size": 32, "optimizer.learning_rate": 0.01, "optimizer.reference_batch": 32,
+                  "optimizer.weight_decay": 2e-4, "optimizer.schedule": "exponential", "optimizer.gamma": 0.96,
+                  "optimizer.decay_epochs": 8.0, "model_options.aux_classifiers": True,
+                  "data.augmentation": "inception", "data.normalization": "imagenet"},
+    # He et al. 2016, Sec. 3.4: batch 256, rate 0.1 divided by 10 on plateaus, weight decay 1e-4, momentum 0.9;
+    # torchvision's reference fixes the plateaus at epochs 30 and 60 of 90.
+    "resnet": {"epochs": 90, "batch_size": 256, "optimizer.learning_rate": 0.1, "optimizer.reference_batch": 256,
+               "optimizer.weight_decay": 1e-4, "optimizer.milestones": (1 / 3, 2 / 3),
+               "data.augmentation": "resnet", "data.normalization": "imagenet"},
+    # He et al. 2016, Sec. 4.2: batch 128, rate 0.1 divided by 10 at 32k and 48k of 64k iterations (182 epochs of
+    # 45k images), weight decay 1e-4, momentum 0.9, pad-and-crop and flips.
+    "resnet_cifar": {"epochs": 182, "batch_size": 128, "optimizer.learning_rate": 0.1,
+                     "optimizer.reference_batch": 128, "optimizer.weight_decay": 1e-4,
+                     "optimizer.milestones": (0.5, 0.75), "data.augmentation": "cifar",
+                     "data.normalization": "cifar10"},
+}  # fmt: skip
+
+MODEL_RECIPES = {
+    # The paper's inputs: background -0.1, ink 1.175.
+    "lenet5_original": {"data.normalization": "lenet"},
+    # He et al. 2016: "we use 0.01 to warm up the training until the training error is below 80% (about 400
+    # iterations), and then go back to 0.1".
+    "resnet110": {"optimizer.warmup_epochs": 1.0},
+}
+
+# The embedded shapes dataset is a demo: sized so that `python -m pipelines.train alexnet` finishes in about ten
+# minutes on two CPU cores and still learns (README). The learning rate is the recipe's, not scaled down to the
+# smaller batch: a few hundred steps from scratch need the full rate.
+SHAPES_DEMO = {"epochs": 5, "batch_size": 32, "optimizer.reference_batch": 32}
+
+
+def _fields(cls):
+    return {f.name: f for f in dataclasses.fields(cls)}
+
+
+def _coerce(text, annotation, key):
+    """Parses `text` (from the command line) as a value of `annotation`, or raises UserError naming `key`."""
+    if not isinstance(text, str):
+        return text
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin in (typing.Union, types.UnionType):
+        if text.lower() in ("none", "null") and type(None) in args:
+            return None
+        for option in (a for a in args if a is not type(None)):
+            try:
+                return _coerce(text, option, key)
+            except UserError:
+                continue
+        raise UserError(f"--set {key}={text}: expected {_describe(annotation)}.")
+    try:
+        if annotation is bool:
+            if text.lower() in ("true", "1", "yes", "on"):
+                return True
+            if text.lower() in ("false", "0", "no", "off"):
+                return False
+            raise ValueError
+        if annotation in (int, float):
+            return annotation(text)
+        if origin is tuple:
+            items = [item for item in text.strip("()[] ").split(",") if item.strip()]
+            return tuple(_coerce(item.strip(), args[0], key) for item in items)
+        if origin is dict or annotation is dict:
+            return json.loads(text)
+        return text
+    except (ValueError, json.JSONDecodeError):
+        raise UserError(f"--set {key}={text}: expected {_describe(annotation)}.") from None
+
+
+def _describe(annotation):
+    return getattr(annotation, "__name__", str(annotation)).replace("typing.", "")
+
+
+def apply(config, key, value):
+    """Sets the dotted `key` of `config` (e.g. "optimizer.learning_rate", "model_options.output_stride") to
+    `value`, parsing strings by the field's type."""
+    *parents, name = key.split(".")
+    target, path = config, []
+    for part in parents:
+        path.append(part)
+        if isinstance(target, dict):
+            target = target.setdefault(part, {})
+        elif dataclasses.is_dataclass(target) and part in _fields(type(target)):
+            target = getattr(target, part)
+        else:
+            raise UserError(f"--set {key}: unknown config section {'.'.join(path)!r}; see the resolved config.json.")
+    if isinstance(target, dict):
+        target[name] = _coerce_literal(value)
+        return
+    fields = _fields(type(target))
+    if name not in fields:
+        import difflib
+
+        close = difflib.get_close_matches(name, fields, n=1)
+        hint = f" (did you mean {'.'.join([*parents, close[0]])}?)" if close else ""
+        raise UserError(f"--set {key}: unknown config field{hint}.")
+    hints = typing.get_type_hints(type(target))
+    setattr(target, name, _coerce(value, hints[name], key))
+
+
+def _coerce_literal(text):
+    """A model option from the command line: JSON (numbers, true/false, lists) or else a string."""
+    if not isinstance(text, str):
+        return text
+    try:
+        return json.loads(text.lower() if text.lower() in ("true", "false", "null") else text)
+    except json.JSONDecodeError:
+        return text
+
+
+def resolve(model, *, dataset=None, overrides=(), sets=()):
+    """The run's config: defaults, recipes, then `overrides` (pairs from flags) and `sets` ("key=value" strings).
+
+    Raises UserError on an unknown model or field, a value of the wrong type or out of range."""
+    import kerascnn
+
+    try:
+        spec = kerascnn.model_spec(model)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    config = RunConfig(model=spec.name)
+    steps = [FAMILY_RECIPES.get(spec.family, {}), MODEL_RECIPES.get(spec.name, {})]
+    user = dict(overrides)
+    for item in sets:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UserError(f"--set expects key=value, got {item!r}.")
+        user[key.strip()] = value.strip()
+    if dataset is not None:
+        user["data.dataset"] = dataset
+    if user.get("data.dataset", config.data.dataset) == "shapes":
+        steps.append({k: v for k, v in SHAPES_DEMO.items() if k not in user})
+    steps.append(user)
+    try:
+        for step in steps:
+            for key, value in step.items():
+                apply(config, key, value)
+        config.data = dataclasses.replace(config.data)  # re-runs DataConfig's checks on the final values
+    except DataError as error:
+        raise UserError(str(error)) from None
+    validate(config)
+    return config
+
+
+def validate(config):
+    """Raises UserError naming the first field that is out of range or conflicts with another."""
+    o = config.optimizer
+    checks = [
+        ("epochs", config.epochs >= 1, "at least 1"),
+        ("batch_size", config.batch_size >= 1, "at least 1"),
+        ("global_batch_size", config.global_batch_size is None or config.global_batch_size >= 1, "at least 1"),
+        ("image_size", config.image_size is None or config.image_size >= 1, "positive"),
+        ("channels", config.channels is None or config.channels >= 1, "positive"),
+        ("steps_per_execution", config.steps_per_execution >= 1, "at least 1"),
+        ("push", config.push in ("blessed", "force", "never"), "blessed, force or never"),
+        ("on_nan", config.on_nan in ("stop", "recover"), "stop or recover"),
+        ("export_weights", config.export_weights in ("final", "best"), "final or best"),
+        ("jit_compile", config.jit_compile in (True, False, "auto"), "auto, true or false"),
+        ("checkpoint_every", config.checkpoint_every >= 0, "0 or more"),
+        ("keep_checkpoints", config.keep_checkpoints >= 1, "at least 1"),
+        ("aux_loss_weight", config.aux_loss_weight >= 0, "0 or more"),
+        ("optimizer.name", o.name in ("sgd", "adam", "adamw", "rmsprop"), "sgd, adam, adamw or rmsprop"),
+        ("optimizer.learning_rate", o.learning_rate > 0, "positive"),
+        ("optimizer.reference_batch", o.reference_batch >= 1, "at least 1"),
+        ("optimizer.momentum", 0 <= o.momentum < 1, "in [0, 1)"),
+        ("optimizer.weight_decay", o.weight_decay >= 0, "0 or more"),
+        ("optimizer.schedule", o.schedule in ("constant", "step", "plateau", "exponential", "cosine"),
+         "constant, step, plateau, exponential or cosine"),
+        ("optimizer.milestones", all(0 < m < 1 for m in o.milestones), "fractions of the run in (0, 1)"),
+        ("optimizer.gamma", 0 < o.gamma <= 1, "in (0, 1]"),
+        ("optimizer.warmup_epochs", 0 <= o.warmup_epochs < config.epochs, "in [0, epochs)"),
+        ("optimizer.warmup_epochs", not (o.warmup_epochs and o.schedule == "plateau"),
+         "0 with the plateau schedule (it lowers a constant rate)"),
+        ("loss_upper_bound", config.loss_upper_bound is None or config.loss_upper_bound > 0, "positive"),
+        ("recover_factor", 0 < config.recover_factor < 1, "in (0, 1)"),
+    ]  # fmt: skip
+    for name, ok, expected in checks:
+        if not ok:
+            raise UserError(f"{name} must be {expected}, got {_get(config, name)!r}.")
+
+
+def _get(config, dotted):
+    for part in dotted.split("."):
+        config = getattr(config, part)
+    return config
+
+
+def to_dict(config):
+    return dataclasses.asdict(config)
+
+
+# Fields that may change between a run and its resumption: more epochs, other outputs, other monitoring.
+RESUMABLE_CHANGES = {"epochs", "run_dir", "output_dir", "push", "ten_crop", "histogram_freq", "profile_batches",
+                     "image_summaries", "filter_images", "keep_checkpoints", "checkpoint_every", "strategy",
+                     "on_nan", "max_recoveries", "recover_factor", "loss_upper_bound", "export_weights",
+                     "deterministic", "jit_compile", "steps_per_execution"}  # fmt: skip
+
+
+def fingerprint(config):
+    """A digest of what determines the training itself, to refuse resuming a run with a different config."""
+    essentials = {k: v for k, v in to_dict(config).items() if k not in RESUMABLE_CHANGES}
+    return hashlib.sha256(json.dumps(essentials, sort_keys=True, default=str).encode()).hexdigest()[:16]

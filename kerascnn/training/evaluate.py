@@ -1,0 +1,92 @@
+"""The evaluator: top-1 and top-5 accuracy (and error) on the validation split, of a trained Keras model or of an
+exported SavedModel through its serving signature; optionally AlexNet's 10-crop test."""
+
+import sys
+
+import numpy as np
+import tensorflow as tf
+
+from kerascnn.data import make_dataset, ten_crop
+from kerascnn.errors import UserError
+
+
+def _accuracies(probabilities, labels, prefix):
+    probabilities, labels = np.asarray(probabilities), np.asarray(labels)
+    k = min(5, probabilities.shape[1])
+    top_k = np.argsort(-probabilities, axis=1)[:, :k]
+    top1 = float(np.mean(top_k[:, 0] == labels))
+    top5 = float(np.mean((top_k == labels[:, None]).any(axis=1)))
+    eps = np.finfo(np.float32).tiny
+    loss = float(np.mean(-np.log(np.maximum(probabilities[np.arange(len(labels)), labels], eps))))
+    return {
+        f"{prefix}loss": loss,
+        f"{prefix}accuracy": top1,
+        f"{prefix}top5_accuracy": top5,
+        f"{prefix}error": 1.0 - top1,
+        f"{prefix}top5_error": 1.0 - top5,
+    }
+
+
+def evaluate_model(run, model, splits):
+    """Top-1 / top-5 accuracy and error, and the loss, of `model` on the validation split (centre crop)."""
+    config = run.config
+    val = make_dataset(
+        splits.val, training=False, image_size=run.input_shape[0], channels=run.input_shape[2],
+        batch_size=run.global_batch, config=config.data, num_examples=splits.num_val, in_memory=splits.in_memory,
+    )  # fmt: skip
+    results = model.evaluate(val, return_dict=True, verbose=1 if sys.stdout.isatty() else 2)
+    metrics = {f"val_{k}": float(v) for k, v in results.items()}
+    metrics["val_error"] = 1.0 - metrics["val_accuracy"]
+    metrics["val_top5_error"] = 1.0 - metrics["val_top5_accuracy"]
+    metrics["num_val"] = splits.num_val
+    if config.ten_crop:
+        metrics.update(evaluate_ten_crop(run, model, splits))
+    return metrics
+
+
+def evaluate_ten_crop(run, model, splits):
+    """AlexNet's test (Krizhevsky et al. 2012, Sec. 4.1): the softmax averaged over the four corner and centre
+    patches of the 256 image and their reflections."""
+    size, channels = run.input_shape[0], run.input_shape[2]
+    crops = splits.val.map(
+        lambda image, label: (ten_crop(image, size, channels, run.config.data), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    ).batch(max(1, run.global_batch // 10))
+    probabilities, labels = [], []
+    for images, batch_labels in crops:
+        flat = tf.reshape(images, [-1, size, size, channels])
+        outputs = model(flat, training=False)
+        outputs = outputs[0] if isinstance(outputs, (list, tuple)) else outputs
+        probabilities.append(tf.reduce_mean(tf.reshape(outputs, [len(batch_labels), 10, -1]), axis=1).numpy())
+        labels.append(batch_labels.numpy())
+    return _accuracies(np.concatenate(probabilities), np.concatenate(labels), "val_ten_crop_")
+
+
+def evaluate_saved_model(path, splits, batch_size=32, log=print):
+    """Accuracy of an exported SavedModel on `splits.val`, through its serving_default signature (uint8 images
+    in, probabilities out): what a TF Serving client would measure."""
+    try:
+        loaded = tf.saved_model.load(str(path))
+    except (OSError, ValueError, tf.errors.OpError) as error:
+        raise UserError(f"{path} is not a readable SavedModel: {str(error).splitlines()[0]}") from None
+    if "serving_default" not in loaded.signatures:
+        raise UserError(f"{path} has no serving_default signature; export it with pipelines.train.")
+    serve = loaded.signatures["serving_default"]
+    labels_file = tf.io.gfile.join(str(path), "assets", "labels.txt")
+    if tf.io.gfile.exists(labels_file):
+        exported = tf.io.gfile.GFile(labels_file).read().splitlines()
+        if exported != list(splits.class_names):
+            raise UserError(
+                f"{path} was trained on classes {exported[:4]}... but the dataset has {list(splits.class_names)[:4]}"
+                "...; evaluate it on the dataset it was trained on."
+            )
+    fixed = splits.val.element_spec[0].shape.is_fully_defined()
+    batches = splits.val.batch(batch_size if fixed else 1)
+    probabilities, labels = [], []
+    progress = tf.keras.utils.Progbar(splits.num_val, unit_name="image") if sys.stdout.isatty() else None
+    for images, batch_labels in batches:
+        probabilities.append(serve(images=tf.cast(images, tf.uint8))["probabilities"].numpy())
+        labels.append(batch_labels.numpy())
+        if progress is not None:
+            progress.add(len(batch_labels))
+    return _accuracies(np.concatenate(probabilities), np.concatenate(labels), "val_")

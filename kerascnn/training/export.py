@@ -1,0 +1,118 @@
+"""The SavedModel that TensorFlow Serving loads as it is (the pusher's payload).
+
+Two signatures, both returning `probabilities` (float32 [batch, classes]) and the top-k `classes` (int32),
+`scores` (float32) and `class_names` (string):
+- `serving_default` takes `images`, uint8 [batch, height, width, channels] of any size and channel count; the
+  resize, crop and normalisation of the evaluation transform run inside the graph;
+- `serving_bytes` takes `image_bytes`, encoded JPEG or PNG strings [batch] (TF Serving's REST API accepts them
+  as {"b64": ...}), decoded and transformed one by one inside the graph.
+The model is rebuilt in float32 for the export, whatever precision trained it, and holds no XLA must-compile
+function (see GroupedConv2D), so the folder loads with plain TensorFlow: no kerascnn, no custom objects.
+Beside the graph: `assets/labels.txt` (one class name a line) and `assets.extra/tf_serving_warmup_requests`
+(PredictionLog records TF Serving replays before it answers, so the first user request is not the slow one).
+"""
+
+import io
+import json
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerascnn.training.models import build_model
+
+TOP_K = 5
+
+
+def serving_model(trained, config, *, num_classes, input_shape):
+    """A float32 copy of `trained` for inference: the registry's model with the main head only (GoogLeNet's
+    auxiliary heads are left out) and the trained weights, matched by layer name."""
+    model = build_model(config, num_classes=num_classes, input_shape=input_shape, precision="float32",
+                        options={"aux_classifiers": False} if "aux_classifiers" in config.model_options else None)
+    for layer in model.layers:
+        layer.set_weights([np.asarray(w, dtype=np.float32) for w in trained.get_layer(layer.name).get_weights()])
+    return model
+
+
+def write_saved_model(model, folder, *, class_names, preprocess_images, preprocess_bytes, model_name,
+                      warmup_image=None):  # fmt: skip
+    """Exports `model` (float32) with the two serving signatures, labels and warm-up requests into `folder`.
+
+    Args:
+        preprocess_images: uint8 images [batch, h, w, c] -> the model's float input [batch, S, S, C].
+        preprocess_bytes: encoded images [batch] -> the model's float input [batch, S, S, C].
+        Both in TensorFlow ops only (kerascnn.data.serving_transform and serving_transform_bytes), so the graph
+        needs no Python to run.
+        warmup_image: a uint8 [h, w, c] example for the warm-up requests (defaults to mid-grey at the input size).
+    """
+    height, width, channels = model.input_shape[1:]
+    labels = tf.constant(list(class_names))
+    k = min(TOP_K, len(class_names))
+
+    def predict(inputs):
+        probabilities = tf.cast(model(inputs, training=False), tf.float32)
+        top = tf.math.top_k(probabilities, k=k)
+        return {
+            "probabilities": probabilities,
+            "classes": tf.cast(top.indices, tf.int32),
+            "scores": top.values,
+            "class_names": tf.gather(labels, top.indices),
+        }
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
+    def serve_images(images):
+        return predict(preprocess_images(images))
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    def serve_bytes(image_bytes):
+        return predict(preprocess_bytes(image_bytes))
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", serve_images)
+    archive.add_endpoint("serving_bytes", serve_bytes)
+    archive.write_out(str(folder), verbose=False)
+
+    folder = Path(folder)
+    (folder / "assets").mkdir(exist_ok=True)
+    (folder / "assets" / "labels.txt").write_text("".join(f"{name}\n" for name in class_names), encoding="utf-8")
+    if warmup_image is None:
+        warmup_image = np.full((height, width, channels), 128, np.uint8)
+    write_warmup_requests(folder, model_name, warmup_image)
+
+
+def _encode_png(image):
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def write_warmup_requests(folder, model_name, image):
+    """assets.extra/tf_serving_warmup_requests: one PredictRequest for each signature, as TF Serving expects
+    (https://www.tensorflow.org/tfx/serving/saved_model_warmup)."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    extra = Path(folder) / "assets.extra"
+    extra.mkdir(exist_ok=True)
+    requests = {
+        "serving_default": {"images": tf.make_tensor_proto(image[np.newaxis], dtype=tf.uint8)},
+        "serving_bytes": {"image_bytes": tf.make_tensor_proto([_encode_png(image)], dtype=tf.string)},
+    }
+    with tf.io.TFRecordWriter(str(extra / "tf_serving_warmup_requests")) as writer:
+        for signature, inputs in requests.items():
+            request = predict_pb2.PredictRequest(
+                model_spec=model_pb2.ModelSpec(name=model_name, signature_name=signature)
+            )
+            for key, proto in inputs.items():
+                request.inputs[key].CopyFrom(proto)
+            log = prediction_log_pb2.PredictionLog(predict_log=prediction_log_pb2.PredictLog(request=request))
+            writer.write(log.SerializeToString())
+
+
+def write_metrics(folder, metrics):
+    extra = Path(folder) / "assets.extra"
+    extra.mkdir(exist_ok=True)
+    (extra / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))

@@ -1,0 +1,120 @@
+"""The pusher: versioned SavedModels in `<output-dir>/<model>/<version>/`, as TensorFlow Serving polls them.
+
+A version is pushed only when blessed (TFX's evaluator blessing): its validation accuracy is not below that of
+the latest pushed version of the same model, unless forced. It is exported into a hidden temporary folder beside
+the versions and renamed into place (atomic.py), so a polling server never sees half a version; when two runs
+push the same model at once, the second rename finds its number taken and moves to the next one. Each version
+carries its metrics in `assets.extra/metrics.json`, and `<output-dir>/models.config` lists every model for
+`tensorflow_model_server --model_config_file`.
+"""
+
+import json
+import os
+import re
+from pathlib import Path
+
+from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
+from kerascnn.training.export import write_metrics
+
+BLESSING_METRIC = "val_accuracy"
+
+
+def versions(model_dir):
+    """The integer versions present in `model_dir`, ascending."""
+    model_dir = Path(model_dir)
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and re.fullmatch(r"\d+", p.name))
+
+
+def version_metrics(model_dir, version):
+    path = Path(model_dir) / str(version) / "assets.extra" / "metrics.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def blessing(model_dir, metrics):
+    """(blessed, reason): whether `metrics` are at least as good as the latest pushed version's."""
+    existing = versions(model_dir)
+    if not existing:
+        return True, "first version of this model"
+    previous = version_metrics(model_dir, existing[-1]).get(BLESSING_METRIC)
+    current = metrics.get(BLESSING_METRIC)
+    if previous is None:
+        return True, f"version {existing[-1]} has no {BLESSING_METRIC} to compare with"
+    if current is None:
+        return False, f"this run has no {BLESSING_METRIC}"
+    if current >= previous:
+        return True, f"{BLESSING_METRIC} {current:.4f} >= {previous:.4f} of version {existing[-1]}"
+    return False, f"{BLESSING_METRIC} {current:.4f} < {previous:.4f} of version {existing[-1]}"
+
+
+def push(output_dir, model_name, write, metrics):
+    """Writes a new version with `write(folder)` and publishes it; returns its path.
+
+    `write` fills a temporary folder (the SavedModel); the metrics go beside it, then the folder is renamed to the
+    next free version number."""
+    model_dir = Path(output_dir) / model_name
+    remove_stale_temporaries(model_dir)
+    with atomic_folder(model_dir) as temp:
+        write(temp)
+        write_metrics(temp, metrics)
+        while True:
+            version = (versions(model_dir) or [0])[-1] + 1
+            try:
+                publish(temp, model_dir / str(version))
+                break
+            except FileExistsError:
+                continue  # a concurrent push took this number
+    write_models_config(output_dir)
+    return model_dir / str(version)
+
+
+def write_models_config(output_dir):
+    """`<output-dir>/models.config`: every model folder with a version, in TF Serving's ModelServerConfig text
+    format, with absolute base paths (mount the folder at the same path in a container)."""
+    output_dir = Path(output_dir).resolve()
+    entries = []
+    for model_dir in sorted(p for p in output_dir.iterdir() if p.is_dir() and versions(p)):
+        entries.append(
+            "  config {\n"
+            f"    name: '{model_dir.name}'\n"
+            f"    base_path: '{model_dir}'\n"
+            "    model_platform: 'tensorflow'\n"
+            "  }\n"
+        )
+    text = "model_config_list {\n" + "".join(entries) + "}\n"
+    temp = output_dir / f".models.config.{os.getpid()}"
+    temp.write_text(text)
+    os.replace(temp, output_dir / "models.config")
+
+
+def deliver(run, model, splits, metrics, *, log=print):
+    """The pusher's stage: exports `model` and pushes it as the next version if it is blessed (or pushing is
+    forced). Returns (path of the new version or None, the reason)."""
+    from kerascnn.data import serving_transform, serving_transform_bytes
+    from kerascnn.training.callbacks import weights_are_finite
+    from kerascnn.training.export import serving_model, write_saved_model
+
+    config = run.config
+    model_dir = Path(config.output_dir) / config.model
+    blessed, reason = blessing(model_dir, metrics)
+    if config.push == "never":
+        return None, "pushing is off (--no-push)"
+    if not blessed and config.push != "force":
+        return None, f"not blessed: {reason} (--force-push pushes it anyway)"
+    if not weights_are_finite(model):
+        return None, "not pushed: the weights are not finite"
+    size, channels = run.input_shape[0], run.input_shape[2]
+    serving = serving_model(model, config, num_classes=splits.num_classes, input_shape=run.input_shape)
+    warmup = next(iter(splits.val.take(1)))[0].numpy()
+
+    def write(folder):
+        log(f"Exporting {config.model} (float32) ...")
+        write_saved_model(
+            serving, folder, class_names=splits.class_names, model_name=config.model, warmup_image=warmup,
+            preprocess_images=lambda images: serving_transform(images, size, channels, config.data),
+            preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, channels, config.data),
+        )  # fmt: skip
+
+    pushed = push(config.output_dir, config.model, write, {**metrics, "model": config.model})
+    return pushed, reason if blessed else f"forced: {reason}"

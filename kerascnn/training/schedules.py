@@ -1,0 +1,85 @@
+"""The optimizer and learning-rate schedule of a recipe (config.OptimizerConfig)."""
+
+import keras
+from keras import ops
+
+from kerascnn.training.config import OptimizerConfig
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class LinearWarmup(keras.optimizers.schedules.LearningRateSchedule):
+    """Rises linearly from `start` x the schedule's rate to the full rate over `warmup_steps`, then follows
+    `schedule` (counted from step 0, so the milestones stay where the recipe put them)."""
+
+    def __init__(self, schedule, warmup_steps, start=0.1):
+        self.schedule = schedule
+        self.warmup_steps = warmup_steps
+        self.start = start
+
+    def __call__(self, step):
+        step = ops.cast(step, "float32")
+        rate = self.schedule(step) if callable(self.schedule) else ops.cast(self.schedule, "float32")
+        fraction = ops.minimum(step / max(self.warmup_steps, 1), 1.0)
+        return rate * (self.start + (1.0 - self.start) * fraction)
+
+    def get_config(self):
+        schedule = self.schedule
+        if isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            schedule = keras.saving.serialize_keras_object(schedule)
+        return {"schedule": schedule, "warmup_steps": self.warmup_steps, "start": self.start}
+
+    @classmethod
+    def from_config(cls, config):
+        schedule = config["schedule"]
+        if isinstance(schedule, dict):
+            schedule = keras.saving.deserialize_keras_object(schedule)
+        return cls(schedule, config["warmup_steps"], config["start"])
+
+
+def learning_rate(config: OptimizerConfig, *, base_rate, steps_per_epoch, epochs):
+    """A float (constant and plateau schedules: ReduceLROnPlateau lowers it) or a LearningRateSchedule."""
+    total = steps_per_epoch * epochs
+    if config.schedule == "step" and config.milestones:
+        boundaries = sorted({max(1, round(m * total)) for m in config.milestones})
+        values = [base_rate * config.gamma**i for i in range(len(boundaries) + 1)]
+        rate = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
+    elif config.schedule == "exponential":
+        rate = keras.optimizers.schedules.ExponentialDecay(
+            base_rate, decay_steps=max(1, round(config.decay_epochs * steps_per_epoch)), decay_rate=config.gamma,
+            staircase=True,
+        )  # fmt: skip
+    elif config.schedule == "cosine":
+        rate = keras.optimizers.schedules.CosineDecay(base_rate, decay_steps=max(1, total))
+    else:
+        rate = base_rate
+    if config.warmup_epochs:
+        rate = LinearWarmup(rate, warmup_steps=round(config.warmup_epochs * steps_per_epoch))
+    return rate
+
+
+def make_optimizer(config: OptimizerConfig, *, base_rate, steps_per_epoch, epochs):
+    """The recipe's optimizer; weight decay applies to conv and dense kernels, not to biases or BN parameters."""
+    rate = learning_rate(config, base_rate=base_rate, steps_per_epoch=steps_per_epoch, epochs=epochs)
+    common = dict(learning_rate=rate, weight_decay=config.weight_decay or None, clipnorm=config.clipnorm)
+    if config.name == "sgd":
+        optimizer = keras.optimizers.SGD(momentum=config.momentum, nesterov=config.nesterov, **common)
+    elif config.name == "adam":
+        optimizer = keras.optimizers.Adam(**common)
+    elif config.name == "adamw":
+        optimizer = keras.optimizers.AdamW(**{**common, "weight_decay": config.weight_decay})
+    else:
+        optimizer = keras.optimizers.RMSprop(momentum=config.momentum, **common)
+    if config.weight_decay:
+        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "coefficient"])
+    return optimizer
+
+
+def uses_schedule(optimizer):
+    """Whether the optimizer's rate follows a schedule (else it is a variable that callbacks may change)."""
+    return isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+
+
+def current_learning_rate(optimizer):
+    """The rate the optimizer applies at its current step, as a float."""
+    rate = optimizer.learning_rate
+    return float(keras.ops.convert_to_numpy(rate))

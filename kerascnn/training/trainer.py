@@ -1,0 +1,296 @@
+"""The trainer: Keras `fit` under a tf.distribute strategy, resumable from the run's last checkpoint.
+
+Running the same command again after an interruption (Ctrl-C, SIGTERM, a killed process, a lost machine)
+continues from the last checkpoint with the optimizer state, the random-number state and the data stream where
+they were, so the result equals that of an uninterrupted run (exactly so with `deterministic`).
+"""
+
+import dataclasses
+import json
+import os
+import sys
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+import kerascnn
+from kerascnn.data import make_datasets, steps_per_epoch
+from kerascnn.errors import UserError
+from kerascnn.training import config as config_lib
+from kerascnn.training.callbacks import (
+    BestWeights,
+    Checkpointing,
+    NonFiniteLoss,
+    StopSignals,
+    TrainingMonitor,
+    TrainingStopped,
+    write_input_grid,
+)
+from kerascnn.training.checkpoints import CheckpointStore
+from kerascnn.training.devices import choose_precision, is_chief, make_strategy
+from kerascnn.training.models import build_model, compile_model
+from kerascnn.training.schedules import current_learning_rate, uses_schedule
+
+
+@dataclasses.dataclass
+class Run:
+    """What a run computes on and where it writes; see `prepare`."""
+
+    config: config_lib.RunConfig
+    strategy: tf.distribute.Strategy
+    precision: str
+    chief: bool
+    run_dir: Path
+    input_shape: tuple[int, int, int]
+
+    @property
+    def replicas(self):
+        return self.strategy.num_replicas_in_sync
+
+    @property
+    def global_batch(self):
+        return self.config.global_batch_size or self.config.batch_size * self.replicas
+
+    @property
+    def base_rate(self):
+        """The recipe's learning rate, scaled linearly from its reference batch to the global batch."""
+        optimizer = self.config.optimizer
+        return optimizer.learning_rate * self.global_batch / optimizer.reference_batch
+
+    @property
+    def checkpoint_dir(self):
+        # On a cluster each worker keeps its own checkpoints (workers need not share a file system); the
+        # chief's are the run's.
+        if self.chief:
+            return self.run_dir / "checkpoints"
+        task = self.strategy.cluster_resolver
+        return self.run_dir / f"worker-{task.task_type}-{task.task_id}" / "checkpoints"
+
+
+def default_run_dir(config):
+    dataset = Path(config.data.dataset).name if os.sep in config.data.dataset else config.data.dataset
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset)
+    return Path("runs") / f"{config.model}-{slug}"
+
+
+def prepare(config):
+    """Sets up devices, precision and seeds, and the run folder; refuses to resume a run of another config."""
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(config.seed)
+    strategy = make_strategy(config.strategy)
+    spec = kerascnn.model_spec(config.model)
+    size = config.image_size or spec.input_shape[0]
+    if size < spec.min_size:
+        raise UserError(f"--image-size {size} is below {spec.name}'s minimum of {spec.min_size} pixels.")
+    input_shape = (size, size, config.channels or spec.input_shape[2])
+    run = Run(
+        config=config,
+        strategy=strategy,
+        precision=choose_precision(config.precision, strategy),
+        chief=is_chief(strategy),
+        run_dir=Path(config.run_dir or default_run_dir(config)),
+        input_shape=input_shape,
+    )
+    if config.global_batch_size and config.global_batch_size % run.replicas:
+        raise UserError(
+            f"--global-batch-size {config.global_batch_size} does not divide among {run.replicas} replicas; "
+            f"use a multiple of {run.replicas}, or --batch-size for the batch of each replica."
+        )
+    _record_config(run)
+    return run
+
+
+def _record_config(run):
+    """Writes the resolved config to <run-dir>/config.json, or checks a resumed run's matches it."""
+    path = run.run_dir / "config.json"
+    fingerprint = config_lib.fingerprint(run.config)
+    if path.exists():
+        recorded = json.loads(path.read_text())
+        if recorded.get("fingerprint") != fingerprint:
+            changed = _differences(recorded.get("config", {}), config_lib.to_dict(run.config))
+            raise UserError(
+                f"{run.run_dir} holds a run with another config ({', '.join(changed[:3]) or 'changed'}); "
+                "rerun with its settings to resume it, or pass another --run-dir to start a new run."
+            )
+    if not run.chief:
+        return
+    run.run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = {
+        "fingerprint": fingerprint,
+        "precision": run.precision,
+        "replicas": run.replicas,
+        "global_batch": run.global_batch,
+        "learning_rate": run.base_rate,
+        "input_shape": list(run.input_shape),
+        "config": config_lib.to_dict(run.config),
+    }
+    temp = path.with_suffix(f".json.{os.getpid()}")
+    temp.write_text(json.dumps(resolved, indent=2, default=str))
+    os.replace(temp, path)
+
+
+def _differences(old, new, prefix=""):
+    keys = sorted(set(old) | set(new))
+    out = []
+    for key in keys:
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != (list(b) if isinstance(b, tuple) else b) and f"{prefix}{key}" not in config_lib.RESUMABLE_CHANGES:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return out
+
+
+def fit(run, splits, *, log=print):
+    """Builds, compiles and trains the model on `splits`, resuming from the run's last checkpoint.
+
+    Returns the trained model (compiled, in the run's precision) and the history of its epochs."""
+    config = run.config
+    steps = steps_per_epoch(splits.num_train, run.global_batch)
+    if steps == 0:
+        raise UserError(
+            f"The training split has {splits.num_train} images, fewer than one global batch of {run.global_batch}; "
+            "lower --batch-size."
+        )
+    store = CheckpointStore(run.checkpoint_dir, keep=config.keep_checkpoints)
+    recovering = 0
+    while True:
+        with run.strategy.scope():
+            model = build_model(config, num_classes=splits.num_classes, input_shape=run.input_shape,
+                                precision=run.precision)  # fmt: skip
+            # A recovered run keeps its lowered rate: a schedule is rebuilt from the scaled base rate...
+            lr_scale = _last_state(store).get("lr_scale", 1.0)
+            compile_model(model, config, num_classes=splits.num_classes, base_rate=run.base_rate * lr_scale,
+                          steps_per_epoch=steps)  # fmt: skip
+            state = store.restore(model) or {"epoch": 0, "step": 0}
+            if recovering and not uses_schedule(model.optimizer):
+                # ...and a constant (or plateau) rate, a variable the checkpoint restored, is lowered in place.
+                model.optimizer.learning_rate = current_learning_rate(model.optimizer) * config.recover_factor
+        try:
+            return model, _fit_from(run, model, splits, store, state, steps, log)
+        except NonFiniteLoss as error:
+            if config.on_nan != "recover" or recovering >= config.max_recoveries or not store.checkpoints():
+                raise UserError(
+                    f"Training stopped: {error}. The checkpoints before it are intact; lower the learning rate "
+                    "(--set optimizer.learning_rate=...) or pass --set on_nan=recover, then rerun."
+                ) from None
+            recovering += 1
+            _update_last_state(store, lr_scale=lr_scale * config.recover_factor)
+            log(f"Recovering from {error}: back to the last checkpoint, learning rate x {config.recover_factor:g}.")
+
+
+def _last_state(store):
+    checkpoints = store.checkpoints()
+    try:
+        return json.loads((checkpoints[-1][2] / "state.json").read_text()) if checkpoints else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def _update_last_state(store, **changes):
+    path = store.checkpoints()[-1][2] / "state.json"
+    state = {**json.loads(path.read_text()), **changes}
+    temp = path.with_suffix(f".json.{os.getpid()}")
+    temp.write_text(json.dumps(state, indent=2))
+    os.replace(temp, path)
+
+
+def _fit_from(run, model, splits, store, state, steps, log):
+    config = run.config
+    epoch, step = state["epoch"], state["step"]
+    history = state.get("history", [])
+    if epoch >= config.epochs:
+        log(f"{run.run_dir} already holds {epoch} trained epochs; raise --epochs to train further.")
+        return history
+    if epoch or step:
+        log(f"Resuming {run.run_dir} at epoch {epoch + 1}, step {step} ({state['path']}).")
+
+    plateau = None
+    if config.optimizer.schedule == "plateau":
+        plateau = keras.callbacks.ReduceLROnPlateau(
+            monitor="val_loss", factor=config.optimizer.gamma, patience=config.optimizer.patience, verbose=1
+        )
+        for name, value in state.get("plateau", {}).items():
+            setattr(plateau, name, value)
+
+    def remember():
+        extra = {"history": history, "lr_scale": state.get("lr_scale", 1.0), "model": config.model}
+        if plateau is not None:
+            extra["plateau"] = {k: float(getattr(plateau, k)) for k in ("best", "wait", "cooldown_counter")}
+        return extra
+
+    class Record(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            history.append({"epoch": epoch + 1, **{k: float(v) for k, v in (logs or {}).items()}})
+
+    verbose = 1 if sys.stdout.isatty() else 2
+    with StopSignals() as stop:
+        while epoch < config.epochs:
+            train, val = make_datasets(
+                splits, image_size=run.input_shape[0], channels=run.input_shape[2], batch_size=run.global_batch,
+                config=config.data, seed=config.seed, initial_epoch=epoch,
+            )  # fmt: skip
+            if step:
+                train = train.skip(step)  # the stream is deterministic: these are the batches already trained on
+            elif epoch == 0 and run.chief and config.image_summaries:
+                images, _ = next(iter(train.take(1)))
+                write_input_grid(run.run_dir / "logs", images, *config.data.normalization_stats(run.input_shape[2]))
+            callbacks = [
+                TrainingMonitor(run.global_batch),
+                Record(),
+                *([plateau] if plateau is not None else []),
+                *_writers(run),
+                Checkpointing(store, stop=stop, state=remember, first_step=step, every_steps=config.checkpoint_every,
+                              loss_upper_bound=config.loss_upper_bound),  # fmt: skip
+            ]
+            model.fit(
+                train,
+                validation_data=val,
+                initial_epoch=epoch,
+                epochs=epoch + 1 if step else config.epochs,
+                steps_per_epoch=steps - step,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+            epoch, step = (epoch + 1, 0) if step else (config.epochs, 0)
+    return history
+
+
+def _writers(run):
+    """The callbacks that write files only the chief writes: TensorBoard, the CSV log, the best weights."""
+    if not run.chief:
+        return []
+    config = run.config
+    logs = run.run_dir / "logs"
+    callbacks = [
+        keras.callbacks.TensorBoard(
+            log_dir=str(logs), histogram_freq=config.histogram_freq, write_graph=True,
+            profile_batch=config.profile_batches or 0,
+        ),  # fmt: skip
+        keras.callbacks.CSVLogger(str(run.run_dir / "training.csv"), append=True),
+        BestWeights(run.run_dir / "best"),
+    ]
+    if config.filter_images:
+        from kerascnn.analysis.callbacks import FilterImagesCallback  # issue 5's visualisation
+
+        callbacks.append(FilterImagesCallback(str(logs)))
+    return callbacks
+
+
+def describe(run):
+    """One line on what the run computes with."""
+    device = "TPU" if isinstance(run.strategy, tf.distribute.TPUStrategy) else (
+        f"{len(tf.config.list_physical_devices('GPU'))} GPU" if tf.config.list_physical_devices("GPU") else "CPU")
+    return (f"{run.config.model} on {device}: {run.replicas} replica(s), {run.precision}, global batch "
+            f"{run.global_batch}, learning rate {run.base_rate:g}")  # fmt: skip
+
+
+
+def load_best(run, model):
+    """Loads the weights of the run's best epoch (by validation accuracy) into `model`."""
+    path = run.run_dir / "best" / "model.weights.h5"
+    if not path.exists():
+        raise UserError(f"{path} does not exist: no epoch was evaluated; use --set export_weights=final.")
+    model.load_weights(path)

@@ -1,0 +1,1 @@
+"""Runnable pipelines: `python -m pipelines.<name> --help`. Each is a thin command line over kerascnn."""

@@ -1,0 +1,68 @@
+import json
+
+import pytest
+
+from kerascnn.errors import UserError
+from kerascnn.training import config as config_lib
+
+
+def test_recipes_are_the_papers():
+    alexnet = config_lib.resolve("alexnet", dataset="imagenette/160px-v2")
+    assert (alexnet.epochs, alexnet.batch_size, alexnet.optimizer.learning_rate) == (90, 128, 0.01)
+    assert (alexnet.optimizer.momentum, alexnet.optimizer.weight_decay) == (0.9, 5e-4)
+    assert alexnet.optimizer.schedule == "plateau" and alexnet.data.augmentation == "alexnet"
+    resnet = config_lib.resolve("resnet50", dataset="imagenet2012")
+    assert (resnet.batch_size, resnet.optimizer.learning_rate, resnet.optimizer.weight_decay) == (256, 0.1, 1e-4)
+    cifar = config_lib.resolve("resnet110", dataset="cifar10")
+    assert cifar.data.augmentation == "cifar" and cifar.optimizer.milestones == (0.5, 0.75)
+    assert cifar.optimizer.warmup_epochs == 1.0  # the paper's warm-up for the 110-layer net
+    googlenet = config_lib.resolve("googlenet", dataset="cifar10")
+    assert googlenet.model_options == {"aux_classifiers": True} and googlenet.optimizer.gamma == 0.96
+
+
+def test_shapes_demo_sizing_yields_to_the_user():
+    demo = config_lib.resolve("alexnet")
+    assert demo.data.dataset == "shapes" and (demo.epochs, demo.batch_size) == (5, 32)
+    assert config_lib.resolve("alexnet", overrides={"epochs": 2}).epochs == 2
+
+
+def test_set_parses_by_the_fields_type():
+    config = config_lib.resolve(
+        "resnet20",
+        sets=["optimizer.learning_rate=0.05", "optimizer.nesterov=true", "optimizer.milestones=0.3,0.6",
+              "data.mean=(1,2,3)", "model_options.shortcut=B", "optimizer.clipnorm=none", "image_size=40"],
+    )  # fmt: skip
+    assert config.optimizer.learning_rate == 0.05 and config.optimizer.nesterov is True
+    assert config.optimizer.milestones == (0.3, 0.6) and config.data.mean == (1.0, 2.0, 3.0)
+    assert config.model_options == {"shortcut": "B"} and config.optimizer.clipnorm is None
+    assert config.image_size == 40
+
+
+@pytest.mark.parametrize("sets, message", [
+    (["optimizer.learning_rate=-0.1"], "optimizer.learning_rate must be positive, got -0.1"),
+    (["batch_size=0"], "batch_size must be at least 1, got 0"),
+    (["epochs=two"], "--set epochs=two: expected int"),
+    (["optimizer.learnig_rate=0.1"], "did you mean optimizer.learning_rate"),
+    (["nothing.here=1"], "unknown config section 'nothing'"),
+    (["data.augmentation=mixup"], "data.augmentation must be one of"),
+    (["optimizer.schedule=plateau", "optimizer.warmup_epochs=1"], "warmup_epochs must be 0 with the plateau"),
+    (["learning_rate"], "--set expects key=value"),
+])  # fmt: skip
+def test_bad_values_name_the_field(sets, message):
+    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")) as error:
+        config_lib.resolve("alexnet", sets=sets)
+    assert "\n" not in str(error.value)
+
+
+def test_unknown_model():
+    with pytest.raises(UserError, match="did you mean alexnet"):
+        config_lib.resolve("alexnt")
+
+
+def test_fingerprint_ignores_what_a_resumed_run_may_change():
+    base = config_lib.resolve("lenet5")
+    longer = config_lib.resolve("lenet5", overrides={"epochs": 50, "output_dir": "elsewhere"})
+    other = config_lib.resolve("lenet5", sets=["optimizer.learning_rate=0.5"])
+    assert config_lib.fingerprint(base) == config_lib.fingerprint(longer)
+    assert config_lib.fingerprint(base) != config_lib.fingerprint(other)
+    json.dumps(config_lib.to_dict(base))  # the resolved config is written as JSON
