@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from kerascnn.data.config import DataError
 from kerascnn.data.splits import BadImages, Splits
-from kerascnn.data.transforms import to_channels
+from kerascnn.data.transforms import decode_image
 from kerascnn.data.verify import check_files
 
 IGNORED = {"thumbs.db", "desktop.ini"}
@@ -46,6 +46,7 @@ def folder_splits(config, channels, seed=0):
     for path, check in checks.items():
         if check.error:
             bad.add(path, check.error)
+    bad.entries.sort()  # file order, whether the listing or the decoding found the fault
     if bad and config.on_bad_image == "fail":
         path, reason = bad.entries[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
@@ -170,7 +171,6 @@ def _dataset(files, channels):
     labels = tf.constant([label for _, label in files], tf.int64, shape=[len(files)])
 
     def load(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
-        return to_channels(image, channels), label
+        return decode_image(tf.io.read_file(path), channels), label
 
     return tf.data.Dataset.from_tensor_slices((paths, labels)).map(load, num_parallel_calls=tf.data.AUTOTUNE)
