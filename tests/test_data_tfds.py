@@ -5,6 +5,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from kerascnn.data import DataConfig, DataError, load_splits, make_dataset
+from kerascnn.data.tfds_source import _pick_splits
 
 
 @pytest.mark.parametrize("name, channels, native", [("mnist", 3, 1), ("cifar10", 1, 3)])
@@ -51,3 +52,13 @@ def test_manual_dataset_names_its_files(tmp_path):
     message = str(error.value)
     assert f"{tmp_path}/downloads/manual" in message and "ILSVRC2012_img_train.tar" in message
     assert "\n" not in message
+
+
+def test_validation_split_is_picked_validation_then_test_then_held_out():
+    assert _pick_splits({"train", "validation", "test"}, 0.1, "x") == ("train", "validation")
+    assert _pick_splits({"train", "test"}, 0.1, "x") == ("train", "test")
+    assert _pick_splits({"train"}, 0.2, "x") == ("train[:80%]", "train[80%:]")
+    with pytest.raises(DataError, match="no validation or test split"):
+        _pick_splits({"train"}, 0.0, "x")
+    with pytest.raises(DataError, match="no train split"):
+        _pick_splits({"test"}, 0.1, "x")

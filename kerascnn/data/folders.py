@@ -41,7 +41,7 @@ def folder_splits(config, channels, seed=0):
         if extra:
             raise DataError(f"{val_root} has class folders that {train_root} lacks: {', '.join(map(repr, extra))}.")
 
-    checks = check_files([path for path, _ in train + val if path], root=root, max_pixels=config.max_image_pixels,
+    checks = check_files([path for path, _ in train + val], root=root, max_pixels=config.max_image_pixels,
                          cache_dir=config.cache_dir)  # fmt: skip
     for path, check in checks.items():
         if check.error:
@@ -53,7 +53,7 @@ def folder_splits(config, channels, seed=0):
         raise DataError(f"Bad image {path}: {reason}{more}. Remove or fix it, {SKIP_HINT}.")
 
     def usable(files):
-        return [(checks[p].converted or str(p), label) for p, label in files if p and not checks[p].error]
+        return [(checks[p].converted or str(p), label) for p, label in files if not checks[p].error]
 
     train, val = usable(train), usable(val)
     train, val, class_names = _drop_empty_classes(train, val, class_names, train_root, bad, config.on_bad_image)
@@ -66,6 +66,8 @@ def folder_splits(config, channels, seed=0):
             raise DataError(f"{root} has no val/ folder and data.val_split is 0: give a fraction to hold out "
                             "(--val-split 0.1) or add train/ and val/ folders.")  # fmt: skip
         train, val = split_stratified(train, config.val_split, seed)
+    if not val:
+        raise DataError(f"{val_root or root} gives no usable validation images: add some to each class folder.")
     layout = "train/ and val/" if val_root else f"{config.val_split:g} held out"
     return Splits(
         train=_dataset(train, channels),
@@ -117,9 +119,19 @@ def _list_files(root, class_names, bad):
 def _walk(folder, bad, seen):
     info = os.stat(folder)
     seen.add((info.st_dev, info.st_ino))
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as error:  # no permission to list it
+        bad.add(folder, f"cannot be listed ({error.strerror or error})")
+        return
+    for entry in entries:
         path = Path(entry.path)
         if entry.name.startswith(".") or entry.name.lower() in IGNORED:
+            continue
+        try:
+            entry.name.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes in the name: TensorFlow takes UTF-8 paths only
+            bad.add(ascii(entry.path), "the file name is not valid UTF-8: rename it")
             continue
         try:
             info = os.stat(path)
