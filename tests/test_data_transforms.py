@@ -44,7 +44,8 @@ def test_to_channels_matches_pillow(have, want):
         got = to_channels(images, want).numpy()
         np.testing.assert_allclose(got, expected, atol=1)  # Pillow's luma rounds with integer arithmetic
     # With the channel count unknown until run time (tf.io.decode_image(channels=0)):
-    dynamic = tf.function(lambda x: to_channels(x, want), input_signature=[tf.TensorSpec([None, None, None], tf.uint8)])
+    spec = tf.TensorSpec([None, None, None], tf.uint8)
+    dynamic = tf.function(lambda x: to_channels(x, want), input_signature=[spec])
     np.testing.assert_allclose(dynamic(pixels).numpy(), expected, atol=1)
 
 
@@ -54,7 +55,8 @@ def test_normalization_by_hand():
     image[..., 0] = 255
     out = eval_transform(image, 4, 3, config).numpy()
     np.testing.assert_allclose(out[0, 0], [(255 - 123.675) / 58.395, -116.28 / 57.12, -103.53 / 57.375], rtol=1e-6)
-    np.testing.assert_allclose(eval_transform(image, 4, 1, DataConfig(normalization="unit")).numpy()[0, 0], [round(0.299 * 255) / 255])
+    gray = eval_transform(image, 4, 1, DataConfig(normalization="unit")).numpy()
+    np.testing.assert_allclose(gray[0, 0], [round(0.299 * 255) / 255])  # luma, rounded to uint8
     lenet = eval_transform(np.array([[[0], [255]]], np.uint8).repeat(2, 0), 2, 1, DataConfig(normalization="lenet"))
     np.testing.assert_allclose(sorted(set(lenet.numpy().ravel())), [-0.1, 1.175], rtol=1e-5)  # LeCun et al. 1998
     with pytest.raises(DataError, match="data.mean"):
