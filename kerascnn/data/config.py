@@ -8,6 +8,7 @@ import dataclasses
 from dataclasses import dataclass
 
 from kerascnn.data.recipes import RECIPES
+from kerascnn.data.shapes import SHAPE_NAMES
 
 # Per-channel mean and std, on the 0-255 scale images are decoded to: x -> (x - mean) / std.
 NORMALIZATIONS = {
@@ -62,16 +63,19 @@ class DataConfig:
     def __post_init__(self):
         if isinstance(self.cache, str) and self.cache.lower() in ("true", "false"):
             self.cache = self.cache.lower() == "true"
-        for name in ("mean", "std"):
+        for name in ("mean", "std"):  # a number, a sequence, or "123.7,116.3,103.5" from the command line
             value = getattr(self, name)
+            if isinstance(value, str):
+                value = value.strip("()[] ").split(",")
             if value is not None:
-                setattr(self, name, tuple(float(v) for v in (value if hasattr(value, "__iter__") else (value,))))
+                try:
+                    setattr(self, name, tuple(float(v) for v in (value if hasattr(value, "__iter__") else (value,))))
+                except ValueError:
+                    raise DataError(f"data.{name} must be numbers, got {getattr(self, name)!r}.") from None
         self.validate()
 
     def validate(self):
         """Raises DataError naming the first field that is out of range."""
-        from kerascnn.data.shapes import SHAPE_NAMES  # local: shapes imports nothing from here but the error
-
         checks = [
             ("augmentation", self.augmentation in AUGMENTATIONS, f"one of {', '.join(AUGMENTATIONS)}"),
             ("normalization", self.normalization in NORMALIZATIONS, f"one of {', '.join(NORMALIZATIONS)}"),
@@ -90,8 +94,6 @@ class DataConfig:
         for name, ok, expected in checks:
             if not ok:
                 raise DataError(f"data.{name} must be {expected}, got {getattr(self, name)!r}.")
-        if self.mean is not None and self.std is not None and len(self.mean) != len(self.std):
-            raise DataError(f"data.mean and data.std need as many values, got {self.mean} and {self.std}.")
 
     def normalization_stats(self, channels):
         """(mean, std) as `channels` floats each, on the 0-255 scale."""

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from kerascnn.data.config import DataError
 from kerascnn.data.splits import BadImages, Splits
-from kerascnn.data.transforms import to_channels
+from kerascnn.data.transforms import decode_image
 from kerascnn.data.verify import check_files
 
 IGNORED = {"thumbs.db", "desktop.ini"}
@@ -41,18 +41,19 @@ def folder_splits(config, channels, seed=0):
         if extra:
             raise DataError(f"{val_root} has class folders that {train_root} lacks: {', '.join(map(repr, extra))}.")
 
-    checks = check_files([path for path, _ in train + val if path], root=root, max_pixels=config.max_image_pixels,
+    checks = check_files([path for path, _ in train + val], root=root, max_pixels=config.max_image_pixels,
                          cache_dir=config.cache_dir)  # fmt: skip
     for path, check in checks.items():
         if check.error:
             bad.add(path, check.error)
+    bad.entries.sort()  # file order, whether the listing or the decoding found the fault
     if bad and config.on_bad_image == "fail":
         path, reason = bad.entries[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise DataError(f"Bad image {path}: {reason}{more}. Remove or fix it, {SKIP_HINT}.")
 
     def usable(files):
-        return [(checks[p].converted or str(p), label) for p, label in files if p and not checks[p].error]
+        return [(checks[p].converted or str(p), label) for p, label in files if not checks[p].error]
 
     train, val = usable(train), usable(val)
     train, val, class_names = _drop_empty_classes(train, val, class_names, train_root, bad, config.on_bad_image)
@@ -65,6 +66,8 @@ def folder_splits(config, channels, seed=0):
             raise DataError(f"{root} has no val/ folder and data.val_split is 0: give a fraction to hold out "
                             "(--val-split 0.1) or add train/ and val/ folders.")  # fmt: skip
         train, val = split_stratified(train, config.val_split, seed)
+    if not val:
+        raise DataError(f"{val_root or root} gives no usable validation images: add some to each class folder.")
     layout = "train/ and val/" if val_root else f"{config.val_split:g} held out"
     return Splits(
         train=_dataset(train, channels),
@@ -116,9 +119,19 @@ def _list_files(root, class_names, bad):
 def _walk(folder, bad, seen):
     info = os.stat(folder)
     seen.add((info.st_dev, info.st_ino))
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as error:  # no permission to list it
+        bad.add(folder, f"cannot be listed ({error.strerror or error})")
+        return
+    for entry in entries:
         path = Path(entry.path)
         if entry.name.startswith(".") or entry.name.lower() in IGNORED:
+            continue
+        try:
+            entry.name.encode("utf-8")
+        except UnicodeEncodeError:  # undecodable bytes in the name: TensorFlow takes UTF-8 paths only
+            bad.add(ascii(entry.path), "the file name is not valid UTF-8: rename it")
             continue
         try:
             info = os.stat(path)
@@ -170,7 +183,6 @@ def _dataset(files, channels):
     labels = tf.constant([label for _, label in files], tf.int64, shape=[len(files)])
 
     def load(path, label):
-        image = tf.io.decode_image(tf.io.read_file(path), channels=0, expand_animations=False)
-        return to_channels(image, channels), label
+        return decode_image(tf.io.read_file(path), channels), label
 
     return tf.data.Dataset.from_tensor_slices((paths, labels)).map(load, num_parallel_calls=tf.data.AUTOTUNE)

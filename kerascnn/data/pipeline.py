@@ -68,7 +68,11 @@ def make_dataset(
     def epoch(e):
         ds = split_ds
         if buffer > 1:
-            ds = ds.shuffle(buffer, seed=seed * 1_000_003 + e, reshuffle_each_iteration=False)
+            # The order of epoch e depends on (seed, e) only. Inside this traced function the graph-level seed is
+            # ours: TF pairs it with the op seed, and with a global seed of 0 it would compare our tensor seed
+            # to 0 in Python, which a traced tensor cannot do.
+            tf.compat.v1.random.set_random_seed(seed + 1)
+            ds = ds.shuffle(buffer, seed=e, reshuffle_each_iteration=False)
         epoch_seed = tf.random.experimental.stateless_fold_in(tf.constant([seed, 0], tf.int64), e)
 
         def train_transform(index, example):

@@ -136,7 +136,7 @@ def _draw(labels, size, channels, rng):
     # (small integers: much cheaper than normals), shared by the channels; composed in place, as it is the
     # costly part of drawing.
     tilt = rng.uniform(0, 2 * np.pi, n)
-    strength = rng.uniform(0, 0.15 * 255, n).astype(np.float32)[:, None, None] / size
+    strength = rng.uniform(0, 0.1 * 255, n).astype(np.float32)[:, None, None] / size
     shade = (dx * np.cos(tilt)[:, None, None] + dy * np.sin(tilt)[:, None, None]).astype(np.float32) * strength
     shade += rng.integers(-5, 6, shade.shape, dtype=np.int8)
     planes = []

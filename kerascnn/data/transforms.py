@@ -105,16 +105,25 @@ def serving_transform(images, image_size, channels, config):
     return tf.ensure_shape(outputs, [None, image_size, image_size, channels])
 
 
-def decode_for_serving(encoded, channels):
-    """JPEG, PNG, GIF (first frame), BMP or WebP bytes (a scalar string) -> uint8 [H, W, channels]."""
-    image = tf.io.decode_image(encoded, channels=0, expand_animations=False)  # CMYK JPEGs come out as RGB
+def decode_image(encoded, channels):
+    """JPEG, PNG (8 or 16 bits), GIF (its first frame), BMP or WebP bytes (a scalar string) -> uint8
+    [H, W, channels]. The training pipeline and the serving graph both decode with this."""
+    image = tf.cond(
+        tf.io.is_jpeg(encoded),
+        # The accurate inverse DCT, as Pillow (and so torchvision) decodes; CMYK JPEGs come out as RGB.
+        lambda: tf.io.decode_jpeg(encoded, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(encoded, channels=0, expand_animations=False),
+    )
     return to_channels(image, channels)
+
+
+decode_for_serving = decode_image
 
 
 def serving_transform_bytes(encoded, image_size, channels, config):
     """A batch of encoded images [B] (each its own size) -> float32 [B, S, S, channels], for a bytes signature."""
     return tf.map_fn(
-        lambda e: eval_transform(decode_for_serving(e, channels), image_size, channels, config),
+        lambda e: eval_transform(decode_image(e, channels), image_size, channels, config),
         encoded,
         fn_output_signature=tf.TensorSpec([image_size, image_size, channels], tf.float32),
     )

@@ -92,7 +92,7 @@ def check_image(path, max_pixels, convert_dir):
                 return FileCheck(error=f"is {image.format}, which TensorFlow cannot decode, and converting it to PNG "
                                  f"in {convert_dir} failed ({error})")
     except Image.DecompressionBombError as error:
-        return FileCheck(error=f"image bomb: {error}")
+        return FileCheck(error=f"an image bomb: {error}")  # over twice Pillow's limit, refused before ours
     except UnidentifiedImageError:
         return FileCheck(error="not an image Pillow can read")
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # what Pillow's decoders raise on damaged data

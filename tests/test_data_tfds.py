@@ -1,0 +1,64 @@
+"""tensorflow-datasets sources, through tfds' own mock data (nothing is downloaded)."""
+
+import numpy as np
+import pytest
+import tensorflow_datasets as tfds
+
+from kerascnn.data import DataConfig, DataError, load_splits, make_dataset
+from kerascnn.data.tfds_source import _pick_splits
+
+
+@pytest.mark.parametrize("name, channels, native", [("mnist", 3, 1), ("cifar10", 1, 3)])
+def test_mock_dataset_becomes_the_models_channels(tmp_path, name, channels, native):
+    with tfds.testing.mock_data(num_examples=6):
+        splits = load_splits(DataConfig(dataset=name, data_dir=str(tmp_path)), 32, channels)
+    assert splits.num_classes == 10 and (splits.num_train, splits.num_val) == (6, 6)
+    assert splits.source == f"tfds {name}: train / validation, 6 / 6 images"  # mocks have every split name
+    images = list(splits.train.as_numpy_iterator())
+    side = 28 if name == "mnist" else 32
+    assert len(images) == 6
+    for image, label in images:
+        assert image.shape == (side, side, channels) and image.dtype == np.uint8
+        assert label.dtype == np.int64 and 0 <= label < 10
+        if native == 1:  # gray repeated into RGB
+            np.testing.assert_array_equal(image[..., 0], image[..., 2])
+    batch, labels = next(iter(make_dataset(splits.val, training=False, image_size=32, channels=channels,
+                                           batch_size=4, config=DataConfig())))  # fmt: skip
+    assert batch.shape == (4, 32, 32, channels) and labels.shape == (4,)
+
+
+def test_unknown_name_suggests_close_ones():
+    with pytest.raises(DataError, match="Unknown dataset 'mnsit'.*did you mean mnist"):
+        load_splits(DataConfig(dataset="mnsit"), 32, 1)
+
+
+def test_bad_config_of_a_known_dataset_is_one_line():
+    with pytest.raises(DataError, match="Cannot open tensorflow-datasets 'imagenette/999px'") as error:
+        load_splits(DataConfig(dataset="imagenette/999px"), 32, 3)
+    assert "\n" not in str(error.value)
+
+
+def test_not_prepared_says_how_to_prepare(tmp_path):
+    with pytest.raises(DataError) as error:
+        load_splits(DataConfig(dataset="imagenette/160px-v2", data_dir=str(tmp_path)), 64, 3)
+    message = str(error.value)
+    assert "not prepared" in message and f"tfds build imagenette/160px-v2 --data_dir {tmp_path}" in message
+    assert "\n" not in message
+
+
+def test_manual_dataset_names_its_files(tmp_path):
+    with pytest.raises(DataError) as error:
+        load_splits(DataConfig(dataset="imagenet2012", data_dir=str(tmp_path)), 224, 3)
+    message = str(error.value)
+    assert f"{tmp_path}/downloads/manual" in message and "ILSVRC2012_img_train.tar" in message
+    assert "\n" not in message
+
+
+def test_validation_split_is_picked_validation_then_test_then_held_out():
+    assert _pick_splits({"train", "validation", "test"}, 0.1, "x") == ("train", "validation")
+    assert _pick_splits({"train", "test"}, 0.1, "x") == ("train", "test")
+    assert _pick_splits({"train"}, 0.2, "x") == ("train[:80%]", "train[80%:]")
+    with pytest.raises(DataError, match="no validation or test split"):
+        _pick_splits({"train"}, 0.0, "x")
+    with pytest.raises(DataError, match="no train split"):
+        _pick_splits({"test"}, 0.1, "x")
