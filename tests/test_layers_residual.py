@@ -1,3 +1,8 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -70,3 +75,25 @@ def test_strided_3x3_pads_one_pixel_on_every_side_as_caffe():
     block.convs[0].set_weights([kernel])
     first = block.norms[0](block.convs[0](x), training=False)
     np.testing.assert_allclose(first, x[:, ::2, ::2, :] / np.sqrt(1 + 1e-5), rtol=1e-5)
+
+
+def test_strided_projection_gradient_does_not_crash():
+    # TensorFlow 2.21's oneDNN CPU input gradient of a strided 1x1 convolution corrupts the heap on this shape;
+    # the block computes that convolution as a slice and a stride-1 1x1 (DilatedConv2D), in a child process here
+    # so that a regression aborts it rather than the test run.
+    code = """
+import numpy as np, tensorflow as tf, keras
+from kerascnn.layers import ResidualBlock
+inputs = keras.Input((24, 24, 8))
+model = keras.Model(inputs, ResidualBlock(16, strides=2, shortcut="B")(inputs))
+x = tf.constant(np.random.rand(1, 24, 24, 8).astype("float32"))
+for _ in range(20):
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = tf.reduce_sum(model(x, training=False)[0, 6, 6])
+    assert tape.gradient(y, x) is not None
+print("survived")
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})  # fmt: skip
+    assert result.returncode == 0 and "survived" in result.stdout, result.stderr[-500:]

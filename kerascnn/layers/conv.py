@@ -133,16 +133,24 @@ class DilatedConv2D(keras.layers.Layer):
 
     def _convolve(self, x, kernel, padding):
         """One group's convolution, with the stride and dilation this layer was given."""
-        strides, dilation = list(self.strides), list(self.dilation_rate)
-        for axis, (n, s, d) in enumerate(zip(self.kernel_size, self.strides, self.dilation_rate)):
+        # A 1-wide kernel with stride s reads every s-th pixel: slice them, then convolve with stride 1. Besides
+        # being the same function, this avoids TensorFlow 2.21's oneDNN input gradient of strided 1x1
+        # convolutions, which corrupts the heap on some small maps on CPU (e.g. 24x24x8 -> 16 filters).
+        step = tuple(s if n == 1 else 1 for n, s in zip(self.kernel_size, self.strides))
+        if step != (1, 1):
+            x = x[:, :: step[0], :: step[1], :]
+        strides = [s // t for s, t in zip(self.strides, step)]
+        dilation = list(self.dilation_rate)
+        dense = list(strides)
+        for axis, (n, s, d) in enumerate(zip(self.kernel_size, strides, self.dilation_rate)):
             if s > 1 and d > 1:
                 if (n - 1) * d + 1 <= s * n:
                     kernel, dilation[axis] = _spread_taps(kernel, axis, d), 1
                 else:
-                    strides[axis] = 1  # computed densely, subsampled below
-        y = ops.conv(x, kernel, strides=strides, padding=padding, dilation_rate=dilation)
-        if strides != list(self.strides):
-            y = y[:, :: self.strides[0] // strides[0], :: self.strides[1] // strides[1], :]
+                    dense[axis] = 1  # computed densely, subsampled below
+        y = ops.conv(x, kernel, strides=dense, padding=padding, dilation_rate=dilation)
+        if dense != strides:
+            y = y[:, :: strides[0] // dense[0], :: strides[1] // dense[1], :]
         return y
 
     def _is_same(self):

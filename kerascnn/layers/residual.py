@@ -79,9 +79,10 @@ class ResidualBlock(keras.layers.Layer):
             dtype=self.dtype_policy,
             name=name,
         )
-        if strides > 1 and kernel_size > 1:
+        if strides > 1:
             # Caffe and PyTorch pad a strided 3x3 by one pixel on every side; Keras' "same" would pad only the
-            # bottom and right of an even input and shift every window by a pixel.
+            # bottom and right of an even input and shift every window by a pixel. (DilatedConv2D also computes a
+            # strided 1x1 as a slice and a 1x1, away from a TensorFlow CPU bug; see there.)
             padding = dilation * (kernel_size - 1) // 2
             return DilatedConv2D(filters, kernel_size, strides, dilation, padding=padding, **options)
         return layers.Conv2D(filters, kernel_size, strides, padding="same", dilation_rate=dilation, **options)

@@ -65,8 +65,9 @@ class CheckpointStore:
         for _, _, path in reversed(self.checkpoints()):
             try:
                 state = json.loads((path / "state.json").read_text())
-                if model.optimizer is not None and not model.optimizer.built:
-                    model.optimizer.build(model.trainable_variables)  # so its variables exist to be loaded
+                optimizer = getattr(model, "optimizer", None)
+                if optimizer is not None and not optimizer.built:
+                    optimizer.build(model.trainable_variables)  # so its variables exist to be loaded
                 model.load_weights(path / "model.weights.h5")
                 with np.load(path / "rng.npz") as rng:
                     for variable, key in zip(_seed_states(model), rng.files):

@@ -216,7 +216,7 @@ def _fit_from(run, model, splits, store, state, steps, log):
             setattr(plateau, name, value)
 
     def remember():
-        extra = {"history": history, "lr_scale": state.get("lr_scale", 1.0), "model": config.model}
+        extra = {"history": history, "lr_scale": state.get("lr_scale", 1.0), "model_name": config.model}
         if plateau is not None:
             extra["plateau"] = {k: float(getattr(plateau, k)) for k in ("best", "wait", "cooldown_counter")}
         return extra
@@ -253,6 +253,7 @@ def _fit_from(run, model, splits, store, state, steps, log):
                 steps_per_epoch=steps - step,
                 callbacks=callbacks,
                 verbose=verbose,
+                shuffle=False,  # the stream is shuffled, per epoch, by its seed
             )
             epoch, step = (epoch + 1, 0) if step else (config.epochs, 0)
     return history

@@ -1,0 +1,35 @@
+"""Running the pipelines as a user does: in a subprocess, with small sizes."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# A small, fast run of the embedded dataset: LeNet-5 on 32x32 shapes.
+TINY = ["--set", "data.shapes_train=96", "--set", "data.shapes_val=32", "--batch-size", "16"]
+
+
+def run_pipeline(name, *args, env=None, cwd=None, timeout=600):
+    """Runs `python -m pipelines.<name> *args` and returns the CompletedProcess (text output)."""
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **(env or {})}
+    return subprocess.run(
+        [sys.executable, "-m", f"pipelines.{name}", *map(str, args)],
+        capture_output=True, text=True, env=environment, cwd=cwd or ROOT, timeout=timeout,
+    )  # fmt: skip
+
+
+def assert_one_line_error(result, *fragments):
+    """The process failed with a single line on stderr that contains each fragment, and no traceback."""
+    assert result.returncode != 0, result.stdout + result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip() and not _is_log(line)]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+
+
+def _is_log(line):
+    # TensorFlow's and absl's C++ logs that escape TF_CPP_MIN_LOG_LEVEL (they start with a severity and a date).
+    return (line[:1] in "IWE" and line[1:5].isdigit()) or line.startswith("WARNING: All log messages before absl")
