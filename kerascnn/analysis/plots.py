@@ -26,8 +26,8 @@ def save_png(image, path):
 def plot_receptive_field_growth(stats, path, *, title=None):
     """Receptive field and jump against depth, for one `layer_stats(model)` or a {label: stats} dict to compare.
 
-    The y axis is logarithmic (fields grow linearly with depth until a stride multiplies the growth); a dotted line
-    marks the input size, past which a unit's field reaches into the padding.
+    The y axis is logarithmic (fields grow linearly with depth until a stride multiplies the growth); dotted lines
+    mark the input sizes, past which a unit's field reaches into the padding.
     """
     from matplotlib.ticker import MaxNLocator, ScalarFormatter
 
@@ -39,8 +39,7 @@ def plot_receptive_field_growth(stats, path, *, title=None):
         color = f"C{i}"
         axes.plot(depths, [p.receptive_field for p in growth], "-o", ms=3, color=color, label=f"{label}: field")
         axes.plot(depths, [p.jump for p in growth], "--", color=color, alpha=0.7, label=f"{label}: jump")
-    size = next(iter(models.values())).input_shape[0]
-    if size:
+    for size in sorted({s.input_shape[0] for s in models.values() if s.input_shape[0]}):
         axes.axhline(size, color="grey", linestyle=":", label=f"input ({size} px)")
     axes.set_yscale("log", base=2)
     axes.yaxis.set_major_formatter(ScalarFormatter())
