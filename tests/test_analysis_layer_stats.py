@@ -175,6 +175,7 @@ def test_layers_it_does_not_know_are_reported_not_guessed():
     x = layers.Conv2D(2, 3, name="after")(x)
     stats = layer_stats(keras.Model(inputs, x))
     assert stats["mine"].macs is None and stats.totals.unknown_macs == ("mine",)
+    assert "MACs not counted in mine: layers this tool does not know" in format_stats(stats)
     assert stats["up"].field is None and stats["after"].field is None  # upsampling's field is not described
     assert stats["after"].macs == 3 * 3 * 4 * 2 * 14 * 14
 
@@ -216,3 +217,26 @@ def test_rows_are_in_graph_order():
         seen.add(name)
     assert order.index("conv2_block2/conv1") > order.index("conv2_block1/out")
     assert np.all(np.diff([r.depth for r in stats.layers if "/" not in r.name or r.name.endswith("/out")]) >= 0)
+
+
+def test_a_nested_model_called_twice_keeps_each_calls_field():
+    inner = keras.Sequential([keras.Input((16, 16, 2)), layers.Conv2D(2, 3, padding="same", name="conv")], name="inner")
+    inputs = keras.Input((16, 16, 2))
+    a = inner(layers.Conv2D(2, 5, padding="same", name="wide")(inputs))  # field 5 + 2
+    b = inner(layers.AveragePooling2D(3, strides=1, padding="same", name="pool")(inputs))  # field 3 + 2
+    stats = layer_stats(keras.Model(inputs, layers.Concatenate(name="concat")([a, b])))
+    calls = [r for r in stats.layers if r.name.endswith("/conv")]
+    assert [r.receptive_field for r in calls] == [(7, 7), (5, 5)]
+    assert calls[0].params == 2 * 2 * 9 + 2 and calls[1].params == 0
+    assert stats["concat"].receptive_field == (7, 7)
+
+
+def test_an_input_of_unknown_size_leaves_macs_uncounted_but_keeps_fields():
+    inputs = keras.Input((None, None, 3))
+    x = layers.Conv2D(4, 3, strides=2, padding="same", name="c1")(inputs)
+    x = layers.Conv2D(4, 3, name="c2")(x)
+    stats = layer_stats(keras.Model(inputs, layers.GlobalAveragePooling2D(name="gap")(x)))
+    assert stats.totals.unknown_macs == ("c1", "c2")
+    assert stats["c2"].receptive_field == (7, 7) and stats["c2"].jump == (2, 2)
+    assert stats["gap"].field is None  # the whole map of an unknown size
+    assert "MACs not counted in c1, c2: the input size is not fixed" in format_stats(stats)

@@ -48,12 +48,17 @@ def flatten_graph(model):
     if not _has_graph(model):
         raise ValueError(f"{model.name} has no graph to inspect: build it as a functional or Sequential model.")
     flattener = _Flattener()
-    input_keys = tuple(id(t) for t in model.inputs)
-    for t in model.inputs:
+    input_keys = tuple(_key("", t) for t in model.inputs)
+    for t, key in zip(model.inputs, input_keys):
         layer = t._keras_history.operation
-        flattener.emit(layer.name, layer, (), (), (id(t),), (tuple(t.shape),))
+        flattener.emit(layer.name, layer, (), (), (key,), (tuple(t.shape),))
     flattener.expand_model(model, "", input_keys)
     return input_keys, flattener.nodes
+
+
+def _key(prefix, tensor):
+    """A tensor's key: a nested model called twice runs the same graph, whose tensors the prefix tells apart."""
+    return prefix, id(tensor)
 
 
 def _has_graph(layer):
@@ -92,7 +97,7 @@ class _Flattener:
 
     def expand_model(self, model, prefix, input_keys):
         """Walks a functional model's graph with its inputs standing for `input_keys`; returns its output keys."""
-        self.aliases.update((id(t), k) for t, k in zip(model.inputs, input_keys) if id(t) != k)
+        self.aliases.update((_key(prefix, t), k) for t, k in zip(model.inputs, input_keys) if _key(prefix, t) != k)
         for node in _nodes_in_order(model):
             layer = node.operation
             if not node.input_tensors:  # an input layer: already stands for input_keys
@@ -101,18 +106,18 @@ class _Flattener:
             self.call(
                 f"{prefix}{layer.name}{suffix}",
                 layer,
-                tuple(id(t) for t in node.input_tensors),
-                tuple(id(t) for t in node.output_tensors),
+                tuple(_key(prefix, t) for t in node.input_tensors),
+                tuple(_key(prefix, t) for t in node.output_tensors),
                 tuple(tuple(t.shape) for t in node.output_tensors),
             )
-        return tuple(self.key(id(t)) for t in model.outputs)
+        return tuple(self.key(_key(prefix, t)) for t in model.outputs)
 
     def expand_block(self, block, prefix, input_key):
         """Emits a block's sublayer graph reading `input_key`; returns the key of its output."""
         names = {BLOCK_INPUT: input_key}
         for sublayer in block.sublayer_graph():
             layer = sublayer.layer
-            key = (prefix, layer.name)
+            key = (prefix, layer.name)  # a name, where nested models' keys hold an id
             self.call(f"{prefix}{layer.name}", layer, tuple(names[n] for n in sublayer.inputs), (key,))
             names[layer.name] = self.key(key)
         return names[layer.name]

@@ -1,14 +1,15 @@
 """One row per layer of any functional Keras model: window, output shape, parameters, multiply-accumulates and
 receptive field, and the model's totals.
 
-Multiply-accumulates (MACs) are counted as the classic papers count them (see /work/shared/REFERENCE.md, and the
-ResNet paper's "FLOPs (multiply-adds)"): for convolutions and fully connected layers only, the number of kernel
-weights times the number of output positions. A grouped convolution's kernel already holds only its groups'
-connections, a depthwise separable convolution counts both kernels, and LeNet's C3 (`ConnectionTableConv2D`) only
-the connections of its table. Bias additions, normalisation, activations, pooling and residual additions count
-zero. LeNet's Euclidean RBF output, a distance computed as a matrix product with its centres, counts as a fully
-connected layer. A layer with kernels this module does not know (a user's own convolution, a block that does not
-describe its sublayers) has unknown MACs: the totals name it rather than guess.
+Multiply-accumulates (MACs) are counted as the classic papers count them (the ResNet paper's "FLOPs
+(multiply-adds)", the GoogLeNet paper's "ops", torchvision's `_ops`): for convolutions and fully connected layers
+only, the number of kernel weights times the number of output positions. A grouped convolution's kernel already
+holds only its groups' connections, a depthwise separable convolution counts both kernels, and LeNet's C3
+(`ConnectionTableConv2D`) only the connections of its table. Bias additions, normalisation, activations, pooling
+and residual additions count zero. LeNet's Euclidean RBF output, a distance computed as a matrix product with its
+centres, counts as a fully connected layer. A layer with kernels this module does not know (a user's own
+convolution, a block that does not describe its sublayers) or on maps of unknown size has unknown MACs: the totals
+name it rather than guess.
 """
 
 import math
@@ -51,10 +52,11 @@ class LayerStats:
         return self.field.jump if self.field else None
 
     def to_dict(self):
+        """The row in JSON-ready values, with the field's size and jump spelled out."""
         row = asdict(self)
-        row.update(window=self.window._asdict() if self.window else None, field=None)
+        row["window"] = self.window._asdict() if self.window else None
+        row["field"] = self.field._asdict() if self.field else None
         row.update(receptive_field=self.receptive_field, jump=self.jump)
-        row.update(field_start=self.field.start if self.field else None)
         return row
 
 

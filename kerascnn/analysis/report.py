@@ -42,12 +42,16 @@ def _cells(row):
         _axes(window.stride) if window else "",
         _axes(window.dilation) if window and any(d > 1 for d in window.dilation) else "",
         _padding(pads) if pads else "",
-        "x".join("?" if d is None else str(d) for d in row.output_shape),
+        _shape(row.output_shape),
         f"{row.params:,}" if row.params else "",
         "?" if row.macs is None else (human(row.macs) if row.macs else ""),
         _axes(row.receptive_field) if row.field else "?",
         _axes(row.jump) if row.field and len(row.output_shape) > 1 else "",
     )
+
+
+def _shape(dims):
+    return "x".join("?" if d is None else str(d) for d in dims)
 
 
 def _axes(values):
@@ -87,11 +91,14 @@ def _markdown(rows):
 def _totals_text(stats):
     t = stats.totals
     lines = [
-        f"{stats.name}: input {'x'.join(map(str, stats.input_shape))}, {len(stats.layers)} layers",
+        f"{stats.name}: input {_shape(stats.input_shape)}, {len(stats.layers)} layers",
         f"parameters: {t.params:,} ({t.trainable_params:,} trainable)",
         f"multiply-accumulates: {t.macs:,} ({human(t.macs)}: conv {human(t.conv_macs)}, fully connected "
         f"{human(t.dense_macs)})",
     ]
     if t.unknown_macs:
-        lines.append(f"not counted (unknown layers): {', '.join(t.unknown_macs)}")
+        more = len(t.unknown_macs) - 3
+        names = ", ".join(t.unknown_macs[:3]) + (f" and {more} more" if more > 0 else "")
+        reason = "the input size is not fixed" if None in stats.input_shape[:-1] else "layers this tool does not know"
+        lines.append(f"MACs not counted in {names}: {reason}")
     return "\n".join(lines)
