@@ -34,10 +34,14 @@ def main(argv=None):
     if args.layer and args.layer not in names:
         close = ", ".join(difflib.get_close_matches(args.layer, names, n=3, cutoff=0.5)) or ", ".join(names[-3:])
         raise SystemExit(f"inspect: {model.name} has no layer named {args.layer!r}: did you mean {close}?")
+    shape = model.inputs[0].shape[1:]
+    if args.image and None in shape:
+        raise SystemExit(f"inspect: {model.name} takes images of any size: give one with --input-size N.")
+    images = [_image(path, shape) for path in args.image or ()]
+
     stats = analysis.layer_stats(model)
     print(analysis.format_stats(stats, args.format))
     if args.plot_dir:
-        images = [_image(path, model.inputs[0].shape[1:]) for path in args.image or ()]
         try:
             written = _pictures(model, stats, args.plot_dir, images, args.layer, args.max_shift)
         except OSError as error:

@@ -90,6 +90,18 @@ def test_keras_file_errors(tmp_path, capsys):
     assert "double" in capsys.readouterr().out
 
 
+def test_pictures_of_a_model_without_a_fixed_input_size(tmp_path, capsys):
+    inputs = keras.Input((None, None, 3), name="images")
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="conv")(inputs), name="any_size")
+    path = _save(model, tmp_path / "any_size.keras")
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((20, 30, 3), "uint8")).save(photo)
+    argv = ["--keras-file", path, "--plot-dir", str(tmp_path / "plots"), "--image", str(photo)]
+    assert _error(capsys, argv) == "inspect: any_size takes images of any size: give one with --input-size N."
+    inspect.main([*argv, "--input-size", "24", "--max-shift", "1"])
+    assert len(os.listdir(tmp_path / "plots")) == 4
+
+
 def test_pictures(tmp_path, capsys):
     photo = tmp_path / "photo.jpg"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 50, 3), dtype="uint8")).save(photo)
