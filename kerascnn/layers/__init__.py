@@ -11,9 +11,11 @@ from kerascnn.layers.lenet import (
 )
 from kerascnn.layers.lrn import LocalResponseNormalization
 from kerascnn.layers.residual import ResidualBlock
+from kerascnn.layers.sublayers import BLOCK_INPUT, Sublayer
 
 __all__ = [
     "AuxiliaryClassifier",
+    "BLOCK_INPUT",
     "ConnectionTableConv2D",
     "DilatedConv2D",
     "EuclideanRBF",
@@ -22,6 +24,7 @@ __all__ = [
     "LENET5_C3_TABLE",
     "LocalResponseNormalization",
     "ResidualBlock",
+    "Sublayer",
     "Subsampling2D",
     "conv_output_size",
     "lecun_tanh",

@@ -4,6 +4,8 @@ CVPR 2015)."""
 import keras
 from keras import layers, ops
 
+from kerascnn.layers.sublayers import Sublayer, chain
+
 
 @keras.saving.register_keras_serializable(package="kerascnn")
 class InceptionModule(keras.layers.Layer):
@@ -73,6 +75,12 @@ class InceptionModule(keras.layers.Layer):
             outputs.append(x)
         return ops.concatenate(outputs, axis=-1)
 
+    def sublayer_graph(self):
+        """The four branches and their concatenation as `Sublayer`s (see kerascnn.layers.sublayers)."""
+        graph = [node for branch in self.branches for node in chain(branch)]
+        ends = tuple(branch[-1].name for branch in self.branches)
+        return graph + [Sublayer(layers.Concatenate(name="concat"), ends)]
+
     def compute_output_shape(self, input_shape):
         return (*input_shape[:-1], self.c1x1 + self.c3x3 + self.c5x5 + self.pool_proj)
 
@@ -135,6 +143,10 @@ class AuxiliaryClassifier(keras.layers.Layer):
         for layer in self.stack:
             x = layer(x, training=training) if isinstance(layer, layers.Dropout) else layer(x)
         return x
+
+    def sublayer_graph(self):
+        """The head's layers in order, as `Sublayer`s (see kerascnn.layers.sublayers)."""
+        return chain(self.stack)
 
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_classes)

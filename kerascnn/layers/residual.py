@@ -4,6 +4,7 @@ import keras
 from keras import layers, ops
 
 from kerascnn.layers.conv import DilatedConv2D
+from kerascnn.layers.sublayers import BLOCK_INPUT, Sublayer
 
 SHORTCUTS = ("A", "B", "C")
 
@@ -119,6 +120,32 @@ class ResidualBlock(keras.layers.Layer):
         x = inputs[:, :: self.strides, :: self.strides, :] if self.strides > 1 else inputs
         extra = self.output_filters - inputs.shape[-1]
         return ops.pad(x, [(0, 0), (0, 0), (0, 0), (0, extra)]) if extra > 0 else x
+
+    def sublayer_graph(self):
+        """The block's `call` as a graph of `Sublayer`s (see kerascnn.layers.sublayers), for tools that look inside.
+
+        The ReLUs and the addition stand in for `call`'s ops; option A's strided identity is a 1x1 max-pool of
+        the same stride (it picks x[::s, ::s]), and the zero channels it pads on join in the addition.
+        """
+        graph, x = [], BLOCK_INPUT
+        for i, (conv, norm) in enumerate(zip(self.convs, self.norms), start=1):
+            graph += [Sublayer(conv, (x,)), Sublayer(norm, (conv.name,))]
+            x = norm.name
+            if i < len(self.convs):
+                graph.append(Sublayer(layers.ReLU(name=f"relu{i}"), (x,)))
+                x = f"relu{i}"
+        if self.residual:
+            shortcut = BLOCK_INPUT
+            if self.projection is not None:
+                graph += [Sublayer(self.projection), Sublayer(self.projection_norm, (self.projection.name,))]
+                shortcut = self.projection_norm.name
+            elif self.strides > 1:
+                graph.append(Sublayer(layers.MaxPooling2D(1, self.strides, name="shortcut_subsample")))
+                shortcut = "shortcut_subsample"
+            graph.append(Sublayer(layers.Add(name="add"), (x, shortcut)))
+            x = "add"
+        graph.append(Sublayer(layers.ReLU(name="out"), (x,)))
+        return graph
 
     def compute_output_shape(self, input_shape):
         shape = input_shape

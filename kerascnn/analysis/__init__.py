@@ -1,0 +1,44 @@
+"""See what a CNN computes.
+
+    from kerascnn import analysis
+    stats = analysis.layer_stats(model)          # one row per layer: window, shape, params, MACs, receptive field
+    print(analysis.format_stats(stats, "table"))
+    analysis.plot_receptive_field_growth(stats, "rf.png")
+    analysis.equivariance_error(model, images, range(9), layer="conv3_block1")
+    analysis.translation_invariance(model, images, range(9))
+
+Works on any functional or Sequential Keras model; nested models and block layers with a `sublayer_graph()`
+(kerascnn.layers.sublayers) are expanded into their layers.
+"""
+
+from kerascnn.analysis.callbacks import FilterImagesCallback
+from kerascnn.analysis.equivariance import equivariance_error, shift_images, translation_invariance
+from kerascnn.analysis.grids import feature_map_grid, feature_maps, filter_grid, first_conv
+from kerascnn.analysis.layer_stats import LayerStats, ModelStats, Totals, layer_stats, multiply_accumulates
+from kerascnn.analysis.plots import plot_receptive_field_growth, plot_shift_sensitivity, save_png
+from kerascnn.analysis.receptive import Field, GrowthPoint, Window, receptive_field_growth
+from kerascnn.analysis.report import format_stats
+
+__all__ = [
+    "Field",
+    "FilterImagesCallback",
+    "GrowthPoint",
+    "LayerStats",
+    "ModelStats",
+    "Totals",
+    "Window",
+    "equivariance_error",
+    "feature_map_grid",
+    "feature_maps",
+    "filter_grid",
+    "first_conv",
+    "format_stats",
+    "layer_stats",
+    "multiply_accumulates",
+    "plot_receptive_field_growth",
+    "plot_shift_sensitivity",
+    "receptive_field_growth",
+    "save_png",
+    "shift_images",
+    "translation_invariance",
+]

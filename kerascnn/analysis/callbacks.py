@@ -1,0 +1,62 @@
+"""Watching the first layer learn: its filters and its feature maps of one image, written to TensorBoard's Images
+tab as training goes."""
+
+import keras
+import numpy as np
+
+from kerascnn.analysis.grids import feature_map_grid, filter_grid, first_conv
+
+
+class FilterImagesCallback(keras.callbacks.Callback):
+    """Writes a convolution's filters and its feature maps of `image` as TensorBoard images every few epochs.
+
+    The summaries go to their own event file in `log_dir` (tags "<layer>/filters" and "<layer>/feature_maps", step
+    = epoch), so `log_dir` can be the run's TensorBoard directory or a folder beside it.
+
+    Args:
+        log_dir: where to write the event file.
+        image: one input image (height, width, channels), preprocessed as the model's inputs are.
+        every_n_epochs: write after every n-th epoch (and never in between).
+        layer: the convolution's name; None for the model's first 2D convolution.
+        max_maps: how many of its feature maps to show.
+    """
+
+    def __init__(self, log_dir, image, every_n_epochs=1, layer=None, max_maps=64):
+        super().__init__()
+        if every_n_epochs < 1:
+            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}.")
+        self.log_dir = log_dir
+        self.image = np.asarray(image, "float32")
+        self.every_n_epochs = every_n_epochs
+        self.layer = layer
+        self.max_maps = max_maps
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        # TensorBoard's summary writer is the point here: it is how images reach the Images tab.
+        import tensorflow as tf
+
+        self._conv = self.model.get_layer(self.layer) if self.layer else first_conv(self.model)
+        self._extractor = keras.Model(self.model.input, self._conv.output)
+        self._writer = tf.summary.create_file_writer(str(self.log_dir))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs == 0:
+            self.write(epoch)
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def write(self, step):
+        """Writes the two images now, at `step`."""
+        import tensorflow as tf
+
+        kernel = keras.ops.convert_to_numpy(self._conv.kernel).astype("float32")
+        maps = keras.ops.convert_to_numpy(self._extractor(self.image[None], training=False))[0]
+        name = self._conv.name
+        with self._writer.as_default():
+            tf.summary.image(f"{name}/filters", filter_grid(kernel)[None], step=step)
+            tf.summary.image(f"{name}/feature_maps", feature_map_grid(maps, max_maps=self.max_maps)[None], step=step)
+        self._writer.flush()

@@ -1,0 +1,133 @@
+"""pipelines.inspect: the table for zoo models and .keras files, the pictures, and one clear line for each mistake
+a user can make."""
+
+import json
+import os
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from PIL import Image
+
+from pipelines import inspect
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _error(capsys, argv):
+    """The message main() exits with; it must be one line."""
+    with pytest.raises(SystemExit) as exit_info:
+        inspect.main(argv)
+    message = exit_info.value.code
+    assert isinstance(message, str) and "\n" not in message, message
+    return message
+
+
+def test_json_totals_of_a_zoo_model(capsys):
+    inspect.main(["lenet5", "--num-classes", "10", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["totals"]["macs"] == 416_520 and report["totals"]["params"] == 61_706
+    c1 = report["layers"][1]
+    assert c1["name"] == "c1" and c1["window"]["kernel"] == [5, 5] and c1["receptive_field"] == [5, 5]
+    assert c1["output_shape"] == [28, 28, 6] and c1["macs"] == 5 * 5 * 6 * 28 * 28
+
+
+def test_markdown_table_and_input_size(capsys):
+    inspect.main(["resnet18", "--input-size", "112", "--format", "markdown"])
+    out = capsys.readouterr().out
+    assert out.startswith("| layer | type |")
+    assert "| conv2_block1/conv1 | Conv2D | 3 | 1 |  | 1 | 28x28x64 | 36,864 |" in out
+    assert "input 112x112x3" in out
+
+
+def test_unknown_model_and_bad_flags(capsys):
+    assert _error(capsys, ["resnet19"]).startswith("inspect: Unknown model 'resnet19': did you mean resnet18,")
+    assert "one of the two" in _error(capsys, [])
+    assert "at least 32x32" in _error(capsys, ["vgg16", "--input-size", "16"])
+    assert "--plot-dir" in _error(capsys, ["vgg16", "--image", "x.png"])
+    assert "--max-shift" in _error(capsys, ["vgg16", "--max-shift", "-1"])
+
+
+def test_plot_dir_that_cannot_be_written(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the folder should go")
+    assert "cannot write the pictures to" in _error(capsys, ["lenet5", "--plot-dir", str(blocker / "plots")])
+
+
+def _save(model, path):
+    model.save(path)
+    return str(path)
+
+
+def _small_model(lambda_layer=False):
+    inputs = keras.Input((32, 32, 3), name="images")
+    x = keras.layers.Conv2D(4, 3, strides=2, name="conv")(inputs)
+    if lambda_layer:
+        x = keras.layers.Lambda(lambda t: t * 2.0, name="double")(x)
+    x = keras.layers.GlobalAveragePooling2D(name="pool")(x)
+    return keras.Model(inputs, keras.layers.Dense(3, name="predictions")(x), name="small")
+
+
+def test_keras_file_resized_keeps_its_weights(tmp_path, capsys):
+    path = _save(_small_model(), tmp_path / "small.keras")
+    inspect.main(["--keras-file", path, "--input-size", "64", "--format", "json"])
+    report = json.loads(capsys.readouterr().out)
+    assert report["input_shape"] == [64, 64, 3]
+    assert report["totals"]["macs"] == 3 * 3 * 3 * 4 * 31 * 31 + 4 * 3
+
+
+def test_keras_file_errors(tmp_path, capsys):
+    assert _error(capsys, ["--keras-file", str(tmp_path / "missing.keras")]).startswith("inspect: no such file")
+    garbage = tmp_path / "garbage.keras"
+    garbage.write_bytes(b"this is not a zip archive")
+    assert _error(capsys, ["--keras-file", str(garbage)]).startswith(f"inspect: cannot load {garbage}: ")
+    with_lambda = _save(_small_model(lambda_layer=True), tmp_path / "lambda.keras")
+    refused = _error(capsys, ["--keras-file", with_lambda])
+    assert refused.endswith("(if you trust the file, add --unsafe-deserialization)")
+    inspect.main(["--keras-file", with_lambda, "--unsafe-deserialization"])
+    assert "double" in capsys.readouterr().out
+
+
+def test_pictures_of_a_model_without_a_fixed_input_size(tmp_path, capsys):
+    inputs = keras.Input((None, None, 3), name="images")
+    model = keras.Model(inputs, keras.layers.Conv2D(4, 3, name="conv")(inputs), name="any_size")
+    path = _save(model, tmp_path / "any_size.keras")
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.zeros((20, 30, 3), "uint8")).save(photo)
+    argv = ["--keras-file", path, "--plot-dir", str(tmp_path / "plots"), "--image", str(photo)]
+    assert _error(capsys, argv) == "inspect: any_size takes images of any size: give one with --input-size N."
+    inspect.main([*argv, "--input-size", "24", "--max-shift", "1"])
+    assert len(os.listdir(tmp_path / "plots")) == 4
+
+
+def test_pictures(tmp_path, capsys):
+    photo = tmp_path / "photo.jpg"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 50, 3), dtype="uint8")).save(photo)
+    plots = tmp_path / "plots"
+    images = ["--image", str(photo), "--image", str(photo)]
+    inspect.main(["alexnet_single", "--input-size", "64", "--plot-dir", str(plots), *images, "--layer", "conv2"])
+    assert sorted(os.listdir(plots)) == ["feature_maps.png", "filters.png", "receptive_field.png", "shift.png"]
+    for name in os.listdir(plots):
+        with Image.open(plots / name) as image:
+            image.load()
+    assert f"wrote {plots / 'shift.png'}" in capsys.readouterr().err
+    corrupt = tmp_path / "corrupt.jpg"
+    corrupt.write_bytes(b"\xff\xd8 not really a jpeg")
+    assert "cannot read image" in _error(capsys, ["lenet5", "--plot-dir", str(plots), "--image", str(corrupt)])
+    message = _error(capsys, ["lenet5", "--plot-dir", str(plots), "--image", str(photo), "--layer", "c9"])
+    assert message.startswith("inspect: lenet5 has no layer named 'c9': did you mean ") and "c1" in message
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [(["resnet19"], "inspect: Unknown model 'resnet19'"), (["--keras-file", __file__], "inspect: cannot load ")],
+)
+def test_command_line_errors_are_one_line_without_traceback(argv, message):
+    result = subprocess.run(
+        [sys.executable, "-m", "pipelines.inspect", *argv], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 1 and result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("inspect:")]
+    assert len(lines) == 1 and lines[0].startswith(message) and "Traceback" not in result.stderr
