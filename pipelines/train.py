@@ -108,11 +108,11 @@ def main(argv=None):
         print(f"Stopped by {stop.signal_name} at epoch {stop.epoch + 1}, step {stop.step}; checkpoint saved in "
               f"{run_.checkpoint_dir}. Run the same command again to resume.", file=sys.stderr)  # fmt: skip
         return 128 + getattr(signal, stop.signal_name)
-    if not run_.chief:
-        return 0
     if config.export_weights == "best":
         trainer.load_best(run_, model)
-    metrics = evaluate_model(run_, model, splits)
+    metrics = evaluate_model(run_, model, splits)  # on every worker of a cluster: its steps are collective
+    if not run_.chief:
+        return 0
     print("Validation: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items() if k.startswith("val_")))
     pushed, reason = deliver(run_, model, splits, metrics)
     print(f"Pushed {pushed} ({reason})." if pushed else f"Not pushed: {reason}.")

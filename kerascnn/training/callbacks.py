@@ -164,5 +164,14 @@ def write_input_grid(log_dir, images, mean, std, step=0, max_images=16):
         tf.summary.image("augmented_inputs", grid[np.newaxis], step=step)
 
 
+def write_model_graph(log_dir, model):
+    """The model's forward graph in TensorBoard's Graphs tab. (Keras 3's TensorBoard callback cannot write the
+    graph of its train function: it is no longer a tf.function.)"""
+    forward = tf.function(lambda images: model(images, training=False))
+    graph = forward.get_concrete_function(tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)).graph
+    with tf.summary.create_file_writer(str(Path(log_dir) / "train")).as_default():
+        tf.summary.graph(graph)
+
+
 def _floats(logs):
     return {k: float(v) for k, v in (logs or {}).items() if np.ndim(v) == 0}

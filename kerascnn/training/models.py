@@ -9,7 +9,46 @@ from kerascnn.training.schedules import make_optimizer
 
 
 @keras.saving.register_keras_serializable(package="kerascnn")
-class AuxiliaryHeadsModel(keras.Model):
+class TrainingModel(keras.Model):
+    """The functional model a run trains, with two fixes for training across machines.
+
+    Keras 3.15's `fit` under MultiWorkerMirroredStrategy (TF 2.21) fails twice, where MirroredStrategy works:
+    - before the first step it averages the first batch across replicas with one `strategy.reduce` of the whole
+      (images, labels) structure, only to learn its shapes, and that reduce fails on a structure: the shapes are
+      read from this worker's first replica instead;
+    - after each step it averages every log with `strategy.reduce("MEAN", log, axis=0)`, which fails on a scalar:
+      the steps return each log as a vector of one.
+    """
+
+    def _multi_worker(self):
+        import tensorflow as tf
+
+        return isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        if iterator is None or not self._multi_worker():
+            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
+        for _, _, batches in iterator:
+            batch = next(batches)
+            break
+        first = keras.tree.map_structure(lambda v: self.distribute_strategy.experimental_local_results(v)[0], batch)
+        with self.distribute_strategy.scope():
+            self._symbolic_build(data_batch=first)
+
+    def train_step(self, data):
+        return self._vector_logs(super().train_step(data))
+
+    def test_step(self, data):
+        return self._vector_logs(super().test_step(data))
+
+    def _vector_logs(self, logs):
+        if not self._multi_worker():
+            return logs
+        return keras.tree.map_structure(lambda log: keras.ops.reshape(log, (1,)), logs)
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class AuxiliaryHeadsModel(TrainingModel):
     """A functional model whose first output is the prediction and whose others are auxiliary heads (GoogLeNet):
     the loss is L(main) + aux_weight * sum L(aux) (Szegedy et al. 2015, Sec. 5: 0.3), the metrics are the main
     head's alone, so logs read `accuracy` and `val_accuracy` as for any other model."""
@@ -49,8 +88,8 @@ def build_model(config, *, num_classes, input_shape, precision, options=None):
     with dtype_policy(precision):
         model = kerascnn.get_model(config.model, num_classes=num_classes, input_shape=input_shape, **options)
     if len(model.outputs) > 1:
-        model = AuxiliaryHeadsModel(model.inputs, model.outputs, aux_weight=config.aux_loss_weight, name=model.name)
-    return model
+        return AuxiliaryHeadsModel(model.inputs, model.outputs, aux_weight=config.aux_loss_weight, name=model.name)
+    return TrainingModel(model.inputs, model.outputs, name=model.name)
 
 
 def compile_model(model, config, *, num_classes, base_rate, steps_per_epoch):

@@ -13,6 +13,8 @@ import os
 import re
 from pathlib import Path
 
+from tqdm import tqdm
+
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
 from kerascnn.training.export import write_metrics
 
@@ -105,16 +107,22 @@ def deliver(run, model, splits, metrics, *, log=print):
     if not weights_are_finite(model):
         return None, "not pushed: the weights are not finite"
     size, channels = run.input_shape[0], run.input_shape[2]
-    serving = serving_model(model, config, num_classes=splits.num_classes, input_shape=run.input_shape)
     warmup = next(iter(splits.val.take(1)))[0].numpy()
+    progress = tqdm(total=3, desc=f"Exporting {config.model}", unit="stage", disable=None)
 
     def write(folder):
-        log(f"Exporting {config.model} (float32) ...")
+        serving = serving_model(model, config, num_classes=splits.num_classes, input_shape=run.input_shape)
+        progress.update()  # the float32 copy
         write_saved_model(
             serving, folder, class_names=splits.class_names, model_name=config.model, warmup_image=warmup,
             preprocess_images=lambda images: serving_transform(images, size, channels, config.data),
             preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, channels, config.data),
         )  # fmt: skip
+        progress.update()  # the traced signatures and the SavedModel
 
-    pushed = push(config.output_dir, config.model, write, {**metrics, "model": config.model})
+    about = {"model": config.model, "input_shape": list(run.input_shape), "dataset": config.data.dataset,
+             "precision_trained": run.precision}  # fmt: skip
+    with progress:
+        pushed = push(config.output_dir, config.model, write, {**metrics, **about})
+        progress.update()  # published
     return pushed, reason if blessed else f"forced: {reason}"

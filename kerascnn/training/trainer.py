@@ -26,6 +26,7 @@ from kerascnn.training.callbacks import (
     TrainingMonitor,
     TrainingStopped,
     write_input_grid,
+    write_model_graph,
 )
 from kerascnn.training.checkpoints import CheckpointStore
 from kerascnn.training.devices import choose_precision, is_chief, make_strategy
@@ -234,14 +235,17 @@ def _fit_from(run, model, splits, store, state, steps, log):
             )  # fmt: skip
             if step:
                 train = train.skip(step)  # the stream is deterministic: these are the batches already trained on
-            elif epoch == 0 and run.chief and config.image_summaries:
-                images, _ = next(iter(train.take(1)))
-                write_input_grid(run.run_dir / "logs", images, *config.data.normalization_stats(run.input_shape[2]))
+            elif epoch == 0 and run.chief:
+                write_model_graph(run.run_dir / "logs", model)
+                if config.image_summaries:
+                    images, _ = next(iter(train.take(1)))
+                    stats = config.data.normalization_stats(run.input_shape[2])
+                    write_input_grid(run.run_dir / "logs", images, *stats)
             callbacks = [
                 TrainingMonitor(run.global_batch),
                 Record(),
                 *([plateau] if plateau is not None else []),
-                *_writers(run),
+                *_writers(run, splits),
                 Checkpointing(store, stop=stop, state=remember, first_step=step, every_steps=config.checkpoint_every,
                               loss_upper_bound=config.loss_upper_bound),  # fmt: skip
             ]
@@ -259,8 +263,9 @@ def _fit_from(run, model, splits, store, state, steps, log):
     return history
 
 
-def _writers(run):
-    """The callbacks that write files only the chief writes: TensorBoard, the CSV log, the best weights."""
+def _writers(run, splits):
+    """The callbacks that write files only the chief writes: TensorBoard, the CSV log, the best weights, and with
+    `filter_images` the first layer's filters and feature maps of the first validation image."""
     if not run.chief:
         return []
     config = run.config
@@ -274,9 +279,12 @@ def _writers(run):
         BestWeights(run.run_dir / "best"),
     ]
     if config.filter_images:
-        from kerascnn.analysis.callbacks import FilterImagesCallback  # issue 5's visualisation
+        from kerascnn.analysis.callbacks import FilterImagesCallback
+        from kerascnn.data import eval_transform
 
-        callbacks.append(FilterImagesCallback(str(logs)))
+        image = next(iter(splits.val.take(1)))[0]
+        image = eval_transform(image, run.input_shape[0], run.input_shape[2], config.data)
+        callbacks.append(FilterImagesCallback(str(logs / "filters"), image.numpy()))
     return callbacks
 
 
