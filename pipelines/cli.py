@@ -16,6 +16,7 @@ class ArgumentParser(argparse.ArgumentParser):
 
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("allow_abbrev", False)  # a mistyped flag is an error, not silently another flag
         super().__init__(*args, **kwargs)
 
     def error(self, message):

@@ -28,8 +28,9 @@ def parse(argv):
     data.add_argument("--on-bad-image", choices=("fail", "skip"), help="an undecodable image: fail (default) or skip")
     training = parser.add_argument_group("training")
     training.add_argument("--epochs", type=int, help=f"default: {RECIPE}")
-    training.add_argument("--batch-size", type=int, help=f"per replica; default: {RECIPE}")
-    training.add_argument("--global-batch-size", type=int, help="the global batch instead, divided among replicas")
+    batch = training.add_mutually_exclusive_group()
+    batch.add_argument("--batch-size", type=int, help=f"per replica; default: {RECIPE}")
+    batch.add_argument("--global-batch-size", type=int, help="the global batch instead, divided among replicas")
     training.add_argument("--learning-rate", type=float, help=f"for the recipe's reference batch; default: {RECIPE}")
     training.add_argument("--image-size", type=int, help="input height and width (default: the paper's)")
     training.add_argument("--precision", default="auto",
@@ -105,8 +106,8 @@ def main(argv=None):
     try:
         model, _ = trainer.fit(run_, splits)
     except TrainingStopped as stop:
-        print(f"Stopped by {stop.signal_name} at epoch {stop.epoch + 1}, step {stop.step}; checkpoint saved in "
-              f"{run_.checkpoint_dir}. Run the same command again to resume.", file=sys.stderr)  # fmt: skip
+        print(f"Stopped by {stop}; checkpoint saved in {run_.checkpoint_dir}. Run the same command again to "
+              "resume.", file=sys.stderr)  # fmt: skip
         return 128 + getattr(signal, stop.signal_name)
     if config.export_weights == "best":
         trainer.load_best(run_, model)

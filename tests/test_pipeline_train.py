@@ -128,7 +128,7 @@ def test_resuming_with_another_config_is_refused(tmp_path):
     (["lenet5", "--dataset", "no_such_dataset_xyz"], ["no_such_dataset_xyz"]),
     (["lenet5", "--epoch", "1x"], ["--epoch"]),
     (["lenet5", "--dataset", "/nonexistent/folder/"], ["/nonexistent/folder"]),
-    (["lenet5", "--learning-rate", "-0.1"], ["optimizer.learning_rate must be positive"]),
+    (["lenet5", "--learning-rate", "-0.1"], ["--learning-rate (optimizer.learning_rate) must be positive"]),
     (["lenet5", "--image-size", "16"], ["--image-size 16", "minimum of 32"]),
     (["lenet5", "--set", "optimizer.momentum=2"], ["optimizer.momentum must be in [0, 1)"]),
 ])  # fmt: skip

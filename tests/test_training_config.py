@@ -1,4 +1,5 @@
 import json
+import re
 
 import pytest
 
@@ -39,9 +40,11 @@ def test_set_parses_by_the_fields_type():
 
 
 @pytest.mark.parametrize("sets, message", [
-    (["optimizer.learning_rate=-0.1"], "optimizer.learning_rate must be positive, got -0.1"),
-    (["batch_size=0"], "batch_size must be at least 1, got 0"),
-    (["epochs=two"], "--set epochs=two: expected int"),
+    (["optimizer.learning_rate=-0.1"], "--learning-rate (optimizer.learning_rate) must be positive, got -0.1"),
+    (["batch_size=0"], "--batch-size (batch_size) must be at least 1, got 0"),
+    (["epochs=two"], "--epochs=two: expected int"),
+    (["optimizer.momentum=x"], "--set optimizer.momentum=x: expected float"),
+    (["data.val_split=1.5"], "--val-split (data.val_split) must be a fraction in [0, 1)"),
     (["optimizer.learnig_rate=0.1"], "did you mean optimizer.learning_rate"),
     (["nothing.here=1"], "unknown config section 'nothing'"),
     (["data.augmentation=mixup"], "data.augmentation must be one of"),
@@ -49,7 +52,7 @@ def test_set_parses_by_the_fields_type():
     (["learning_rate"], "--set expects key=value"),
 ])  # fmt: skip
 def test_bad_values_name_the_field(sets, message):
-    with pytest.raises(UserError, match=message.replace("(", r"\(").replace(")", r"\)")) as error:
+    with pytest.raises(UserError, match=re.escape(message)) as error:
         config_lib.resolve("alexnet", sets=sets)
     assert "\n" not in str(error.value)
 

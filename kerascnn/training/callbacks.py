@@ -11,14 +11,18 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
+from kerascnn.training.checkpoints import quiet_h5py_finalizers
+from kerascnn.training.failpoints import failpoint
 
 
 class TrainingStopped(Exception):
-    """SIGTERM or Ctrl-C arrived; the run saved a checkpoint at the next step boundary and stopped."""
+    """SIGTERM or Ctrl-C arrived; the run saved a checkpoint at the next step boundary (after `epoch` complete
+    epochs and `step` steps of the next) and stopped."""
 
     def __init__(self, epoch, step, signal_name):
-        super().__init__(f"{signal_name} at epoch {epoch + 1}, step {step}")
+        super().__init__(f"{signal_name} after {epoch} epoch(s) and {step} step(s)")
         self.epoch, self.step, self.signal_name = epoch, step, signal_name
 
 
@@ -65,10 +69,10 @@ class Checkpointing(keras.callbacks.Callback):
     `first_step` is the step this fit call starts at within its first epoch (a run resumed mid-epoch);
     `state()` returns what else the checkpoint should remember (the history, the plateau schedule's counters)."""
 
-    def __init__(self, store, *, stop, state, first_step=0, every_steps=0, loss_upper_bound=None):
+    def __init__(self, store, *, stop, state, steps_per_epoch, first_step=0, every_steps=0, loss_upper_bound=None):
         super().__init__()
         self.store, self.stop, self.state = store, stop, state
-        self.first_step, self.every_steps = first_step, every_steps
+        self.steps_per_epoch, self.first_step, self.every_steps = steps_per_epoch, first_step, every_steps
         self.loss_upper_bound = loss_upper_bound
 
     def on_epoch_begin(self, epoch, logs=None):
@@ -81,6 +85,10 @@ class Checkpointing(keras.callbacks.Callback):
             raise NonFiniteLoss(self.epoch, step, float(loss))
         if loss is not None and self.loss_upper_bound and float(loss) > self.loss_upper_bound:
             raise NonFiniteLoss(self.epoch, step, f"{float(loss):.4g}, above loss_upper_bound")
+        if step == self.steps_per_epoch:
+            if self.stop.requested:  # the epoch is complete: stop after on_epoch_end saves it
+                self.model.stop_training = True
+            return
         if self.stop.requested:
             self._save(self.epoch, step)
             raise TrainingStopped(self.epoch, step, self.stop.requested)
@@ -90,6 +98,8 @@ class Checkpointing(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         self.first_step = 0
         self._save(epoch + 1, 0, metrics=_floats(logs))
+        if self.stop.requested:
+            raise TrainingStopped(epoch + 1, 0, self.stop.requested)
 
     def _save(self, epoch, step, **extra):
         if not weights_are_finite(self.model):
@@ -115,17 +125,25 @@ class BestWeights(keras.callbacks.Callback):
         if value is None or not value > self.best or not weights_are_finite(self.model):
             return
         self.best = float(value)
-        parent = self.folder.parent
+        parent, old = self.folder.parent, self.folder.parent / f"{self.folder.name}.old"
         remove_stale_temporaries(parent)
-        with atomic_folder(parent) as temp:
-            self.model.save_weights(temp / "model.weights.h5")
-            (temp / "metrics.json").write_text(json.dumps({"epoch": epoch + 1, **_floats(logs)}, indent=2))
-            old = parent / f"{self.folder.name}.old"
-            if self.folder.exists():
-                self.folder.rename(old)  # the previous best stays until the new one is in place
-            publish(temp, self.folder)
-            if old.exists():
-                shutil.rmtree(old)
+        failure = None
+        with quiet_h5py_finalizers():
+            try:
+                with atomic_folder(parent) as temp:
+                    self.model.save_weights(temp / "model.weights.h5")
+                    (temp / "metrics.json").write_text(json.dumps({"epoch": epoch + 1, **_floats(logs)}, indent=2))
+                    if self.folder.exists():
+                        self.folder.rename(old)  # the previous best stays until the new one is in place
+                    failpoint("best")
+                    publish(temp, self.folder)
+                shutil.rmtree(old, ignore_errors=True)
+            except OSError as error:
+                if old.exists() and not self.folder.exists():
+                    old.rename(self.folder)
+                failure = write_error(error, "the best weights", parent, "the checkpoints and the previous best")
+        if failure:
+            raise failure
 
 
 class TrainingMonitor(keras.callbacks.Callback):

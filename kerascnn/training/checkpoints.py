@@ -9,20 +9,53 @@ The newest `keep` checkpoints are kept; a checkpoint that cannot be read (a disk
 before it.
 """
 
+import contextlib
+import gc
 import json
 import re
 import shutil
+import sys
+import traceback
 from pathlib import Path
 
 import numpy as np
 
+from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
+from kerascnn.training.failpoints import failpoint
 
 _NAME = re.compile(r"^epoch-(\d{4,})-step-(\d{6,})$")
 
 
 def _seed_states(model):
     return [v for v in model.variables if "seed_generator_state" in v.path]
+
+
+@contextlib.contextmanager
+def quiet_h5py_finalizers():
+    """When an HDF5 write fails (a full disk), h5py's destructors fail to flush too, and Cython prints their
+    errors through sys.excepthook and sys.unraisablehook. Within this block those are dropped (the write's own
+    error is raised and reported once, in one line), and the failed write's objects are collected before it
+    ends; anything else still reaches the previous hooks."""
+    previous_unraisable, previous_except = sys.unraisablehook, sys.excepthook
+
+    def from_h5py(value, tb):
+        return "h5py" in "".join(traceback.format_tb(tb)) or "file write failed" in str(value)
+
+    def unraisable_hook(unraisable):
+        if not (from_h5py(unraisable.exc_value, unraisable.exc_traceback) or "h5py" in repr(unraisable.object)):
+            previous_unraisable(unraisable)
+
+    def except_hook(kind, value, tb):
+        if not from_h5py(value, tb):
+            previous_except(kind, value, tb)
+
+    sys.unraisablehook, sys.excepthook = unraisable_hook, except_hook
+    try:
+        yield
+    finally:
+        gc.collect()
+        sys.unraisablehook, sys.excepthook = previous_unraisable, previous_except
 
 
 class CheckpointStore:
@@ -49,11 +82,19 @@ class CheckpointStore:
         final = self.directory / f"epoch-{epoch:04d}-step-{step:06d}"
         if final.exists():  # this point is saved already: a rerun stopped where the last one did
             return final
-        with atomic_folder(self.directory) as temp:
-            model.save_weights(temp / "model.weights.h5")
-            np.savez(temp / "rng.npz", *[v.numpy() for v in _seed_states(model)])
-            (temp / "state.json").write_text(json.dumps({"epoch": epoch, "step": step, **state}, indent=2))
-            publish(temp, final)
+        failure = None
+        with quiet_h5py_finalizers():
+            try:
+                with atomic_folder(self.directory) as temp:
+                    model.save_weights(temp / "model.weights.h5")
+                    failpoint("checkpoint")
+                    np.savez(temp / "rng.npz", *[v.numpy() for v in _seed_states(model)])
+                    (temp / "state.json").write_text(json.dumps({"epoch": epoch, "step": step, **state}, indent=2))
+                    publish(temp, final)
+            except OSError as error:
+                failure = write_error(error, f"checkpoint {final.name}", self.directory, "the previous checkpoints")
+        if failure:
+            raise failure
         for _, _, old in self.checkpoints()[: -self.keep]:
             shutil.rmtree(old, ignore_errors=True)
         return final

@@ -125,6 +125,21 @@ SHAPES_DEMO = {"epochs": 5, "batch_size": 32, "optimizer.name": "adam", "optimiz
                "optimizer.warmup_epochs": 0.0}  # fmt: skip
 
 
+# The command-line flags of config fields, so that an error names what the user typed.
+FLAGS = {
+    "epochs": "--epochs", "batch_size": "--batch-size", "global_batch_size": "--global-batch-size",
+    "optimizer.learning_rate": "--learning-rate", "image_size": "--image-size", "precision": "--precision",
+    "strategy": "--strategy", "seed": "--seed", "output_dir": "--output-dir", "run_dir": "--run-dir",
+    "data.dataset": "--dataset", "data.data_dir": "--data-dir", "data.val_split": "--val-split",
+    "data.on_bad_image": "--on-bad-image", "profile_batches": "--profile-batches",
+}  # fmt: skip
+
+
+def label(name):
+    """How an error names a config field: "--batch-size (batch_size)", or the dotted name alone."""
+    return f"{FLAGS[name]} ({name})" if name in FLAGS else name
+
+
 def _fields(cls):
     return {f.name: f for f in dataclasses.fields(cls)}
 
@@ -142,7 +157,7 @@ def _coerce(text, annotation, key):
                 return _coerce(text, option, key)
             except UserError:
                 continue
-        raise UserError(f"--set {key}={text}: expected {_describe(annotation)}.")
+        raise UserError(f"{_source(key)}={text}: expected {_describe(annotation)}.")
     try:
         if annotation is bool:
             if text.lower() in ("true", "1", "yes", "on"):
@@ -159,7 +174,11 @@ def _coerce(text, annotation, key):
             return json.loads(text)
         return text
     except (ValueError, json.JSONDecodeError):
-        raise UserError(f"--set {key}={text}: expected {_describe(annotation)}.") from None
+        raise UserError(f"{_source(key)}={text}: expected {_describe(annotation)}.") from None
+
+
+def _source(key):
+    return FLAGS.get(key, f"--set {key}")
 
 
 def _describe(annotation):
@@ -232,13 +251,17 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
                 apply(config, key, value)
         config.data = dataclasses.replace(config.data)  # re-runs DataConfig's checks on the final values
     except DataError as error:
-        raise UserError(str(error)) from None
+        message = str(error)
+        field = message.split(" ", 1)[0]
+        raise UserError(message.replace(field, label(field), 1) if field in FLAGS else message) from None
     validate(config)
     return config
 
 
 def validate(config):
     """Raises UserError naming the first field that is out of range or conflicts with another."""
+    import kerascnn
+
     o = config.optimizer
     checks = [
         ("epochs", config.epochs >= 1, "at least 1"),
@@ -268,10 +291,19 @@ def validate(config):
          "0 with the plateau schedule (it lowers a constant rate)"),
         ("loss_upper_bound", config.loss_upper_bound is None or config.loss_upper_bound > 0, "positive"),
         ("recover_factor", 0 < config.recover_factor < 1, "in (0, 1)"),
+        ("max_recoveries", config.max_recoveries >= 0, "0 or more"),
+        ("histogram_freq", config.histogram_freq >= 0, "0 or more"),
+        ("profile_batches", _profile_range(config.profile_batches), "empty, a step N or a range N,M of steps"),
+        ("model", config.model in kerascnn.list_models(), "a model of --list-models"),
     ]  # fmt: skip
     for name, ok, expected in checks:
         if not ok:
-            raise UserError(f"{name} must be {expected}, got {_get(config, name)!r}.")
+            raise UserError(f"{label(name)} must be {expected}, got {_get(config, name)!r}.")
+
+
+def _profile_range(text):
+    parts = [p.strip() for p in str(text or "").split(",") if p.strip()]
+    return len(parts) <= 2 and all(p.isdigit() and int(p) > 0 for p in parts) and parts == sorted(parts, key=int)
 
 
 def _get(config, dotted):

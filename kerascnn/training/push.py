@@ -13,9 +13,12 @@ import os
 import re
 from pathlib import Path
 
+import tensorflow as tf
 from tqdm import tqdm
 
+from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
+from kerascnn.training.failpoints import failpoint
 from kerascnn.training.export import write_metrics
 
 BLESSING_METRIC = "val_accuracy"
@@ -56,18 +59,22 @@ def push(output_dir, model_name, write, metrics):
     `write` fills a temporary folder (the SavedModel); the metrics go beside it, then the folder is renamed to the
     next free version number."""
     model_dir = Path(output_dir) / model_name
-    remove_stale_temporaries(model_dir)
-    with atomic_folder(model_dir) as temp:
-        write(temp)
-        write_metrics(temp, metrics)
-        while True:
-            version = (versions(model_dir) or [0])[-1] + 1
-            try:
-                publish(temp, model_dir / str(version))
-                break
-            except FileExistsError:
-                continue  # a concurrent push took this number
-    write_models_config(output_dir)
+    try:
+        remove_stale_temporaries(model_dir)
+        with atomic_folder(model_dir) as temp:
+            write(temp)
+            write_metrics(temp, metrics)
+            failpoint("export")
+            while True:
+                version = (versions(model_dir) or [0])[-1] + 1
+                try:
+                    publish(temp, model_dir / str(version))
+                    break
+                except FileExistsError:
+                    continue  # a concurrent push took this number
+        write_models_config(output_dir)
+    except (OSError, tf.errors.OpError) as error:
+        raise write_error(error, "the new version", model_dir, "the versions pushed before") from None
     return model_dir / str(version)
 
 

@@ -84,8 +84,12 @@ def prepare(config):
     spec = kerascnn.model_spec(config.model)
     size = config.image_size or spec.input_shape[0]
     if size < spec.min_size:
-        raise UserError(f"--image-size {size} is below {spec.name}'s minimum of {spec.min_size} pixels.")
+        raise UserError(f"--image-size {size} is below {spec.name}'s minimum of {spec.min_size} pixels; use "
+                        f"{spec.min_size} or more.")  # fmt: skip
     input_shape = (size, size, config.channels or spec.input_shape[2])
+    for flag, folder in (("--output-dir", config.output_dir), ("--run-dir", config.run_dir)):
+        if folder and Path(folder).exists() and not Path(folder).is_dir():
+            raise UserError(f"{flag} {folder} is a file, not a folder: give a folder (it is created if missing).")
     run = Run(
         config=config,
         strategy=strategy,
@@ -175,7 +179,7 @@ def fit(run, splits, *, log=print):
             if config.on_nan != "recover" or recovering >= config.max_recoveries or not store.checkpoints():
                 raise UserError(
                     f"Training stopped: {error}. The checkpoints before it are intact; lower the learning rate "
-                    "(--set optimizer.learning_rate=...) or pass --set on_nan=recover, then rerun."
+                    "(--learning-rate) or pass --recover to go back to the last checkpoint with a lower rate, then rerun."
                 ) from None
             recovering += 1
             _update_last_state(store, lr_scale=lr_scale * config.recover_factor)
@@ -207,6 +211,9 @@ def _fit_from(run, model, splits, store, state, steps, log):
         return history
     if epoch or step:
         log(f"Resuming {run.run_dir} at epoch {epoch + 1}, step {step} ({state['path']}).")
+    elif config.on_nan == "recover" and not store.checkpoints():
+        model.optimizer.build(model.trainable_variables)  # its state belongs in the checkpoint too
+        store.save(model, epoch=0, step=0, history=[], lr_scale=1.0)  # something to go back to from the start
 
     plateau = None
     if config.optimizer.schedule == "plateau":
@@ -246,8 +253,9 @@ def _fit_from(run, model, splits, store, state, steps, log):
                 Record(),
                 *([plateau] if plateau is not None else []),
                 *_writers(run, splits),
-                Checkpointing(store, stop=stop, state=remember, first_step=step, every_steps=config.checkpoint_every,
-                              loss_upper_bound=config.loss_upper_bound),  # fmt: skip
+                Checkpointing(store, stop=stop, state=remember, steps_per_epoch=steps, first_step=step,
+                              every_steps=config.checkpoint_every, loss_upper_bound=config.loss_upper_bound),
+                # fmt: skip
             ]
             model.fit(
                 train,

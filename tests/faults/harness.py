@@ -1,0 +1,111 @@
+"""What the fault tests share: the training command they break, and the checks that nothing is lost or partial."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[2]
+RESULTS = defaultdict(lambda: [0, 0])  # fault -> [trials, survived]
+
+
+def record(fault, survived):
+    RESULTS[fault][0] += 1
+    RESULTS[fault][1] += bool(survived)
+
+
+# A small ResNet-20 run on the embedded dataset, deterministic, checkpointing every 2 of its 4 steps an epoch.
+def train_args(run_dir, out_dir, *extra, epochs=2):
+    return [
+        "resnet20", "--epochs", str(epochs), "--run-dir", str(run_dir), "--output-dir", str(out_dir),
+        "--deterministic", "--batch-size", "16", "--set", "data.shapes_train=64", "--set", "data.shapes_val=16",
+        "--set", "checkpoint_every=2", "--set", "histogram_freq=0", "--set", "image_summaries=false", *extra,
+    ]  # fmt: skip
+
+
+def environment(**extra):
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **extra}
+
+
+def run_train(args, env=None, timeout=600, **kwargs):
+    return subprocess.run([sys.executable, "-m", "pipelines.train", *args], capture_output=True, text=True,
+                          env=env or environment(), cwd=ROOT, timeout=timeout, **kwargs)  # fmt: skip
+
+
+def start_train(args, env=None, **kwargs):
+    return subprocess.Popen([sys.executable, "-m", "pipelines.train", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env or environment(), cwd=ROOT, **kwargs)
+
+
+def kill_after(process, seconds):
+    """SIGKILLs `process` after `seconds` unless it ended first; returns whether it was killed."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    process.communicate()
+    return True
+
+
+def checkpoints(run_dir):
+    folder = Path(run_dir) / "checkpoints"
+    return sorted(p for p in folder.iterdir() if p.name.startswith("epoch-")) if folder.is_dir() else []
+
+
+def h5_arrays(path):
+    """Every array in a Keras weights file (layers and optimizer), by its path in the file."""
+    arrays = {}
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: arrays.__setitem__(name, obj[()]) if isinstance(obj, h5py.Dataset) else None)
+    return arrays
+
+
+def final_weights(run_dir, epochs=2):
+    return h5_arrays(Path(run_dir) / "checkpoints" / f"epoch-{epochs:04d}-step-000000" / "model.weights.h5")
+
+
+def version_arrays(version):
+    import tensorflow as tf
+
+    reader = tf.train.load_checkpoint(str(Path(version) / "variables" / "variables"))
+    return {name: reader.get_tensor(name) for name in reader.get_variable_to_shape_map() if "VARIABLE_VALUE" in name}
+
+
+def version_outputs(version):
+    """The probabilities a pushed version's serving_default gives for a fixed batch of images."""
+    import tensorflow as tf
+
+    images = np.random.default_rng(0).integers(0, 256, (4, 32, 32, 3), dtype=np.uint8)
+    loaded = tf.saved_model.load(str(version))
+    return loaded.signatures["serving_default"](images=tf.constant(images))["probabilities"].numpy()
+
+
+def same_arrays(a, b, atol=1e-6):
+    return a.keys() == b.keys() and all(np.allclose(a[k], b[k], atol=atol, rtol=0) for k in a)
+
+
+def assert_whole(run_dir, out_dir=None):
+    """No checkpoint, best-weights folder or version is partial: temporaries are gone, every folder is complete
+    and readable."""
+    run_dir = Path(run_dir)
+    leftovers = [p for p in run_dir.rglob(".tmp-*")] + ([p for p in Path(out_dir).rglob(".tmp-*")] if out_dir else [])
+    assert not leftovers, leftovers
+    for checkpoint in checkpoints(run_dir):
+        assert {p.name for p in checkpoint.iterdir()} == {"model.weights.h5", "rng.npz", "state.json"}, checkpoint
+        h5_arrays(checkpoint / "model.weights.h5")
+    if (run_dir / "best").exists():
+        h5_arrays(run_dir / "best" / "model.weights.h5")
+    if out_dir and (Path(out_dir) / "resnet20").is_dir():
+        for version in (Path(out_dir) / "resnet20").iterdir():
+            names = {p.name for p in version.iterdir()}
+            assert {"saved_model.pb", "variables", "assets", "assets.extra"} <= names, version
+            assert (version / "assets.extra" / "metrics.json").exists()
+            version_arrays(version)

@@ -1,0 +1,83 @@
+"""SIGKILL at random points of a training run, and at the moments a random kill rarely finds (while a
+checkpoint, the best weights or a version is being written): every rerun of the same command resumes from the
+last complete checkpoint, finishes, and ends with the weights of an uninterrupted run."""
+
+import concurrent.futures
+import random
+import re
+import time
+
+import numpy as np
+import pytest
+
+from harness import (
+    assert_whole, checkpoints, environment, final_weights, kill_after, record, run_train, same_arrays, start_train,
+    train_args, version_outputs,
+)  # fmt: skip
+
+pytestmark = pytest.mark.slow
+
+TRIALS = 20
+KINDS = {
+    "time": "SIGKILL at a random moment of a run",
+    "checkpoint": "SIGKILL while a checkpoint is written",
+    "export": "SIGKILL while a version is exported",
+    "best": "SIGKILL while the best weights are replaced",
+}
+SCHEDULE = ["time", "checkpoint", "time", "export", "time", "best"]
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The uninterrupted run: its final checkpoint and its pushed version are what every trial must end with."""
+    root = tmp_path_factory.mktemp("reference")
+    started = time.monotonic()
+    result = run_train(train_args(root / "run", root / "out"))
+    assert result.returncode == 0, result.stderr
+    return {
+        "weights": final_weights(root / "run"),
+        "version": version_outputs(root / "out" / "resnet20" / "1"),
+        "seconds": time.monotonic() - started,
+    }
+
+
+def _trial(seed, root, reference):
+    rng = random.Random(seed)
+    kind = SCHEDULE[seed % len(SCHEDULE)]
+    run_dir, out_dir = root / "run", root / "out"
+    args = train_args(run_dir, out_dir)
+    if kind == "time":
+        killed = kill_after(start_train(args), rng.uniform(0.5, reference["seconds"]))
+    else:
+        count = rng.randint(1, 4) if kind == "checkpoint" else 1  # 4 checkpoints a run: 2 an epoch
+        killed = run_train(args, env=environment(KERASCNN_FAILPOINT=f"{kind}:{count}")).returncode == -9
+    reruns = 0
+    while True:
+        latest = checkpoints(run_dir)[-1].name if checkpoints(run_dir) else None
+        if seed % 3 == 0 and reruns == 0:  # some reruns are killed too: a second resume
+            reruns += 1
+            kill_after(start_train(args), rng.uniform(0.5, reference["seconds"]))
+            continue
+        result = run_train(args)
+        break
+    assert result.returncode == 0, result.stderr
+    resumed = re.search(r"Resuming .* \((.*)\)\.", result.stdout)
+    if latest and not resumed:
+        assert "already holds 2 trained epochs" in result.stdout
+    if resumed:
+        assert resumed.group(1).endswith(latest), (resumed.group(1), latest)  # the last complete checkpoint
+    assert_whole(run_dir, out_dir)
+    versions = sorted((out_dir / "resnet20").iterdir(), key=lambda p: int(p.name))
+    same = same_arrays(final_weights(run_dir, epochs=2), reference["weights"])
+    same &= bool(np.allclose(version_outputs(versions[-1]), reference["version"], atol=1e-6, rtol=0))
+    return kind, killed, same
+
+
+def test_killed_runs_resume_and_end_as_an_uninterrupted_run(reference, tmp_path):
+    with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
+        futures = [pool.submit(_trial, seed, tmp_path / f"trial{seed}", reference) for seed in range(TRIALS)]
+        outcomes = [future.result() for future in futures]
+    for kind, killed, same in outcomes:
+        record(KINDS[kind], same)
+    assert sum(killed for _, killed, _ in outcomes) >= TRIALS * 0.8  # most trials did kill the run mid-way
+    assert all(same for _, _, same in outcomes), outcomes
