@@ -111,8 +111,9 @@ def main(argv=None):
     print("\n" + results.format_table(ranked, objective, keys=[h.key for h in space]))
     results.write_results(tune_dir / "results.json", ranked, model=base.model, tuner=args.tuner, objective=objective)
     if ranked and ranked[0]["rank"]:
-        print(f"Best: trial {ranked[0]['trial']}; pipelines.train takes its hyperparameters as "
-              + " ".join(f"--set {item}" for item in ranked[0]["sets"]))  # fmt: skip
+        top = ranked[0]
+        print(f"Best: trial {top['trial']}; pipelines.train takes it as "
+              + " ".join([top.get("model", base.model), *(f"--set {item}" for item in top["sets"])]))  # fmt: skip
     print(f"Results: {tune_dir / 'results.json'}; TensorBoard: tensorboard --logdir {tune_dir / 'logs'}")
     if not (args.export_best or args.then_train):
         return 0
