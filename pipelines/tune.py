@@ -23,7 +23,7 @@ def parse(argv):
     search.add_argument("--max-trials", type=int,
                         help="trials at most (default: 10; Hyperband: as many as its brackets hold)")
     search.add_argument("--epochs", type=int, help=f"epochs a trial trains (Hyperband: at most); default: {RECIPE}")
-    search.add_argument("--objective", default="val_accuracy",
+    search.add_argument("--objective", default="val_accuracy",  # kerascnn.tuning.tuners.OBJECTIVES
                         choices=("val_accuracy", "val_loss", "val_top5_accuracy", "accuracy", "loss", "top5_accuracy"))
     search.add_argument("--search-space", metavar="FILE",
                         help="a JSON or YAML file of config fields and ranges (default: the family's; README)")
@@ -76,7 +76,7 @@ def main(argv=None):
 
     from kerascnn.data import load_splits
     from kerascnn.training import trainer
-    from kerascnn.tuning import best, project, results, tuners
+    from kerascnn.tuning import best, project, tuners
     from kerascnn.tuning.default_spaces import default_space
     from kerascnn.tuning.hypermodel import RecipeHyperModel
     from kerascnn.tuning.search_space import TrialConfigs, active_values, check_space, load_space
@@ -104,17 +104,11 @@ def main(argv=None):
     board = keras.callbacks.TensorBoard(log_dir=str(tune_dir / "logs"), histogram_freq=0, write_graph=False)
     tuners.search(tuner, callbacks=[board])
     if role == "worker":
-        print(f"Worker {tuner.tuner_id}: the chief has no more trials to give.")
+        after = " (--export-best and --then-train run on the chief)" if args.export_best or args.then_train else ""
+        print(f"Worker {tuner.tuner_id}: the chief has no more trials to give{after}.")
         return 0
 
-    ranked = results.rank(tuner.oracle.trials.values(), objective, order=tuner.order)
-    print("\n" + results.format_table(ranked, objective, keys=[h.key for h in space]))
-    results.write_results(tune_dir / "results.json", ranked, model=base.model, tuner=args.tuner, objective=objective)
-    if ranked and ranked[0]["rank"]:
-        top = ranked[0]
-        print(f"Best: trial {top['trial']}; pipelines.train takes it as "
-              + " ".join([top.get("model", base.model), *(f"--set {item}" for item in top["sets"])]))  # fmt: skip
-    print(f"Results: {tune_dir / 'results.json'}; TensorBoard: tensorboard --logdir {tune_dir / 'logs'}")
+    _report(tuner, space, base, objective, tune_dir, args.tuner)
     if not (args.export_best or args.then_train):
         return 0
     trial = best.best_trial(tuner)
@@ -131,7 +125,22 @@ def main(argv=None):
     return 0
 
 
+def _report(tuner, space, base, objective, tune_dir, kind):
+    """Prints the ranked trials and the best one's --set items, and writes results.json."""
+    from kerascnn.tuning import results
+
+    ranked = results.rank(tuner.oracle.trials.values(), objective, order=tuner.order)
+    print("\n" + results.format_table(ranked, objective, keys=[h.key for h in space]))
+    results.write_results(tune_dir / "results.json", ranked, model=base.model, tuner=kind, objective=objective)
+    if ranked and ranked[0]["rank"]:
+        top = ranked[0]
+        print(f"Best: trial {top['trial']}; pipelines.train takes it as "
+              + " ".join([top.get("model", base.model), *(f"--set {item}" for item in top["sets"])]))  # fmt: skip
+    print(f"Results: {tune_dir / 'results.json'}; TensorBoard: tensorboard --logdir {tune_dir / 'logs'}")
+
+
 def _export(tuner, hypermodel, trial, splits, retrain_dir):
+    """--export-best: the best trial's model through the evaluator and pusher of pipelines.train."""
     from kerascnn.training.evaluate import evaluate_model
     from kerascnn.training.push import deliver
     from kerascnn.tuning.best import restore_or_retrain
