@@ -116,6 +116,22 @@ def test_export_best_pushes_the_best_trial_as_a_loadable_saved_model(search):
     assert f"Restoring trial {best['trial']}" in result.stdout and "Pushed" in result.stdout
 
 
+def test_export_best_retrains_a_trial_whose_weights_are_on_another_machine(search, tmp_path):
+    root, _, _ = search
+    shutil.copytree(root / "search", tmp_path / "search")
+    best = read_results(tmp_path / "search")["trials"][0]
+    (tmp_path / "search" / f"trial_{best['trial']}" / "checkpoint.weights.h5").unlink()
+    result = run_pipeline("tune", *SEARCH, "--tune-dir", tmp_path / "search", "--output-dir", tmp_path / "out",
+                          "--export-best")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "weights are not on this machine" in result.stdout
+    assert (tmp_path / "search" / "best" / "config.json").exists()  # trainer.fit's run, resumable
+    metrics = json.loads((tmp_path / "out" / "lenet5" / "1" / "assets.extra" / "metrics.json").read_text())
+    # pipelines.train's trainer, given the trial's config and epochs, trains the model the trial trained.
+    assert metrics["val_accuracy"] == pytest.approx(best["objective"])
+    assert metrics["val_loss"] == pytest.approx(best["metrics"]["val_loss"], rel=1e-5)
+
+
 def test_hyperband_continues_the_best_trial_as_an_uninterrupted_run_would(tmp_path):
     args = ["lenet5", "--tuner", "hyperband", "--epochs", 3, "--max-trials", 4, *TINY, "--tune-dir", tmp_path / "hb",
             "--then-train", "--train-epochs", 3, "--no-push"]  # fmt: skip

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from kerascnn.errors import UserError
 from kerascnn.training import trainer
-from kerascnn.tuning.search_space import active_values, as_sets
+from kerascnn.tuning.search_space import active_values, as_sets, searched_model
 
 # keras-tuner's file for the weights of a trial's best epoch, in the trial's folder.
 CHECKPOINT = "checkpoint.weights.h5"
@@ -24,7 +24,7 @@ def restore_or_retrain(tuner, hypermodel, trial, splits, *, retrain_dir, log=pri
     """(run, model) of the best trial, trained: the weights of its best epoch restored when this machine holds
     them (a distributed search keeps them on the worker that ran it), else the trial's config trained again by
     `trainer.fit` for the trial's epochs, in `retrain_dir` (rerunning resumes it)."""
-    hypermodel.splits = splits
+    hypermodel.splits = splits  # a chief, which trained nothing, loads the data only now
     checkpoint = Path(tuner.get_trial_dir(trial.trial_id)) / CHECKPOINT
     if checkpoint.exists():
         log(f"Restoring trial {trial.trial_id} from {checkpoint}.")
@@ -46,7 +46,7 @@ def train_arguments(configs, values, *, run_dir, epochs=None):
     overrides = {key: value for key, value in configs.overrides if key not in ("epochs", "run_dir")}
     overrides.update({"run_dir": run_dir, **({"epochs": epochs} if epochs else {})})
     items = [*(f"{key}={value}" for key, value in overrides.items()), *configs.sets, *as_sets(values)]
-    argv = [values.get("model", configs.model)]
+    argv = [searched_model(values, configs.model)]
     if configs.dataset:
         argv += ["--dataset", configs.dataset]
     for item in items:

@@ -209,7 +209,12 @@ def active_values(hp, order=()):
 
 def as_sets(values):
     """The `--set key=value` items that give a config these hyperparameter values (the model's name aside)."""
-    return [f"{name.split('@')[0]}={value}" for name, value in values.items() if name != "model"]
+    return [f"{name.split('@')[0]}={value}" for name, value in values.items() if name.split("@")[0] != "model"]
+
+
+def searched_model(values, default):
+    """The model's name among hyperparameter `values`, else `default`."""
+    return next((value for name, value in values.items() if name.split("@")[0] == "model"), default)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -227,7 +232,7 @@ class TrialConfigs:
         from kerascnn.training import config as config_lib
 
         values = values or {}
-        return config_lib.resolve(values.get("model", self.model), dataset=self.dataset,
+        return config_lib.resolve(searched_model(values, self.model), dataset=self.dataset,
                                   overrides=dict(self.overrides), sets=[*self.sets, *as_sets(values)])  # fmt: skip
 
 
