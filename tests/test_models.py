@@ -146,3 +146,34 @@ def test_alexnet_export_holds_no_xla_must_compile_function(tmp_path):
     reloaded = tf.saved_model.load(str(tmp_path / "ours"))
     x = np.random.default_rng(3).uniform(size=(1, 67, 67, 3)).astype("float32")
     np.testing.assert_allclose(reloaded.serve(x), model(x, training=False), rtol=1e-5)
+
+
+def test_alexnet_without_lrn_drops_only_the_normalizations():
+    # LRN has no weights: the ablation keeps every parameter and loses the two norm layers (paper, Sec. 3.3).
+    with_lrn = kerascnn.get_model("alexnet", num_classes=10, input_shape=(67, 67, 3))
+    without = kerascnn.get_model("alexnet", num_classes=10, input_shape=(67, 67, 3), lrn=False)
+    assert trainable(without) == trainable(with_lrn)
+    assert {"norm1", "norm2"} <= {layer.name for layer in with_lrn.layers}
+    assert [layer.name for layer in without.layers] == [
+        layer.name for layer in with_lrn.layers if layer.name not in ("norm1", "norm2")
+    ]
+
+
+def cifar_resnet_params(n, widths, num_classes=10):
+    """Trainable parameters of a CIFAR ResNet with option A shortcuts, counted by hand: 3x3 convs without bias,
+    each followed by BN (gamma and beta), then the classifier."""
+    conv_bn = lambda c_in, c_out: 9 * c_in * c_out + 2 * c_out  # noqa: E731
+    total, c_in = conv_bn(3, widths[0]), widths[0]
+    for width in widths:
+        for _ in range(n):
+            total += conv_bn(c_in, width) + conv_bn(width, width)
+            c_in = width
+    return total + widths[-1] * num_classes + num_classes
+
+
+@pytest.mark.parametrize("multiplier, widths", [(1, (16, 32, 64)), (2, (32, 64, 128)), (0.5, (8, 16, 32))])
+def test_cifar_resnet_width_multiplier_scales_every_stage(multiplier, widths):
+    assert cifar_resnet_params(3, (16, 32, 64)) == TRAINABLE_PARAMS["resnet20"][1]  # the count itself is right
+    model = kerascnn.get_model("resnet20", num_classes=10, width_multiplier=multiplier)
+    assert trainable(model) == cifar_resnet_params(3, widths)
+    assert model.get_layer("conv4_block1").output.shape[-1] == widths[-1]

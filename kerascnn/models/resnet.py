@@ -9,7 +9,9 @@ dense features (Chen et al., DeepLab, 2017), through `DilatedConv2D`'s rates.
 
 CIFAR-10 networks (Sec. 4.2): a 3x3 conv with 16 filters, three stages of n basic blocks at 16-32-64 widths on
 32x32, 16x16 and 8x8 maps, global average pooling and the classifier: 6n+2 layers, option A shortcuts (zero-padded
-identities, no parameters). The plain nets are the same stacks without shortcuts.
+identities, no parameters). The plain nets are the same stacks without shortcuts. `width_multiplier` scales the
+16-32-64 widths, as the wide ResNets of Zagoruyko & Komodakis (BMVC 2016) do with their factor k (without their
+pre-activation blocks and dropout).
 
 Departures: BN momentum 0.9 and epsilon 1e-5 (Caffe's and PyTorch's); keras.applications' ResNets keep a bias in
 every conv (hence their larger parameter counts) and use epsilon 1.001e-5.
@@ -115,16 +117,22 @@ def cifar_resnet(
     pooling=None,
     shortcut="A",
     residual=True,
+    width_multiplier=1,
     classifier_activation="softmax",
     name="resnet",
 ):
     """A CIFAR-10 ResNet (or plain net) of depth 6n+2, n from CIFAR_SPECS."""
     n = CIFAR_SPECS[depth]
+    if width_multiplier <= 0:
+        raise ValueError(f"width_multiplier must be positive, got {width_multiplier}.")
+    widths = tuple(max(1, round(16 * width_multiplier)) * 2**i for i in range(3))  # 16, 32, 64 at 1
     inputs = layers.Input(input_shape, name="images")
-    x = layers.Conv2D(16, 3, padding="same", use_bias=False, kernel_initializer="he_normal", name="conv1_conv")(inputs)
+    x = layers.Conv2D(
+        widths[0], 3, padding="same", use_bias=False, kernel_initializer="he_normal", name="conv1_conv"
+    )(inputs)
     x = _batch_norm("conv1_bn")(x)
     x = layers.ReLU(name="conv1_relu")(x)
-    x = _stages(x, (16, 32, 64), (n, n, n), (1, 2, 2), (1, 1, 1), shortcut=shortcut, residual=residual)  # 32, 16, 8
+    x = _stages(x, widths, (n, n, n), (1, 2, 2), (1, 1, 1), shortcut=shortcut, residual=residual)  # 32, 16, 8
     return _finish(
         inputs, x, include_top=include_top, num_classes=num_classes, pooling=pooling,
         classifier_activation=classifier_activation, name=name,

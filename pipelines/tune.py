@@ -1,0 +1,156 @@
+"""Searches a model's hyperparameters with keras-tuner over the same recipe pipelines.train trains:
+
+    python -m pipelines.tune resnet20 --dataset cifar10 --tuner hyperband --epochs 27
+
+Each trial is a training run of the resolved config with its hyperparameters set as config fields; the ranked
+trials are printed and written to <tune-dir>/results.json, each trial's TensorBoard logs (HParams view) to
+<tune-dir>/logs. Rerunning the command resumes the search. For a distributed search, see the README (Tuning).
+"""
+
+import dataclasses
+from pathlib import Path
+
+from pipelines.cli import ArgumentParser, run
+
+RECIPE = "the model's recipe"
+
+
+def parse(argv):
+    parser = ArgumentParser(prog="python -m pipelines.tune", description=__doc__.split("\n\n")[0])
+    parser.add_argument("model", help="a model of kerascnn.list_models(), e.g. lenet5, resnet20, alexnet")
+    search = parser.add_argument_group("search")
+    search.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband"))
+    search.add_argument("--max-trials", type=int,
+                        help="trials at most (default: 10; Hyperband: as many as its brackets hold)")
+    search.add_argument("--epochs", type=int, help=f"epochs a trial trains (Hyperband: at most); default: {RECIPE}")
+    search.add_argument("--objective", default="val_accuracy",  # kerascnn.tuning.tuners.OBJECTIVES
+                        choices=("val_accuracy", "val_loss", "val_top5_accuracy", "accuracy", "loss", "top5_accuracy"))
+    search.add_argument("--search-space", metavar="FILE",
+                        help="a JSON or YAML file of config fields and ranges (default: the family's; README)")
+    search.add_argument("--tune-dir", help="the search's folder (default: runs/tune/<model>-<dataset>-<tuner>)")
+    search.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming the search")
+    data = parser.add_argument_group("data and training")
+    data.add_argument("--dataset", default="shapes",
+                      help="shapes (embedded, offline), a tensorflow-datasets name, or a folder of class folders")
+    data.add_argument("--data-dir", help="tensorflow-datasets' data directory (default: tfds' own)")
+    data.add_argument("--val-split", type=float, help="fraction of a folder held out for validation (default 0.1)")
+    data.add_argument("--batch-size", type=int, help=f"per replica; default: {RECIPE}")
+    data.add_argument("--image-size", type=int, help="input height and width (default: the paper's)")
+    data.add_argument("--precision", default="auto", choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
+    data.add_argument("--strategy", default="auto", choices=("auto", "default", "mirrored"),
+                      help="the devices each trial trains on")
+    data.add_argument("--seed", type=int, default=0, help="the search's draws and every trial's initial weights")
+    data.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                      help="any field of the run's config, fixed for every trial (repeatable)")
+    best = parser.add_argument_group("the best trial")
+    best.add_argument("--export-best", action="store_true",
+                      help="evaluate the best trial's model and push it as pipelines.train pushes")
+    best.add_argument("--then-train", action="store_true", help="run pipelines.train with the best hyperparameters")
+    best.add_argument("--train-epochs", type=int, help=f"epochs of that run; default: {RECIPE}")
+    best.add_argument("--run-dir", help="that run's folder (default: <tune-dir>/train)")
+    best.add_argument("--output-dir", default="saved_models", help="where versions are pushed")
+    push = best.add_mutually_exclusive_group()
+    push.add_argument("--force-push", action="store_true", help="push even when not better than the last version")
+    push.add_argument("--no-push", action="store_true", help="evaluate only")
+    args = parser.parse_args(argv)
+    for flag in ("max_trials", "epochs", "train_epochs", "batch_size"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            parser.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
+    return args
+
+
+def overrides(args):
+    """The config fields the flags set (only those given, so the recipe decides the rest)."""
+    flags = {
+        "data.data_dir": args.data_dir, "data.val_split": args.val_split, "epochs": args.epochs,
+        "batch_size": args.batch_size, "image_size": args.image_size, "precision": args.precision,
+        "strategy": args.strategy, "seed": args.seed, "output_dir": args.output_dir,
+        "push": "force" if args.force_push else "never" if args.no_push else None,
+    }  # fmt: skip
+    return {key: value for key, value in flags.items() if value is not None}
+
+
+def main(argv=None):
+    args = parse(argv)
+    import keras
+
+    from kerascnn.data import load_splits
+    from kerascnn.training import trainer
+    from kerascnn.tuning import best, project, tuners
+    from kerascnn.tuning.default_spaces import default_space
+    from kerascnn.tuning.hypermodel import RecipeHyperModel
+    from kerascnn.tuning.search_space import TrialConfigs, active_values, check_space, load_space
+
+    role = tuners.role()
+    configs = TrialConfigs(args.model, args.dataset, tuple(overrides(args).items()), tuple(args.set))
+    base = configs()
+    space = load_space(args.search_space) if args.search_space else default_space(base)
+    check_space(space, configs, source=f"--search-space {args.search_space}" if args.search_space else "default space")
+    objective = tuners.objective(args.objective)
+    tune_dir = Path(args.tune_dir or project.default_tune_dir(base, args.tuner))
+    if role != "worker":  # workers may share the chief's folder: it is the chief's to clear and record
+        if args.overwrite:
+            project.clear(tune_dir)
+        project.record_search(tune_dir, project.describe_search(base, space, args.tuner, objective))
+    search_run = trainer.prepare(dataclasses.replace(base, run_dir=str(tune_dir)))
+    load = lambda: load_splits(base.data, *search_run.input_shape[::2], seed=base.seed)  # noqa: E731
+    splits = None if role == "chief" else load()  # the chief trains nothing
+    hypermodel = RecipeHyperModel(space, configs, search_run, splits)
+    tuner = tuners.make_tuner(args.tuner, hypermodel, objective=objective, directory=tune_dir,
+                              max_trials=args.max_trials or (None if args.tuner == "hyperband" else 10),
+                              epochs=base.epochs, seed=base.seed)  # fmt: skip
+    print(f"{trainer.describe(search_run)}. {args.tuner} search ({role}) of {len(space)} hyperparameters, up to "
+          f"{tuner.planned} trials of {base.epochs} epoch(s), by {objective.name}; in {tune_dir}.")  # fmt: skip
+    board = keras.callbacks.TensorBoard(log_dir=str(tune_dir / "logs"), histogram_freq=0, write_graph=False)
+    tuners.search(tuner, callbacks=[board])
+    if role == "worker":
+        after = " (--export-best and --then-train run on the chief)" if args.export_best or args.then_train else ""
+        print(f"Worker {tuner.tuner_id}: the chief has no more trials to give{after}.")
+        return 0
+
+    _report(tuner, space, base, objective, tune_dir, args.tuner)
+    if not (args.export_best or args.then_train):
+        return 0
+    trial = best.best_trial(tuner)
+    if args.export_best:
+        _export(tuner, hypermodel, trial, splits or load(), tune_dir / "best")
+    if args.then_train:
+        from pipelines import train
+
+        values = active_values(trial.hyperparameters, tuner.order)
+        argv = best.train_arguments(configs, values, epochs=args.train_epochs,
+                                    run_dir=args.run_dir or str(tune_dir / "train"))  # fmt: skip
+        print("Training the best trial: python -m pipelines.train " + " ".join(argv))
+        return train.main(argv)
+    return 0
+
+
+def _report(tuner, space, base, objective, tune_dir, kind):
+    """Prints the ranked trials and the best one's --set items, and writes results.json."""
+    from kerascnn.tuning import results
+
+    ranked = results.rank(tuner.oracle.trials.values(), objective, order=tuner.order)
+    print("\n" + results.format_table(ranked, objective, keys=[h.key for h in space]))
+    results.write_results(tune_dir / "results.json", ranked, model=base.model, tuner=kind, objective=objective)
+    if ranked and ranked[0]["rank"]:
+        top = ranked[0]
+        print(f"Best: trial {top['trial']}; pipelines.train takes it as "
+              + " ".join([top.get("model", base.model), *(f"--set {item}" for item in top["sets"])]))  # fmt: skip
+    print(f"Results: {tune_dir / 'results.json'}; TensorBoard: tensorboard --logdir {tune_dir / 'logs'}")
+
+
+def _export(tuner, hypermodel, trial, splits, retrain_dir):
+    """--export-best: the best trial's model through the evaluator and pusher of pipelines.train."""
+    from kerascnn.training.evaluate import evaluate_model
+    from kerascnn.training.push import deliver
+    from kerascnn.tuning.best import restore_or_retrain
+
+    run_, model = restore_or_retrain(tuner, hypermodel, trial, splits, retrain_dir=retrain_dir)
+    metrics = evaluate_model(run_, model, splits)
+    print(f"Trial {trial.trial_id}: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items() if k[:4] == "val_"))
+    pushed, reason = deliver(run_, model, splits, metrics)
+    print(f"Pushed {pushed} ({reason})." if pushed else f"Not pushed: {reason}.")
+
+
+if __name__ == "__main__":
+    run(main)
