@@ -83,7 +83,7 @@ def main(argv=None):
     import kerascnn
     from kerascnn.data import load_splits
     from kerascnn.training import config as config_lib
-    from kerascnn.training import trainer
+    from kerascnn.training import runs, trainer
     from kerascnn.training.callbacks import TrainingStopped
     from kerascnn.training.devices import split_cpu
     from kerascnn.training.evaluate import evaluate_model
@@ -99,8 +99,8 @@ def main(argv=None):
         print(json.dumps(config_lib.to_dict(config), indent=2, default=str))
         return 0
 
-    run_ = trainer.prepare(config)
-    print(trainer.describe(run_))
+    run_ = runs.prepare(config)
+    print(runs.describe(run_))
     splits = load_splits(config.data, run_.input_shape[0], run_.input_shape[2], seed=config.seed)
     print(f"Data: {splits.source}, {splits.num_classes} classes.")
     try:

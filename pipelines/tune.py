@@ -75,7 +75,7 @@ def main(argv=None):
     import keras
 
     from kerascnn.data import load_splits
-    from kerascnn.training import trainer
+    from kerascnn.training import runs
     from kerascnn.tuning import best, project, tuners
     from kerascnn.tuning.default_spaces import default_space
     from kerascnn.tuning.hypermodel import RecipeHyperModel
@@ -92,14 +92,14 @@ def main(argv=None):
         if args.overwrite:
             project.clear(tune_dir)
         project.record_search(tune_dir, project.describe_search(base, space, args.tuner, objective))
-    search_run = trainer.prepare(dataclasses.replace(base, run_dir=str(tune_dir)))
+    search_run = runs.prepare(dataclasses.replace(base, run_dir=str(tune_dir)))
     load = lambda: load_splits(base.data, *search_run.input_shape[::2], seed=base.seed)  # noqa: E731
     splits = None if role == "chief" else load()  # the chief trains nothing
     hypermodel = RecipeHyperModel(space, configs, search_run, splits)
     tuner = tuners.make_tuner(args.tuner, hypermodel, objective=objective, directory=tune_dir,
                               max_trials=args.max_trials or (None if args.tuner == "hyperband" else 10),
                               epochs=base.epochs, seed=base.seed)  # fmt: skip
-    print(f"{trainer.describe(search_run)}. {args.tuner} search ({role}) of {len(space)} hyperparameters, up to "
+    print(f"{runs.describe(search_run)}. {args.tuner} search ({role}) of {len(space)} hyperparameters, up to "
           f"{tuner.planned} trials of {base.epochs} epoch(s), by {objective.name}; in {tune_dir}.")  # fmt: skip
     board = keras.callbacks.TensorBoard(log_dir=str(tune_dir / "logs"), histogram_freq=0, write_graph=False)
     tuners.search(tuner, callbacks=[board])

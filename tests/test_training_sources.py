@@ -11,7 +11,7 @@ from PIL import Image
 
 from kerascnn.data import load_splits
 from kerascnn.training import config as config_lib
-from kerascnn.training import trainer
+from kerascnn.training import runs, trainer
 from kerascnn.training.evaluate import evaluate_model
 from kerascnn.training.push import deliver
 
@@ -23,7 +23,7 @@ def train(tmp_path, model, *, dataset=None, sets=(), **overrides):
         model, dataset=dataset, sets=[*SMALL, *sets],
         overrides={"run_dir": str(tmp_path / "run"), "output_dir": str(tmp_path / "out"), "epochs": 1, **overrides},
     )  # fmt: skip
-    run = trainer.prepare(config)
+    run = runs.prepare(config)
     splits = load_splits(config.data, run.input_shape[0], run.input_shape[2], seed=config.seed)
     model, history = trainer.fit(run, splits)
     metrics = evaluate_model(run, model, splits)

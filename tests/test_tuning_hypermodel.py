@@ -10,7 +10,7 @@ import pytest
 
 from kerascnn.data import load_splits
 from kerascnn.layers import LocalResponseNormalization, ResidualBlock
-from kerascnn.training import trainer
+from kerascnn.training import runs
 from kerascnn.tuning.default_spaces import default_space
 from kerascnn.tuning.hypermodel import FailOnNonFiniteLoss, RecipeHyperModel
 from kerascnn.tuning.search_space import TrialConfigs
@@ -22,7 +22,7 @@ def hypermodel_for(model, tmp_path, image_size=None):
     overrides = (("batch_size", 16), ("epochs", 2)) + ((("image_size", image_size),) if image_size else ())
     configs = TrialConfigs(model, dataset="shapes", overrides=overrides, sets=SMALL)
     base = configs()
-    run = trainer.prepare(dataclasses.replace(base, run_dir=str(tmp_path)))
+    run = runs.prepare(dataclasses.replace(base, run_dir=str(tmp_path)))
     splits = load_splits(base.data, run.input_shape[0], run.input_shape[2], seed=0)
     return RecipeHyperModel(default_space(base), configs, run, splits)
 

@@ -85,11 +85,13 @@ def dtype_policy(name):
 def build_model(config, *, num_classes, input_shape, precision, options=None):
     """The registry's model for `config`, as the trainer trains it (GoogLeNet with its auxiliary heads)."""
     options = {**config.model_options, **(options or {})}
+    # The wrapper is built under the policy too: Keras adds loss scaling when the model's own policy is
+    # mixed_float16.
     with dtype_policy(precision):
         model = kerascnn.get_model(config.model, num_classes=num_classes, input_shape=input_shape, **options)
-    if len(model.outputs) > 1:
-        return AuxiliaryHeadsModel(model.inputs, model.outputs, aux_weight=config.aux_loss_weight, name=model.name)
-    return TrainingModel(model.inputs, model.outputs, name=model.name)
+        if len(model.outputs) > 1:
+            return AuxiliaryHeadsModel(model.inputs, model.outputs, aux_weight=config.aux_loss_weight, name=model.name)
+        return TrainingModel(model.inputs, model.outputs, name=model.name)
 
 
 def compile_model(model, config, *, num_classes, base_rate, steps_per_epoch):

@@ -2,13 +2,13 @@
 
     import dataclasses
     import kerascnn
-    from kerascnn.training import trainer
+    from kerascnn.training import runs, trainer
     from kerascnn.tuning import default_spaces, hypermodel, results, search_space, tuners
 
     configs = search_space.TrialConfigs("lenet5", dataset="shapes", overrides=(("epochs", 2),))
     space = default_spaces.default_space(configs())          # or search_space.load_space("space.yaml")
     search_space.check_space(space, configs)
-    run = trainer.prepare(dataclasses.replace(configs(), run_dir="runs/tune/lenet5"))
+    run = runs.prepare(dataclasses.replace(configs(), run_dir="runs/tune/lenet5"))
     splits = kerascnn.data.load_splits(run.config.data, *run.input_shape[::2], seed=run.config.seed)
     objective = tuners.objective("val_accuracy")
     tuner = tuners.make_tuner("random", hypermodel.RecipeHyperModel(space, configs, run, splits),

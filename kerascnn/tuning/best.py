@@ -5,7 +5,7 @@ import dataclasses
 from pathlib import Path
 
 from kerascnn.errors import UserError
-from kerascnn.training import trainer
+from kerascnn.training import runs, trainer
 from kerascnn.tuning.search_space import active_values, as_sets, searched_model
 
 # keras-tuner's file for the weights of a trial's best epoch, in the trial's folder.
@@ -33,7 +33,7 @@ def restore_or_retrain(tuner, hypermodel, trial, splits, *, retrain_dir, log=pri
     log(f"Trial {trial.trial_id}'s weights are not on this machine: training its config for {epochs} epochs in "
         f"{retrain_dir}.")  # fmt: skip
     config = hypermodel.configs(active_values(trial.hyperparameters))
-    run = trainer.prepare(dataclasses.replace(config, run_dir=str(retrain_dir), epochs=epochs))
+    run = runs.prepare(dataclasses.replace(config, run_dir=str(retrain_dir), epochs=epochs))
     model, _ = trainer.fit(run, splits, log=log)
     return run, model
 

@@ -2,7 +2,7 @@
 
 It builds and compiles through the trainer's own `build_model` and `compile_model` (so through
 `kerascnn.get_model`, the recipe's optimizer, schedule and linear learning-rate scaling) and trains on the same
-epoch-structured data stream, on the devices and in the precision the search set up with `trainer.prepare`.
+epoch-structured data stream, on the devices and in the precision the search set up with `runs.prepare`.
 What a trial leaves out of `trainer.fit`: checkpoints (keras-tuner keeps each trial's best epoch itself, and an
 interrupted search reruns the unfinished trial), recovery from a NaN (the trial fails and the search goes on) and
 the run folder's CSV log and input images (each trial writes TensorBoard logs with its hyperparameters).
@@ -24,7 +24,7 @@ from kerascnn.tuning.search_space import active_values
 
 
 def input_shape(config):
-    """The model's input for `config`: its image size and channels, else the paper's (as trainer.prepare)."""
+    """The model's input for `config`: its image size and channels, else the paper's (as runs.prepare)."""
     spec = kerascnn.model_spec(config.model)
     size = config.image_size or spec.input_shape[0]
     if size < spec.min_size:
@@ -48,7 +48,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
     Args:
         space: the search's `Hyperparameter`s (search_space.py).
         configs: a `TrialConfigs`: hyperparameter values -> the trial's RunConfig.
-        run: the search's `trainer.Run` (its strategy and precision serve every trial).
+        run: the search's `runs.Run` (its strategy and precision serve every trial).
         splits: the dataset's `Splits`; None on a distributed search's chief, which trains nothing.
     """
 

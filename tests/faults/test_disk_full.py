@@ -15,7 +15,7 @@ import uuid
 import pytest
 
 from harness import (
-    assert_whole, checkpoints, environment, h5_arrays, record, run_train, train_args, version_arrays,
+    assert_whole, checkpoints, h5_arrays, record, run_train, train_args, version_arrays,
 )  # fmt: skip
 
 pytestmark = pytest.mark.slow

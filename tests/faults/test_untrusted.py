@@ -11,7 +11,7 @@ from PIL import Image
 
 from harness import ROOT, environment, record, run_train
 from kerascnn.training import config as config_lib
-from kerascnn.training.trainer import default_run_dir
+from kerascnn.training.runs import default_run_dir
 
 
 @pytest.fixture

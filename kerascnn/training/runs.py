@@ -1,0 +1,140 @@
+"""A run: what it computes on (strategy, precision, replicas), where it writes, and the config it keeps.
+
+`prepare(config)` sets up devices, precision and seeds and the run folder; a rerun of the same command finds the
+same folder and resumes there, and a rerun with another config is refused rather than mixed in.
+"""
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+import kerascnn
+from kerascnn.errors import UserError
+from kerascnn.training import config as config_lib
+from kerascnn.training.devices import choose_precision, is_chief, make_strategy
+
+
+@dataclasses.dataclass
+class Run:
+    """What a run computes on and where it writes; see `prepare`."""
+
+    config: config_lib.RunConfig
+    strategy: tf.distribute.Strategy
+    precision: str
+    chief: bool
+    run_dir: Path
+    input_shape: tuple[int, int, int]
+
+    @property
+    def replicas(self):
+        return self.strategy.num_replicas_in_sync
+
+    @property
+    def global_batch(self):
+        return self.config.global_batch_size or self.config.batch_size * self.replicas
+
+    @property
+    def base_rate(self):
+        """The recipe's learning rate, scaled linearly from its reference batch to the global batch."""
+        optimizer = self.config.optimizer
+        return optimizer.learning_rate * self.global_batch / optimizer.reference_batch
+
+    @property
+    def checkpoint_dir(self):
+        # On a cluster each worker keeps its own checkpoints (workers need not share a file system); the
+        # chief's are the run's.
+        if self.chief:
+            return self.run_dir / "checkpoints"
+        task = self.strategy.cluster_resolver
+        return self.run_dir / f"worker-{task.task_type}-{task.task_id}" / "checkpoints"
+
+
+def default_run_dir(config):
+    dataset = Path(config.data.dataset).name if os.sep in config.data.dataset else config.data.dataset
+    slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset)
+    return Path("runs") / f"{config.model}-{slug}"
+
+
+def prepare(config):
+    """Sets up devices, precision and seeds, and the run folder; refuses to resume a run of another config."""
+    if config.deterministic:
+        tf.config.experimental.enable_op_determinism()
+    keras.utils.set_random_seed(config.seed)
+    strategy = make_strategy(config.strategy)
+    spec = kerascnn.model_spec(config.model)
+    size = config.image_size or spec.input_shape[0]
+    if size < spec.min_size:
+        raise UserError(f"--image-size {size} is below {spec.name}'s minimum of {spec.min_size} pixels; use "
+                        f"{spec.min_size} or more.")  # fmt: skip
+    input_shape = (size, size, config.channels or spec.input_shape[2])
+    for flag, folder in (("--output-dir", config.output_dir), ("--run-dir", config.run_dir)):
+        if folder and Path(folder).exists() and not Path(folder).is_dir():
+            raise UserError(f"{flag} {folder} is a file, not a folder: give a folder (it is created if missing).")
+    run = Run(
+        config=config,
+        strategy=strategy,
+        precision=choose_precision(config.precision, strategy),
+        chief=is_chief(strategy),
+        run_dir=Path(config.run_dir or default_run_dir(config)),
+        input_shape=input_shape,
+    )
+    if config.global_batch_size and config.global_batch_size % run.replicas:
+        raise UserError(
+            f"--global-batch-size {config.global_batch_size} does not divide among {run.replicas} replicas; "
+            f"use a multiple of {run.replicas}, or --batch-size for the batch of each replica."
+        )
+    _record_config(run)
+    return run
+
+
+def _record_config(run):
+    """Writes the resolved config to <run-dir>/config.json, or checks a resumed run's matches it."""
+    path = run.run_dir / "config.json"
+    fingerprint = config_lib.fingerprint(run.config)
+    if path.exists():
+        recorded = json.loads(path.read_text())
+        if recorded.get("fingerprint") != fingerprint:
+            changed = _differences(recorded.get("config", {}), config_lib.to_dict(run.config))
+            raise UserError(
+                f"{run.run_dir} holds a run with another config ({', '.join(changed[:3]) or 'changed'}); "
+                "rerun with its settings to resume it, or pass another --run-dir to start a new run."
+            )
+    if not run.chief:
+        return
+    run.run_dir.mkdir(parents=True, exist_ok=True)
+    resolved = {
+        "fingerprint": fingerprint,
+        "precision": run.precision,
+        "replicas": run.replicas,
+        "global_batch": run.global_batch,
+        "learning_rate": run.base_rate,
+        "input_shape": list(run.input_shape),
+        "config": config_lib.to_dict(run.config),
+    }
+    temp = path.with_suffix(f".json.{os.getpid()}")
+    temp.write_text(json.dumps(resolved, indent=2, default=str))
+    os.replace(temp, path)
+
+
+def _differences(old, new, prefix=""):
+    keys = sorted(set(old) | set(new))
+    out = []
+    for key in keys:
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += _differences(a, b, f"{prefix}{key}.")
+        elif a != (list(b) if isinstance(b, tuple) else b) and f"{prefix}{key}" not in config_lib.RESUMABLE_CHANGES:
+            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
+    return out
+
+
+def describe(run):
+    """One line on what the run computes with."""
+    device = "TPU" if isinstance(run.strategy, tf.distribute.TPUStrategy) else (
+        f"{len(tf.config.list_physical_devices('GPU'))} GPU" if tf.config.list_physical_devices("GPU") else "CPU")
+    return (f"{run.config.model} on {device}: {run.replicas} replica(s), {run.precision}, global batch "
+            f"{run.global_batch}, learning rate {run.base_rate:g}")  # fmt: skip
