@@ -11,11 +11,21 @@ EXIT_USAGE = 2  # a flag, a path, a dataset or a config the user can fix
 EXIT_INTERRUPTED = 130
 
 
+class _DefaultsFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default, except where there is none to show (None, a switch's False): their help
+    says where the value comes from instead (the model's recipe, the paper)."""
+
+    def _get_help_string(self, action):
+        if action.default in (None, False) or action.default == []:
+            return action.help
+        return super()._get_help_string(action)
+
+
 class ArgumentParser(argparse.ArgumentParser):
     """argparse, with a mistake reported as one line (not the usage block) and defaults shown in --help."""
 
     def __init__(self, *args, **kwargs):
-        kwargs.setdefault("formatter_class", argparse.ArgumentDefaultsHelpFormatter)
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
         kwargs.setdefault("allow_abbrev", False)  # a mistyped flag is an error, not silently another flag
         super().__init__(*args, **kwargs)
 
@@ -28,22 +38,33 @@ def fail(message, code=EXIT_USAGE):
     sys.exit(code)
 
 
-def run(main, argv=None):
-    """Runs `main(argv)`, turning the errors a user can cause into one line on stderr and a non-zero exit."""
+def _user_errors():
+    # Imported when an error arrives, not before: `--help` should not wait for TensorFlow to load.
     from kerascnn.data import DataError
     from kerascnn.errors import UserError
 
+    return UserError, DataError
+
+
+def run(main, argv=None):
+    """Runs `main(argv)`, turning the errors a user can cause into one line on stderr and a non-zero exit."""
     try:
         code = main(argv)
-    except (UserError, DataError) as error:
+    except Exception as error:
+        if not isinstance(error, _user_errors()):
+            if isinstance(error, OSError):
+                _os_error(error)
+            raise
         fail(str(error))
     except KeyboardInterrupt:
         fail("interrupted.", EXIT_INTERRUPTED)
-    except OSError as error:
-        if error.errno == errno.ENOSPC:
-            fail(f"no space left on the device while writing {error.filename or 'a file'}; everything written "
-                 "before is intact: free some space and run the same command again.")  # fmt: skip
-        if error.errno in (errno.EACCES, errno.EROFS, errno.ENOENT) and error.filename:
-            fail(f"{error.strerror}: {error.filename}")
-        raise
     sys.exit(code or 0)
+
+
+def _os_error(error):
+    """One line for the file-system errors a user can fix; anything else stays a traceback (a bug to report)."""
+    if error.errno == errno.ENOSPC:
+        fail(f"no space left on the device while writing {error.filename or 'a file'}; everything written "
+             "before is intact: free some space and run the same command again.")  # fmt: skip
+    if error.errno in (errno.EACCES, errno.EROFS, errno.ENOENT, errno.ENOTDIR) and error.filename:
+        fail(f"{error.strerror}: {error.filename}")
