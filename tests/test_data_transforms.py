@@ -83,8 +83,8 @@ def test_serving_transform_equals_the_eval_pipeline():
     config = DataConfig(augmentation="alexnet", normalization="imagenet", shapes_train=8, shapes_val=6)
     splits = load_splits(config, 67, 3)
     raw = np.stack([x for x, _ in splits.val.as_numpy_iterator()])
-    pipeline = np.concatenate([x for x, _ in make_dataset(
-        splits.val, training=False, image_size=67, channels=3, batch_size=4, config=config).as_numpy_iterator()])  # fmt: skip
+    batches = make_dataset(splits.val, training=False, image_size=67, channels=3, batch_size=4, config=config)
+    pipeline = np.concatenate([x for x, _ in batches.as_numpy_iterator()])
     np.testing.assert_array_equal(serving_transform(raw, 67, 3, config).numpy(), pipeline)
     # Another size and mode of input, converted inside the graph: RGBA 50x90 for a grayscale model.
     rgba = RNG.integers(0, 256, (2, 50, 90, 4), dtype=np.uint8)

@@ -51,7 +51,8 @@ def test_full_padding_pads_the_effective_kernel_less_one():
     layer = DilatedConv2D(3, 3, dilation_rate=2, padding="full", use_bias=False)
     y = layer(x)
     assert y.shape[1:3] == (10, 10)  # 6 + 2*4 - 5 + 1
-    np.testing.assert_allclose(y, conv2d_numpy(x, np.asarray(layer.kernel), dilation=(2, 2), pads=((4, 4),) * 2), atol=1e-4)
+    expected = conv2d_numpy(x, np.asarray(layer.kernel), dilation=(2, 2), pads=((4, 4),) * 2)
+    np.testing.assert_allclose(y, expected, atol=1e-4)
 
 
 @pytest.mark.parametrize("m, s, d", [(9, 2, 2), (10, 2, 3), (11, 3, 2), (8, 1, 2), (8, 2, 1)])

@@ -75,8 +75,8 @@ def test_saved_model_loads_without_kerascnn_and_matches_keras(trained, tmp_path)
     root, _ = trained
     images = np.random.default_rng(0).integers(0, 256, (3, 40, 48, 3), dtype=np.uint8)
     np.save(tmp_path / "images.npy", images)
-    loaded = subprocess.run([sys.executable, "-c", LOAD_WITHOUT_KERASCNN, root / "out/lenet5/1", tmp_path / "images.npy"],
-                            capture_output=True, text=True, check=True)  # fmt: skip
+    command = [sys.executable, "-c", LOAD_WITHOUT_KERASCNN, root / "out/lenet5/1", tmp_path / "images.npy"]
+    loaded = subprocess.run(command, capture_output=True, text=True, check=True)
     out = json.loads(loaded.stdout.splitlines()[-1])
     assert out["signatures"] == ["serving_bytes", "serving_default"]
     assert out["dtypes"] == {"probabilities": "float32", "classes": "int32", "scores": "float32",

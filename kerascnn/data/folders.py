@@ -33,7 +33,9 @@ def folder_splits(config, channels, seed=0):
     class_names = sorted(entry.name for entry in _subfolders(train_root))
     unprintable = [name for name in class_names if not name.isprintable()]
     if unprintable:  # a newline would split the exported labels.txt, one class name a line
-        raise DataError(f"{train_root} has a class folder named {unprintable[0]!r}, with a control character: rename it.")
+        raise DataError(
+            f"{train_root} has a class folder named {unprintable[0]!r}, with a control character: rename it."
+        )
     if not class_names:
         raise DataError(f"{train_root} has no class subfolders: put each class's images in a subfolder named for it.")
     bad = BadImages()

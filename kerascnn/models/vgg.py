@@ -17,15 +17,19 @@ from kerascnn.layers import LocalResponseNormalization
 from kerascnn.models.heads import classifier_head, pool_features
 from kerascnn.registry import register_model
 
-# Each block is a tuple of (kernel size, filters) convs; configuration C's last conv in blocks 3-5 is a 1x1.
-_64, _128 = ((3, 64),), ((3, 128),)
+# Each block is a tuple of (kernel size, filters) convs: the columns of the paper's Table 1. Configuration C ends
+# blocks 3 to 5 with a 1x1 conv.
+def _convs(filters, count, last_1x1=False):
+    return ((3, filters),) * (count - last_1x1) + ((1, filters),) * last_1x1
+
+
 VGG_CONFIGS = {
-    "vgg11": (_64, _128, ((3, 256),) * 2, ((3, 512),) * 2, ((3, 512),) * 2),
-    "vgg13": (_64 * 2, _128 * 2, ((3, 256),) * 2, ((3, 512),) * 2, ((3, 512),) * 2),
-    "vgg16_c": (_64 * 2, _128 * 2, ((3, 256),) * 2 + ((1, 256),), ((3, 512),) * 2 + ((1, 512),), ((3, 512),) * 2 + ((1, 512),)),
-    "vgg16": (_64 * 2, _128 * 2, ((3, 256),) * 3, ((3, 512),) * 3, ((3, 512),) * 3),
-    "vgg19": (_64 * 2, _128 * 2, ((3, 256),) * 4, ((3, 512),) * 4, ((3, 512),) * 4),
-}  # fmt: skip
+    "vgg11": (_convs(64, 1), _convs(128, 1), _convs(256, 2), _convs(512, 2), _convs(512, 2)),
+    "vgg13": (_convs(64, 2), _convs(128, 2), _convs(256, 2), _convs(512, 2), _convs(512, 2)),
+    "vgg16_c": (_convs(64, 2), _convs(128, 2), _convs(256, 3, True), _convs(512, 3, True), _convs(512, 3, True)),
+    "vgg16": (_convs(64, 2), _convs(128, 2), _convs(256, 3), _convs(512, 3), _convs(512, 3)),
+    "vgg19": (_convs(64, 2), _convs(128, 2), _convs(256, 4), _convs(512, 4), _convs(512, 4)),
+}
 # name: (configuration, the paper's letter, LRN after the first conv)
 VGG_VARIANTS = {
     "vgg11": ("vgg11", "a", False),

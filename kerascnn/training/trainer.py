@@ -58,7 +58,8 @@ def fit(run, splits, *, log=print):
             if config.on_nan != "recover" or recovering >= config.max_recoveries or not store.checkpoints():
                 raise UserError(
                     f"Training stopped: {error}. The checkpoints before it are intact; lower the learning rate "
-                    "(--learning-rate) or pass --recover to go back to the last checkpoint with a lower rate, then rerun."
+                    "(--learning-rate), or pass --recover to go back to the last checkpoint with a lower rate, and "
+                    "rerun."
                 ) from None
             recovering += 1
             _update_last_state(store, lr_scale=lr_scale * config.recover_factor)

@@ -56,7 +56,8 @@ def test_names_cannot_write_outside_the_run_output_and_cache_folders(tmp_path):
                         "--set", f"data.cache_dir={cache}", "--set", "histogram_freq=0"])  # fmt: skip
     assert result.returncode == 0, result.stderr
     created = {p for p in tmp_path.rglob("*")} - before
-    outside = [p for p in created if not any(folder in p.parents or p == folder for folder in (run_dir, out_dir, cache))]
+    allowed = (run_dir, out_dir, cache)
+    outside = [p for p in created if not any(folder in p.parents or p == folder for folder in allowed)]
     labels = (out_dir / "lenet5" / "1" / "assets" / "labels.txt").read_text().splitlines()
     survived = not outside and labels == sorted(["evil..", "~root", "$HOME", "a b", "%2e%2e%2fetc"])
     # A dataset name can only name the default run folder's last part, under runs/.
