@@ -144,3 +144,19 @@ def test_list_models_and_help():
                  "--output-dir", "--run-dir", "--set", "--data-dir", "--val-split", "--force-push", "--no-push"):
         assert flag in help_text
     assert "(default: shapes)" in help_text and "(default: saved_models)" in help_text
+
+
+def test_evaluate_cli_agrees_with_the_evaluator_through_the_signature(trained):
+    root, _ = trained
+    recorded = json.loads((root / "out/lenet5/1/assets.extra/metrics.json").read_text())
+    result = run_pipeline("evaluate", root / "out" / "lenet5", "--json", *TINY[:4])
+    assert result.returncode == 0, result.stderr
+    measured = json.loads(result.stdout[result.stdout.index("{"):])
+    # Keras' evaluate on the eval pipeline, and the SavedModel's serving_default on raw uint8 images.
+    assert measured["val_accuracy"] == pytest.approx(recorded["val_accuracy"], abs=1e-6)
+    assert measured["val_top5_accuracy"] == pytest.approx(recorded["val_top5_accuracy"], abs=1e-6)
+    assert measured["val_loss"] == pytest.approx(recorded["val_loss"], rel=1e-4)
+
+
+def test_evaluate_cli_refuses_a_folder_without_a_saved_model(tmp_path):
+    assert_one_line_error(run_pipeline("evaluate", tmp_path), "holds no saved_model.pb")
