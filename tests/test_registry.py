@@ -44,3 +44,25 @@ def test_min_size_is_the_smallest_input_that_builds(name):
     kerascnn.get_model(name, num_classes=4, input_shape=(size, size, 3), **extra)
     with pytest.raises(ValueError):  # one pixel less: Keras itself refuses
         spec.builder(num_classes=4, input_shape=(size - 1, size - 1, 3), include_top=True, **spec.defaults, **extra)
+
+
+def test_importing_kerascnn_has_no_side_effects(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import keras, logging; before = (keras.config.dtype_policy().name, logging.getLogger().handlers[:]);"
+        "import kerascnn; after = (keras.config.dtype_policy().name, logging.getLogger().handlers[:]);"
+        "assert before == after == ('float32', []), (before, after); print(len(kerascnn.list_models()))"
+    )
+    written = {}
+    for name, program in (("keras", "import keras"), ("kerascnn", code)):
+        home = tmp_path / name
+        home.mkdir()
+        env = {"PYTHONPATH": str(Path(__file__).resolve().parents[1]), "TF_CPP_MIN_LOG_LEVEL": "3", "HOME": str(home)}
+        result = subprocess.run([sys.executable, "-c", program], cwd=home, env=env, capture_output=True, text=True)
+        assert result.returncode == 0, result.stderr
+        written[name] = sorted(str(p.relative_to(home)) for p in home.rglob("*"))
+    assert int(result.stdout.split()[-1]) >= 27
+    assert written["kerascnn"] == written["keras"]  # no file beyond those Keras (and matplotlib) write themselves
