@@ -22,7 +22,11 @@ def test_time_stream_takes_one_sample_per_repetition_after_the_warm_up():
     import tensorflow as tf
 
     seen = []
-    dataset = tf.data.Dataset.range(100).map(lambda i: tf.py_function(lambda x: seen.append(int(x)) or x, [i], tf.int64))
+    def record(i):
+        seen.append(int(i))
+        return i
+
+    dataset = tf.data.Dataset.range(100).map(lambda i: tf.py_function(record, [i], tf.int64))
     samples = input_pipeline.time_stream(dataset, 4, batches=3, repeats=2, warmup=5)
     assert len(samples) == 2 and all(s > 0 for s in samples)
     assert len(seen) >= 5 + 3 * 2  # prefetching may read ahead, never less

@@ -30,7 +30,13 @@ def test_json_has_the_machine_the_settings_and_the_command(report):
 def test_throughput_is_a_median_of_the_repetitions_with_memory(report):
     (result,) = report[0]["results"]
     (row,) = result["candidates"]
-    assert (row["implementation"], row["resolved_precision"], row["resolved_jit_compile"]) == ("kerascnn", "float32", False)
+    import tensorflow as tf
+
+    from kerascnn.training.devices import choose_precision
+
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    assert row["implementation"] == "kerascnn" and (row["precision"], row["jit_compile"]) == ("auto", "auto")
+    assert (row["resolved_precision"], row["resolved_jit_compile"]) == (choose_precision("auto"), gpu)
     for kind in ("train", "inference"):
         summary = row[kind]
         assert len(summary["samples"]) == 2 and summary["min"] <= summary["median"] <= summary["max"]

@@ -59,16 +59,20 @@ class Timer:
 
 
 def alternate(timers, *, steps, repeats):
-    """Times each Timer `repeats` times, in alternating order; returns {name: {"train": [...], "inference": [...]}}
-    of images per second, one sample per repetition, for `timers` given as {name: Timer}."""
+    """Times each Timer `repeats` times; returns {name: {"train": [...], "inference": [...]}} of images per second,
+    one sample per repetition, for `timers` given as {name: Timer}.
+
+    Each repetition times the training steps of every model, then the inference of every model, in an order that
+    reverses from one repetition to the next (A B, B A, A B, ...): the samples of one repetition are taken
+    seconds apart, so the ratio of two models' samples shares whatever the machine was doing then."""
     samples = {name: {"train": [], "inference": []} for name in timers}
     names = list(timers)
     for repeat in range(repeats):
-        for name in names if repeat % 2 == 0 else names[::-1]:
-            timer = timers[name]
-            images = timer.batch_size * steps
-            samples[name]["train"].append(images / timer.train_steps(steps))
-            samples[name]["inference"].append(images / timer.predict_steps(steps))
+        order = names if repeat % 2 == 0 else names[::-1]
+        for kind, method in (("train", "train_steps"), ("inference", "predict_steps")):
+            for name in order:
+                timer = timers[name]
+                samples[name][kind].append(timer.batch_size * steps / getattr(timer, method)(steps))
     return samples
 
 
