@@ -17,6 +17,10 @@ def test_description_names_the_hardware_and_the_versions():
     assert described["cores"] == os.cpu_count() and described["cpu"]
     assert described["tensorflow"] == tf.__version__ and described["keras"] == keras.__version__
     assert described["gpus"] == [] or all(isinstance(g, str) for g in described["gpus"])
+    assert set(described["cpu_features"]) <= set(machine.FEATURES)
+    if sys.platform.startswith("linux"):
+        with open("/proc/cpuinfo") as f:
+            assert ("avx512_bf16" in f.read()) == ("avx512_bf16" in described["cpu_features"])
     line = machine.summary_line(described)
     assert f"{described['cores']} cores" in line and f"TensorFlow {tf.__version__}" in line
 

@@ -23,7 +23,8 @@ def test_json_has_the_machine_the_settings_and_the_command(report):
     assert data["command"].startswith("python -m pipelines.benchmark lenet5 --batch-size 2 4")
     (result,) = data["results"]
     machine = result["machine"]
-    assert {"cpu", "cores", "memory_gib", "gpus", "tensorflow", "keras", "python", "load_average"} <= set(machine)
+    assert {"cpu", "cpu_features", "cores", "memory_gib", "gpus", "tensorflow", "keras", "python",
+            "load_average"} <= set(machine)  # fmt: skip
     assert result["settings"]["batch_sizes"] == [2, 4] and result["settings"]["image_sizes"] == [32]
 
 

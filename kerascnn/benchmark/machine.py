@@ -18,6 +18,7 @@ def describe_machine():
     gpus = tf.config.list_physical_devices("GPU")
     return {
         "cpu": cpu_model(),
+        "cpu_features": cpu_features(),
         "cores": os.cpu_count(),
         "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
         "gpus": [tf.config.experimental.get_device_details(g).get("device_name", g.name) for g in gpus],
@@ -28,6 +29,7 @@ def describe_machine():
         "keras": keras.__version__,
         "keras_backend": keras.backend.backend(),
         "onednn": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "default (on)"),
+        "onednn_max_cpu_isa": os.environ.get("ONEDNN_MAX_CPU_ISA", "default (all)"),
     }
 
 
@@ -43,10 +45,30 @@ def cpu_model():
     return platform.processor() or platform.machine()
 
 
+# The instruction sets that decide which precision is fastest: bfloat16 is native only with AVX512_BF16 or AMX.
+FEATURES = ("avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx512_fp16", "amx_bf16", "amx_tile")
+
+
+def cpu_features():
+    """Which of FEATURES the CPU has (Linux's /proc/cpuinfo flags; empty elsewhere)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return [feature for feature in FEATURES if feature in flags]
+    except OSError:
+        pass
+    return []
+
+
 def summary_line(machine):
     """One line for a report's header."""
     gpus = ", ".join(machine["gpus"]) or "no GPU"
-    return (f"{machine['cpu']}, {machine['cores']} cores, {machine['memory_gib']} GiB, {gpus}; TensorFlow "
+    features = " ".join(machine.get("cpu_features", ())) or "unknown"
+    if not machine.get("onednn_max_cpu_isa", "default").startswith("default"):
+        features += f"; oneDNN limited to {machine['onednn_max_cpu_isa']}"
+    return (f"{machine['cpu']} ({features}), {machine['cores']} cores, {machine['memory_gib']} GiB, {gpus}; TensorFlow "
             f"{machine['tensorflow']}, Keras {machine['keras']} ({machine['keras_backend']}), Python "
             f"{machine['python']}; load average {machine['load_average'][0]} at the start")  # fmt: skip
 

@@ -33,50 +33,69 @@ def markdown(results, command=None):
 def _model_section(result):
     s = result["settings"]
     size, batch = s["image_sizes"][0], s["batch_sizes"][0]
+    alternation = "; the models timed in alternation in one process" if len(result["candidates"]) > 1 else ""
     lines = [
         f"## {result['model']}",
         "",
         f"Batch {batch}, {size}x{size}, {s['num_classes']} classes; images per second as the median of "
         f"{s['repeats']} repetitions of {s['steps']} steps (lowest-highest), after {s['warmup']} uncounted "
-        "warm-up steps; models timed in alternation in one process.",
+        f"warm-up steps{alternation}.",
         "",
-        "| model | precision | XLA | training img/s | inference img/s | peak memory MiB (rise) |",
-        "|---|---|---|---:|---:|---:|",
+        *_candidates(result["candidates"]),
     ]
-    for row in result["candidates"]:
-        memory = f"{row['peak_mib']:,.0f} ({row['rise_mib']:+,.0f}{'' if row['memory_exact'] else '*'})"
-        lines.append(f"| {row['implementation']} | {_precision(row)} | {_jit(row)} | {_rate(row['train'])} | "
-                     f"{_rate(row['inference'])} | {memory} |")  # fmt: skip
-    if not all(row["memory_exact"] for row in result["candidates"]):
-        lines += ["", "\\* built after another model in the same process: its rise may be understated."]
     if result["comparison"]:
         lines += ["", "Ours / keras.applications, the median of per-repetition ratios (lowest-highest):", ""]
         lines += _ratio_table([result], with_model=False)
     if result["auto"]:
-        a = result["auto"]
-        other = f"{a['fastest_other']['precision']}, {'XLA' if a['fastest_other']['jit_compile'] else 'no XLA'}"
-        verdict = "the fastest measured" if a["auto_is_fastest"] else "NOT the fastest measured"
-        lines += ["", f"`auto` picks {a['precision']}, {'XLA' if a['jit_compile'] else 'no XLA'}: {verdict} "
-                      f"({a['speedup_over_fastest_other']:.2f}x the training speed of the next best, {other})."]
+        lines += ["", _auto(result["auto"])]
     lines += _startup(result["startup"])
     if len(result["sweep"]) > 1:
-        lines += ["", "### Sweep", "", "Our model alone, each point in its own process (its peak is its own).", "",
-                  "| batch | image | training img/s | inference img/s | peak memory MiB (rise) |",
-                  "|---:|---:|---:|---:|---:|"]  # fmt: skip
-        for row in result["sweep"]:
-            if "error" in row:
-                lines.append(f"| {row['batch_size']} | {row['image_size']} | {row['error']} | | |")
-            else:
-                lines.append(f"| {row['batch_size']} | {row['image_size']} | {_rate(row['train'])} | "
-                             f"{_rate(row['inference'])} | {row['peak_mib']:,.0f} ({row['rise_mib']:+,.0f}) |")
+        lines += _sweep(result["sweep"])
     if result["input_pipeline"]:
-        lines += ["", "### Input pipeline", "",
-                  f"The training stream (augmentation `{next(iter(result['input_pipeline'].values()))['augmentation']}`"
-                  f", batch {batch}, {size}x{size}), timed alone; x training: over our training images/s.", "",
-                  "| source | images/s | x training |", "|---|---:|---:|"]  # fmt: skip
-        for name, row in result["input_pipeline"].items():
-            lines.append(f"| {row['source']} | {_rate(row)} | {row['over_training']:.1f} |")
+        lines += _inputs(result["input_pipeline"], batch, size)
     return lines + [""]
+
+
+def _candidates(rows):
+    lines = ["| model | precision | XLA | training img/s | inference img/s | peak memory MiB (rise) |",
+             "|---|---|---|---:|---:|---:|"]  # fmt: skip
+    for row in rows:
+        memory = f"{row['peak_mib']:,.0f} ({row['rise_mib']:+,.0f}{'' if row['memory_exact'] else '*'})"
+        lines.append(f"| {row['implementation']} | {_precision(row)} | {_jit(row)} | {_rate(row['train'])} | "
+                     f"{_rate(row['inference'])} | {memory} |")  # fmt: skip
+    if not all(row["memory_exact"] for row in rows):
+        lines += ["", "\\* built after another model in the same process: its rise may be understated."]
+    return lines
+
+
+def _auto(check):
+    def setting(precision, jit_compile):
+        return f"{precision}, {'XLA' if jit_compile else 'no XLA'}"
+
+    verdict = "the fastest measured" if check["auto_is_fastest"] else "NOT the fastest measured"
+    other = setting(**check["fastest_other"])
+    return (f"`auto` picks {setting(check['precision'], check['jit_compile'])}: {verdict} (its training speed is "
+            f"{check['speedup_over_fastest_other']:.2f}x that of {other}, the fastest of the others).")
+
+
+def _sweep(rows):
+    lines = ["", "### Sweep", "", "Our model alone, each point in its own process (its peak is its own).", "",
+             "| batch | image | training img/s | inference img/s | peak memory MiB (rise) |",
+             "|---:|---:|---:|---:|---:|"]  # fmt: skip
+    for row in rows:
+        cells = [row["error"], "", ""] if "error" in row else [
+            _rate(row["train"]), _rate(row["inference"]), f"{row['peak_mib']:,.0f} ({row['rise_mib']:+,.0f})"]
+        lines.append("| " + " | ".join([str(row["batch_size"]), str(row["image_size"]), *cells]) + " |")
+    return lines
+
+
+def _inputs(sources, batch, size):
+    augmentation = next(iter(sources.values()))["augmentation"]
+    lines = ["", "### Input pipeline", "",
+             f"The training stream (augmentation `{augmentation}`, batch {batch}, {size}x{size}), timed alone; "
+             "x training: over our training images/s.", "", "| source | images/s | x training |", "|---|---:|---:|"]
+    lines += [f"| {row['source']} | {_rate(row)} | {row['over_training']:.1f} |" for row in sources.values()]
+    return lines
 
 
 def _ratio_table(results, *, with_model):
