@@ -4,7 +4,9 @@ without XLA, compiled as `pipelines.train` compiles it (the recipe's optimizer, 
 keras.applications has VGG16, VGG19, ResNet50, ResNet101 and ResNet152 of the same architectures. Known
 differences, which the comparison keeps because they are what a user gets: keras.applications' VGGs have no
 dropout in the head (ours has the paper's two, 0.5), and its ResNets give every conv a bias before the batch
-normalisation (ours, as the paper, none) and use Keras' built-in layers where ours use `ResidualBlock`.
+normalisation (ours, as the paper, none) and use Keras' built-in layers where ours use `ResidualBlock`. Its
+softmax is moved into a layer of its own that computes in float32, as our heads' does, so that it runs under a
+mixed precision policy (the top-5 metric refuses 16-bit predictions).
 """
 
 import dataclasses
