@@ -129,3 +129,19 @@ def test_stride_one_convolution_is_translation_equivariant(shift):
     inner = (slice(None), slice(border, -border), slice(border, -border))
     np.testing.assert_allclose(shifted_then_conv[inner], conv_then_shifted[inner], atol=1e-5)
     assert not np.allclose(shifted_then_conv, np.asarray(conv(x)), atol=1e-3)  # and the output did move
+
+
+@pytest.mark.parametrize("strides", [(2, 2), (3, 2), (1, 3)])
+def test_subsample_picks_every_strides_pixel_and_routes_the_gradient_back_to_it(strides):
+    from kerascnn.layers.conv import subsample
+
+    x = tf.constant(np.random.default_rng(3).standard_normal((2, 7, 8, 3)).astype("float32"))
+    weights = tf.constant(np.random.default_rng(4).standard_normal(x[:, :: strides[0], :: strides[1]].shape), "float32")
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = subsample(x, strides)
+        loss = tf.reduce_sum(y * weights)
+    np.testing.assert_array_equal(y, x.numpy()[:, :: strides[0], :: strides[1], :])  # exact, not close
+    expected = np.zeros(x.shape, "float32")
+    expected[:, :: strides[0], :: strides[1], :] = weights
+    np.testing.assert_array_equal(tape.gradient(loss, x), expected)

@@ -29,6 +29,18 @@ def _padding(value):
     return pair
 
 
+def subsample(x, strides):
+    """x[:, ::s_h, ::s_w, :] of a channels-last batch, computed as a 1x1 average pool of those strides.
+
+    The same values (the average of one pixel is the pixel), but about five times faster to train through on a
+    CPU: TensorFlow's gradient of a strided slice scatters into zeros one element at a time, a pool's gradient
+    is a oneDNN kernel (measured: 117 ms against 19 ms forward and backward for 16x56x56x256, TF 2.21).
+    """
+    if tuple(strides) == (1, 1):
+        return x
+    return ops.average_pool(x, pool_size=1, strides=tuple(strides), padding="valid")
+
+
 def conv_output_size(m, n, s=1, d=1, p=0):
     """floor((m + 2p - n - (n-1)(d-1)) / s) + 1: the size of a convolution's output along one axis."""
     return (m + 2 * p - n - (n - 1) * (d - 1)) // s + 1
@@ -119,6 +131,8 @@ class DilatedConv2D(keras.layers.Layer):
             return None
         if self.padding == "full":
             return tuple((k - 1, k - 1) for k in self.effective_kernel_size)
+        if self.padding == (0, 0):
+            return None  # a copy of the input for nothing
         if self.padding == "same":
             pads = []
             for m, k, s in zip(input_shape[1:3], self.effective_kernel_size, self.strides):
@@ -133,12 +147,11 @@ class DilatedConv2D(keras.layers.Layer):
 
     def _convolve(self, x, kernel, padding):
         """One group's convolution, with the stride and dilation this layer was given."""
-        # A 1-wide kernel with stride s reads every s-th pixel: slice them, then convolve with stride 1. Besides
+        # A 1-wide kernel with stride s reads every s-th pixel: subsample them, then convolve with stride 1. Besides
         # being the same function, this avoids TensorFlow 2.21's oneDNN input gradient of strided 1x1
         # convolutions, which corrupts the heap on some small maps on CPU (e.g. 24x24x8 -> 16 filters).
         step = tuple(s if n == 1 else 1 for n, s in zip(self.kernel_size, self.strides))
-        if step != (1, 1):
-            x = x[:, :: step[0], :: step[1], :]
+        x = subsample(x, step)
         strides = [s // t for s, t in zip(self.strides, step)]
         dilation = list(self.dilation_rate)
         dense = list(strides)
@@ -150,7 +163,7 @@ class DilatedConv2D(keras.layers.Layer):
                     dense[axis] = 1  # computed densely, subsampled below
         y = ops.conv(x, kernel, strides=dense, padding=padding, dilation_rate=dilation)
         if dense != strides:
-            y = y[:, :: strides[0] // dense[0], :: strides[1] // dense[1], :]
+            y = subsample(y, [s // t for s, t in zip(strides, dense)])
         return y
 
     def _is_same(self):

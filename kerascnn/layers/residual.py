@@ -3,7 +3,7 @@
 import keras
 from keras import layers, ops
 
-from kerascnn.layers.conv import DilatedConv2D
+from kerascnn.layers.conv import DilatedConv2D, subsample
 from kerascnn.layers.sublayers import BLOCK_INPUT, Sublayer
 
 SHORTCUTS = ("A", "B", "C")
@@ -117,7 +117,7 @@ class ResidualBlock(keras.layers.Layer):
     def _shortcut(self, inputs, training):
         if self.projection is not None:
             return self.projection_norm(self.projection(inputs), training=training)
-        x = inputs[:, :: self.strides, :: self.strides, :] if self.strides > 1 else inputs
+        x = subsample(inputs, (self.strides, self.strides))
         extra = self.output_filters - inputs.shape[-1]
         return ops.pad(x, [(0, 0), (0, 0), (0, 0), (0, extra)]) if extra > 0 else x
 

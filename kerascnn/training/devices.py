@@ -63,8 +63,12 @@ def choose_precision(name="auto", strategy=None):
     """The Keras dtype policy name for `name`.
 
     auto: mixed_float16 on GPUs of compute capability 7.0 or more (tensor cores), mixed_bfloat16 on TPUs, float32
-    otherwise. On a CPU float32 is also the fastest measured choice: mixed_bfloat16 runs slower there (see
-    pipelines.benchmark), and float16 has no fast CPU kernels at all.
+    otherwise. On a CPU, float32 is the fastest choice unless the CPU computes bfloat16 natively (AVX512_BF16 or
+    AMX): measured with pipelines.benchmark, mixed_bfloat16 trains ResNet-50 2.2 times slower than float32 without
+    those instructions, and AlexNet, ResNet-50 and VGG-16 1.3 to 1.9 times faster with them
+    (benchmarks/cpu-2core.md). auto keeps float32 on every CPU so that a run's numerics do not depend on the CPU
+    it, or its resumption, lands on; pass mixed_bfloat16 to take the speed.
+    float16 has no fast CPU kernels at all.
     """
     if name not in PRECISIONS:
         raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {name!r}.")

@@ -1,0 +1,168 @@
+"""A whole benchmark of one model: what `python -m pipelines.benchmark MODEL` runs, as a library call.
+
+    results = run_benchmark(Settings("resnet50", compare=True))
+    print(report.markdown([results]))
+
+The first batch size and image size are the main point: every candidate is built there in one fresh process
+(probe.py), which also times the start to the first step, and timed in alternation. Each further batch size and
+image size is a point of the sweep, for our model alone (the first precision and XLA setting), in its own fresh
+process, so that its peak memory is its own. Last, the input pipeline is timed at the main point for each source.
+"""
+
+import dataclasses
+import itertools
+
+import kerascnn
+from kerascnn.benchmark import input_pipeline
+from kerascnn.benchmark.candidates import COUNTERPARTS, OURS, THEIRS, candidates
+from kerascnn.benchmark.machine import describe_machine
+from kerascnn.benchmark.probe import measure_point
+from kerascnn.benchmark.throughput import ratios, summarize
+from kerascnn.errors import UserError
+from kerascnn.training.devices import PRECISIONS
+
+
+@dataclasses.dataclass
+class Settings:
+    """What to measure; the defaults finish in a few minutes for any model of the zoo on two CPU cores."""
+
+    model: str
+    batch_sizes: tuple[int, ...] = (16,)  # the first is the main point; more make a sweep
+    image_sizes: tuple[int, ...] = ()  # likewise; none: the paper's input size
+    precisions: tuple[str, ...] = ("auto",)  # "auto" or Keras dtype policies; several are timed side by side
+    jit_compile: tuple = ("auto",)  # "auto", True, False; several are timed side by side
+    compare: bool = False  # also time keras.applications' build of the same architecture, in alternation
+    steps: int = 3  # timed steps in each repetition
+    warmup: int = 2  # uncounted steps after the first (which traces), per model
+    repeats: int = 3  # repetitions; each gives one sample per model
+    sources: tuple[str, ...] = input_pipeline.SOURCES
+    input_batches: int = 10  # timed batches of the input pipeline in each repetition
+    num_classes: int | None = None  # None: 10 for the 32x32 models (MNIST, CIFAR-10), else 1000 (ImageNet)
+    timeout: int | None = None  # seconds a point may take in its process
+
+
+def validate(settings):
+    """The settings with the model's canonical name and sizes filled in; UserError on anything out of range."""
+    try:
+        spec = kerascnn.model_spec(settings.model)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    sizes = settings.image_sizes or (spec.input_shape[0],)
+    too_small = [size for size in sizes if size < spec.min_size]
+    if too_small:
+        raise UserError(f"--image-size {too_small[0]} is below {spec.name}'s minimum of {spec.min_size} pixels.")
+    if settings.compare and spec.name not in COUNTERPARTS:
+        raise UserError(f"--compare: keras.applications has no {spec.name}; it has {', '.join(COUNTERPARTS)}.")
+    bad = [p for p in settings.precisions if p not in PRECISIONS]
+    if bad:
+        raise UserError(f"--precision {bad[0]!r} is not one of {', '.join(PRECISIONS)}.")
+    for name in ("steps", "repeats", "input_batches"):
+        if getattr(settings, name) < 1:
+            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(settings, name)}.")
+    if settings.warmup < 0 or min(settings.batch_sizes) < 1:
+        raise UserError("--warmup must be 0 or more and every --batch-size at least 1.")
+    classes = settings.num_classes or (10 if spec.input_shape[0] <= 32 else 1000)
+    return dataclasses.replace(settings, model=spec.name, image_sizes=tuple(sizes), num_classes=classes)
+
+
+def run_benchmark(settings, *, log=print):
+    """Measures `settings.model`; returns a dict of plain values (report.py formats it)."""
+    settings = validate(settings)
+    machine = describe_machine()
+    main_batch, main_size = settings.batch_sizes[0], settings.image_sizes[0]
+    timed = candidates(precisions=settings.precisions, jit_compile=settings.jit_compile, compare=settings.compare)
+
+    log(f"{settings.model}: {len(timed)} model(s) at batch {main_batch}, {main_size}x{main_size}, in a fresh process")
+    main = measure_point(_point(settings, main_batch, main_size, timed), timeout=settings.timeout)
+    if "error" in main:
+        hint = "; a smaller --batch-size or --image-size may fit" if "memory" in main["error"] else ""
+        raise UserError(f"{settings.model} at batch {main_batch}, {main_size}x{main_size}: {main['error']}{hint}.")
+    rows = [_summarized(row) for row in main["candidates"]]
+    sweep = [{"batch_size": main_batch, "image_size": main_size, **_sweep_row(rows[0])}]
+    for batch, size in itertools.product(settings.batch_sizes, settings.image_sizes):
+        if (batch, size) != (main_batch, main_size):
+            log(f"{settings.model}: sweep point batch {batch}, {size}x{size}")
+            point = measure_point(_point(settings, batch, size, timed[:1]), timeout=settings.timeout)
+            row = {"error": point["error"]} if "error" in point else _sweep_row(_summarized(point["candidates"][0]))
+            sweep.append({"batch_size": batch, "image_size": size, **row})
+    sweep.sort(key=lambda row: (row["image_size"], row["batch_size"]))
+    log(f"{settings.model}: input pipeline ({', '.join(settings.sources) or 'no sources'})")
+    inputs = input_pipeline.measure_sources(settings.model, batch_size=main_batch, image_size=main_size,
+                                            sources=settings.sources, batches=settings.input_batches,
+                                            repeats=settings.repeats)  # fmt: skip
+    ours = next(row for row in rows if row["implementation"] == OURS)
+    for source in inputs.values():
+        source["over_training"] = source["median"] / ours["train"]["median"]
+    return {
+        "model": settings.model,
+        "machine": machine,
+        "settings": dataclasses.asdict(settings),
+        "startup": _startup(main["startup"], step_s=main_batch / ours["train"]["median"]),
+        "candidates": rows,
+        "comparison": _comparison(rows),
+        "auto": _auto_check(rows),
+        "sweep": sweep,
+        "input_pipeline": inputs,
+    }
+
+
+def _summarized(row):
+    return {**row, "train": summarize(row["train"]), "inference": summarize(row["inference"])}
+
+
+def _point(settings, batch_size, image_size, timed):
+    return {
+        "model": settings.model, "batch_size": batch_size, "image_size": image_size,
+        "num_classes": settings.num_classes, "candidates": [dataclasses.asdict(c) for c in timed],
+        "steps": settings.steps, "warmup": settings.warmup, "repeats": settings.repeats,
+    }  # fmt: skip
+
+
+def _sweep_row(row):
+    return {key: row[key] for key in ("train", "inference", "peak_mib", "rise_mib", "memory_exact")}
+
+
+def _startup(phases, *, step_s):
+    """The phases of the main point's first model, their total, and one ordinary training step for scale: the
+    first step's excess over it is the graph's tracing and optimisation (and XLA compilation)."""
+    order = ("python_start", "import_tensorflow", "import_keras_kerascnn", "data", "build", "first_step")
+    phases = {name: phases[name] for name in order}
+    return {"phases": phases, "total_s": sum(phases.values()), "step_s": step_s}
+
+
+def _comparison(rows):
+    """Ours / keras.applications' per precision and XLA setting, from the per-repetition samples."""
+    pairs = {}
+    for row in rows:
+        pairs.setdefault((row["precision"], row["jit_compile"]), {})[row["implementation"]] = row
+    out = []
+    for (precision, jit), pair in pairs.items():
+        if OURS in pair and THEIRS in pair:
+            out.append({
+                "precision": precision, "jit_compile": jit,
+                "resolved_precision": pair[OURS]["resolved_precision"],
+                "resolved_jit_compile": pair[OURS]["resolved_jit_compile"],
+                **{kind: ratios(pair[OURS][kind]["samples"], pair[THEIRS][kind]["samples"])
+                   for kind in ("train", "inference")},
+            })  # fmt: skip
+    return out
+
+
+def _auto_check(rows):
+    """Whether what `pipelines.train` picks by default (precision and XLA "auto") trained fastest among our
+    candidates that resolve to something else; None when nothing else was timed."""
+    ours = [row for row in rows if row["implementation"] == OURS]
+    auto = next((row for row in ours if row["precision"] == "auto" and row["jit_compile"] == "auto"), None)
+    if auto is None:
+        return None
+    resolved = (auto["resolved_precision"], auto["resolved_jit_compile"])
+    others = [row for row in ours if (row["resolved_precision"], row["resolved_jit_compile"]) != resolved]
+    if not others:
+        return None
+    fastest = max(others, key=lambda row: row["train"]["median"])
+    return {
+        "precision": resolved[0], "jit_compile": resolved[1],
+        "fastest_other": {"precision": fastest["resolved_precision"], "jit_compile": fastest["resolved_jit_compile"]},
+        "speedup_over_fastest_other": auto["train"]["median"] / fastest["train"]["median"],
+        "auto_is_fastest": auto["train"]["median"] >= fastest["train"]["median"],
+    }  # fmt: skip

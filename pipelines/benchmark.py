@@ -1,0 +1,67 @@
+"""Measure a model's speed on this machine, side by side with keras.applications:
+
+    python -m pipelines.benchmark resnet50 --compare
+    python -m pipelines.benchmark vgg16 --batch-size 8 16 32 --image-size 160 224
+    python -m pipelines.benchmark resnet50 --precision auto mixed_bfloat16 --jit-compile auto true
+
+Training and inference images per second (median of repetitions, after uncounted warm-up steps), the input
+pipeline's images per second for each source, the time from start to the first training step, peak memory.
+"""
+
+from pipelines.cli import ArgumentParser, run
+
+
+def parse(argv):
+    parser = ArgumentParser(prog="python -m pipelines.benchmark", description=__doc__.split("\n\n")[0])
+    parser.add_argument("models", nargs="+", metavar="MODEL", help="models of kerascnn.list_models()")
+    parser.add_argument("--batch-size", type=int, nargs="+", default=[16],
+                        help="the first is the main point; more make a sweep")
+    parser.add_argument("--image-size", type=int, nargs="+", help="default: the paper's; more make a sweep")
+    parser.add_argument("--precision", nargs="+", default=["auto"],
+                        choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
+                        help="several are timed side by side")
+    parser.add_argument("--jit-compile", nargs="+", default=["auto"], choices=("auto", "true", "false"),
+                        help="XLA; several are timed side by side (auto: Keras' rule, no XLA on a CPU)")
+    parser.add_argument("--compare", action="store_true",
+                        help="also time keras.applications' build of the same architecture, in alternation")
+    parser.add_argument("--steps", type=int, default=3, help="timed steps in each repetition")
+    parser.add_argument("--warmup", type=int, default=2, help="uncounted steps after the first, per model")
+    parser.add_argument("--repeats", type=int, default=3, help="repetitions (median and spread over them)")
+    parser.add_argument("--sources", nargs="*", default=["shapes", "folder", "tfds"],
+                        choices=("shapes", "folder", "tfds"), help="input pipeline sources to time (none: skip)")
+    parser.add_argument("--input-batches", type=int, default=10, help="timed input batches in each repetition")
+    parser.add_argument("--num-classes", type=int, help="default: 10 for 32x32 models, else 1000")
+    parser.add_argument("--markdown", help="also write the report to this markdown file")
+    parser.add_argument("--json", help="also write every number to this JSON file")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    import shlex
+    import sys
+
+    args = parse(argv)
+    from kerascnn.benchmark import Settings, report, run_benchmark
+
+    jit = [{"auto": "auto", "true": True, "false": False}[value] for value in args.jit_compile]
+    results = []
+    for model in args.models:
+        settings = Settings(
+            model, batch_sizes=tuple(args.batch_size), image_sizes=tuple(args.image_size or ()),
+            precisions=tuple(args.precision), jit_compile=tuple(jit), compare=args.compare, steps=args.steps,
+            warmup=args.warmup, repeats=args.repeats, sources=tuple(args.sources), input_batches=args.input_batches,
+            num_classes=args.num_classes,
+        )  # fmt: skip
+        results.append(run_benchmark(settings, log=lambda line: print(line, file=sys.stderr)))
+    command = "python -m pipelines.benchmark " + shlex.join(sys.argv[1:] if argv is None else argv)
+    text = report.markdown(results, command)
+    print(text)
+    if args.markdown:
+        report.write_atomic(args.markdown, text)
+    if args.json:
+        report.write_atomic(args.json, report.to_json(results, command))
+    return 0
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,94 @@
+"""pipelines.benchmark end to end, at tiny sizes: it runs, and its report has every field (never a speed)."""
+
+import json
+
+import pytest
+
+from pipeline_helpers import assert_one_line_error, run_pipeline
+
+TINY = ["--steps", 1, "--warmup", 0, "--repeats", 2, "--input-batches", 1]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    root = tmp_path_factory.mktemp("benchmark")
+    result = run_pipeline("benchmark", "lenet5", "--batch-size", 2, 4, *TINY, "--json", root / "out.json",
+                          "--markdown", root / "out.md")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return json.loads((root / "out.json").read_text()), (root / "out.md").read_text(), result.stdout
+
+
+def test_json_has_the_machine_the_settings_and_the_command(report):
+    data, _, _ = report
+    assert data["command"].startswith("python -m pipelines.benchmark lenet5 --batch-size 2 4")
+    (result,) = data["results"]
+    machine = result["machine"]
+    assert {"cpu", "cpu_features", "cores", "memory_gib", "gpus", "tensorflow", "keras", "python",
+            "load_average"} <= set(machine)  # fmt: skip
+    assert result["settings"]["batch_sizes"] == [2, 4] and result["settings"]["image_sizes"] == [32]
+
+
+def test_throughput_is_a_median_of_the_repetitions_with_memory(report):
+    (result,) = report[0]["results"]
+    (row,) = result["candidates"]
+    import tensorflow as tf
+
+    from kerascnn.training.devices import choose_precision
+
+    gpu = bool(tf.config.list_physical_devices("GPU"))
+    assert row["implementation"] == "kerascnn" and (row["precision"], row["jit_compile"]) == ("auto", "auto")
+    assert (row["resolved_precision"], row["resolved_jit_compile"]) == (choose_precision("auto"), gpu)
+    for kind in ("train", "inference"):
+        summary = row[kind]
+        assert len(summary["samples"]) == 2 and summary["min"] <= summary["median"] <= summary["max"]
+    assert row["peak_mib"] > row["rise_mib"] > 0 and row["memory_exact"] is True
+
+
+def test_startup_phases_add_up_to_the_total(report):
+    (result,) = report[0]["results"]
+    startup = result["startup"]
+    assert list(startup["phases"]) == ["python_start", "import_tensorflow", "import_keras_kerascnn", "data", "build",
+                                       "first_step"]  # fmt: skip
+    assert all(seconds >= 0 for seconds in startup["phases"].values())
+    assert startup["total_s"] == pytest.approx(sum(startup["phases"].values()))
+    assert startup["step_s"] == pytest.approx(2 / result["candidates"][0]["train"]["median"])
+
+
+def test_sweep_has_each_batch_size_and_the_input_pipeline_each_source(report):
+    (result,) = report[0]["results"]
+    assert [(row["batch_size"], row["image_size"]) for row in result["sweep"]] == [(2, 32), (4, 32)]
+    assert all(row["peak_mib"] > 0 and row["train"]["median"] > 0 for row in result["sweep"])
+    train = result["candidates"][0]["train"]["median"]
+    for source in ("shapes", "folder", "tfds"):
+        row = result["input_pipeline"][source]
+        assert row["over_training"] == pytest.approx(row["median"] / train)
+
+
+def test_markdown_is_printed_and_written(report):
+    _, markdown, stdout = report
+    assert markdown == stdout.strip() + "\n" or markdown.strip() in stdout
+    for heading in ("## lenet5", "### Start to the first training step", "### Sweep", "### Input pipeline"):
+        assert heading in markdown
+    assert "`python -m pipelines.benchmark lenet5" in markdown and "cores" in markdown
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["lenet5", "--compare"], "keras.applications has no lenet5"),
+    (["lenet_5x"], "Unknown model"),
+    (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
+])  # fmt: skip
+def test_mistakes_are_one_line(args, fragment):
+    assert_one_line_error(run_pipeline("benchmark", *args), fragment)
+
+
+@pytest.mark.slow
+def test_compare_times_keras_applications_in_alternation(tmp_path):
+    result = run_pipeline("benchmark", "vgg16", "--compare", "--image-size", 32, "--batch-size", 2, *TINY,
+                          "--sources", "--json", tmp_path / "out.json")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    (data,) = json.loads((tmp_path / "out.json").read_text())["results"]
+    assert [row["implementation"] for row in data["candidates"]] == ["kerascnn", "keras.applications"]
+    (ratio,) = data["comparison"]
+    ours, theirs = (row["train"]["samples"] for row in data["candidates"])
+    assert ratio["train"]["samples"] == pytest.approx([a / b for a, b in zip(ours, theirs)])
+    assert "Ours / keras.applications" in result.stdout
