@@ -168,6 +168,31 @@ class TrainingMonitor(keras.callbacks.Callback):
         logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
+class WeightHistograms(keras.callbacks.Callback):
+    """Histograms of every trainable weight in TensorBoard, every `freq` epochs.
+
+    Keras' TensorBoard callback (histogram_freq) has TensorFlow bin the values with a one-hot matrix of values x
+    buckets: for AlexNet's fc6 (38M weights) that is 4.5 GB, and a 5-minute run peaked at 13 GB. NumPy bins them in
+    blocks; the counts are written in the histogram plugin's own format, so TensorBoard shows the same thing."""
+
+    def __init__(self, log_dir, freq=1, buckets=30):
+        super().__init__()
+        self.log_dir, self.freq, self.buckets = Path(log_dir), freq, buckets
+
+    def on_epoch_end(self, epoch, logs=None):
+        if not self.freq or (epoch + 1) % self.freq:
+            return
+        from tensorboard.plugins.histogram import metadata
+
+        with tf.summary.create_file_writer(str(self.log_dir / "train")).as_default():
+            for weight in self.model.trainable_weights:
+                values = keras.ops.convert_to_numpy(weight).astype(np.float32).ravel()
+                counts, edges = np.histogram(values, bins=self.buckets)
+                buckets = np.stack([edges[:-1], edges[1:], counts.astype(np.float64)], axis=1)
+                tf.summary.write(f"{weight.path}/histogram", buckets, step=epoch,
+                                 metadata=metadata.create_summary_metadata(weight.path, ""))  # fmt: skip
+
+
 def write_input_grid(log_dir, images, mean, std, step=0, max_images=16):
     """A grid of (augmented) training inputs in TensorBoard's Images tab, de-normalised to what they look like."""
     images = np.asarray(images[:max_images], np.float32) * np.asarray(std) + np.asarray(mean)

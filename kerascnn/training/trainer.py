@@ -19,6 +19,7 @@ from kerascnn.training.callbacks import (
     NonFiniteLoss,
     StopSignals,
     TrainingMonitor,
+    WeightHistograms,
     write_input_grid,
     write_model_graph,
 )
@@ -159,10 +160,8 @@ def _writers(run, splits):
     config = run.config
     logs = run.run_dir / "logs"
     callbacks = [
-        keras.callbacks.TensorBoard(
-            log_dir=str(logs), histogram_freq=config.histogram_freq, write_graph=True,
-            profile_batch=config.profile_batches or 0,
-        ),  # fmt: skip
+        keras.callbacks.TensorBoard(log_dir=str(logs), write_graph=True, profile_batch=config.profile_batches or 0),
+        WeightHistograms(logs, freq=config.histogram_freq),
         keras.callbacks.CSVLogger(str(run.run_dir / "training.csv"), append=True),
         BestWeights(run.run_dir / "best"),
     ]
