@@ -14,7 +14,7 @@ from pathlib import Path
 
 from kerascnn.errors import UserError
 from kerascnn.training import config as config_lib
-from kerascnn.training.trainer import default_run_dir
+from kerascnn.training.runs import default_run_dir
 
 # Fields a resumed search may change: where versions go, and how runs are monitored; not the epochs.
 RESUMABLE = config_lib.RESUMABLE_CHANGES - {"epochs"}
