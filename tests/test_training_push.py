@@ -5,6 +5,7 @@ import multiprocessing
 
 import pytest
 
+from kerascnn.errors import UserError
 from kerascnn.training.push import blessing, push, versions, write_models_config
 from pipeline_helpers import TINY, run_pipeline
 
@@ -38,7 +39,7 @@ def test_a_failed_export_leaves_no_version_and_no_temporary(tmp_path):
         (folder / "saved_model.pb").write_bytes(b"half")
         raise OSError(28, "No space left on device")
 
-    with pytest.raises(OSError):
+    with pytest.raises(UserError, match="no space left on the device. The versions pushed before are intact"):
         push(tmp_path, "resnet50", broken, {"val_accuracy": 0.9})
     assert list((tmp_path / "resnet50").iterdir()) == []
 

@@ -270,10 +270,23 @@ def _probe(configs, values, where):
     try:
         configs(values)
     except (UserError, DataError) as error:
-        message = str(error).removeprefix("--set ")
+        message = _by_field(str(error))
         source, name = where.rsplit(": ", 1)
         key = name.split("@")[0]
         raise UserError(f"{source if message.startswith(key) else where}: {message}") from None
+
+
+def _by_field(message):
+    """A config error as a search space names it: by the field ("epochs=1.0: ..."), not by the command line's
+    flag ("--epochs=1.0: ...", "--epochs (epochs) must be ...") or --set."""
+    from kerascnn.training.config import FLAGS
+
+    message = message.removeprefix("--set ")
+    for key, flag in FLAGS.items():
+        for spelled in (f"{flag} ({key})", flag):
+            if message.startswith(spelled) and message[len(spelled) : len(spelled) + 1] in ("=", " "):
+                return key + message[len(spelled) :]
+    return message
 
 
 def _check_option(model, option, where):
