@@ -37,7 +37,8 @@ class FilterImagesCallback(keras.callbacks.Callback):
         import tensorflow as tf
 
         self._conv = self.model.get_layer(self.layer) if self.layer else first_conv(self.model)
-        self._extractor = keras.Model(self.model.input, self._conv.output)
+        # inputs[0]: a training model keeps its inputs as a list, and a bare image would then be a mismatch.
+        self._extractor = keras.Model(self.model.inputs[0], self._conv.output)
         self._writer = tf.summary.create_file_writer(str(self.log_dir))
 
     def on_epoch_end(self, epoch, logs=None):

@@ -21,6 +21,6 @@ def pytest_terminal_summary(terminalreporter):
     write = terminalreporter.write_line
     write("")
     write("Fault suite: what was tried and what survived")
-    write(f"{'fault':58s} {'trials':>6s} {'survived':>8s}")
+    write(f"{'fault':64s} {'trials':>6s} {'survived':>8s}")
     for fault, (trials, survived) in sorted(RESULTS.items()):
-        write(f"{fault:58s} {trials:6d} {survived:8d}")
+        write(f"{fault:64s} {trials:6d} {survived:8d}")

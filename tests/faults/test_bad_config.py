@@ -50,6 +50,7 @@ CASES = [
 
 @pytest.mark.parametrize("flags, names", CASES, ids=[" ".join(flags) for flags, _ in CASES])
 def test_bad_flag_exits_with_one_line_naming_it(flags, names, tmp_path, capsys):
+    label = f"bad flag: {' '.join(flags).replace('FILE', 'a file')}"
     flags = [str(tmp_path / "file") if f == "FILE" else f for f in flags]
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(SystemExit) as exit_:
@@ -58,7 +59,7 @@ def test_bad_flag_exits_with_one_line_naming_it(flags, names, tmp_path, capsys):
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     survived = exit_.value.code not in (0, None) and len(lines) == 1 and names in lines[0]
-    record(f"bad flag: {' '.join(flags) if 'FILE' not in str(flags) else flags[0]}", survived)
+    record(label, survived)
     assert survived, err
     assert not (tmp_path / "run" / "checkpoints").exists()  # nothing trained
 
