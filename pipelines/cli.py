@@ -40,9 +40,12 @@ def fail(message, code=EXIT_USAGE):
 
 def _user_errors():
     # Imported when an error arrives, not before: `--help` should not wait for TensorFlow to load.
-    from kerascnn.data import DataError
     from kerascnn.errors import UserError
 
+    try:
+        from kerascnn.data import DataError
+    except ImportError:  # no TensorFlow (pipelines.benchmark_backend on JAX): no dataset errors either
+        return (UserError,)
     return UserError, DataError
 
 

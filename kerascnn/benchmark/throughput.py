@@ -12,11 +12,12 @@ import statistics
 import time
 
 import numpy as np
-import tensorflow as tf
 
 
 def fixed_batch(model, batch_size, num_classes, seed=0):
     """Random float32 images of the model's input shape (a mixed precision model casts them) and labels."""
+    import tensorflow as tf  # here, not above: backends.py takes `summarize` on machines without TensorFlow
+
     rng = np.random.default_rng(seed)
     shape = (batch_size, *model.inputs[0].shape[1:])
     images = tf.constant(rng.standard_normal(shape, dtype=np.float32))
@@ -28,6 +29,8 @@ class Timer:
     """Times one compiled model's training and inference steps on a batch held in memory."""
 
     def __init__(self, model, images, labels):
+        import tensorflow as tf
+
         self.model = model
         self.images = images
         self.batch_size = int(images.shape[0])
