@@ -7,6 +7,22 @@ class UserError(Exception):
     The message is one line; the command-line entry points print it without a traceback."""
 
 
+def checked_model(name, image_sizes=()):
+    """The registry's ModelSpec of `name`, for a command line: UserError for an unknown name (naming the closest
+    ones) or an --image-size below the model's minimum (None in `image_sizes` stands for the paper's size)."""
+    import kerascnn
+
+    try:
+        spec = kerascnn.model_spec(name)
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    for size in image_sizes:
+        if size is not None and size < spec.min_size:
+            raise UserError(f"--image-size {size} is below {spec.name}'s minimum of {spec.min_size} pixels; use "
+                            f"{spec.min_size} or more.")  # fmt: skip
+    return spec
+
+
 def write_error(error, what, where, intact):
     """A UserError for an OSError raised while writing `what` into `where`: a full disk said plainly, and what
     is still intact, and how to go on."""

@@ -36,6 +36,16 @@ def test_input_below_the_minimum_is_refused_clearly():
         kerascnn.get_model("alexnet", input_shape=(64, 64, 3))
 
 
+def test_checked_model_turns_registry_mistakes_into_user_errors():
+    from kerascnn.errors import UserError, checked_model
+
+    assert checked_model("VGG-16", [None, 32]).name == "vgg16"  # None: the paper's size; 32: vgg16's minimum
+    with pytest.raises(UserError, match="Unknown model 'resnet51': did you mean"):
+        checked_model("resnet51")
+    with pytest.raises(UserError, match="--image-size 66 is below alexnet's minimum of 67 pixels; use 67 or more"):
+        checked_model("alexnet", [227, 66])
+
+
 @pytest.mark.parametrize("name", ["lenet5", "lenet5_original", "alexnet", "alexnet_single", "vgg11", "googlenet"])
 def test_min_size_is_the_smallest_input_that_builds(name):
     spec = kerascnn.model_spec(name)

@@ -20,7 +20,7 @@ import kerascnn
 from kerascnn import layers as zoo
 from kerascnn.benchmark.machine import cpu_model
 from kerascnn.benchmark.throughput import alternate, summarize
-from kerascnn.errors import UserError
+from kerascnn.errors import checked_model
 
 # Each custom layer where its paper uses it: (a layer builder, the input's shape without the batch).
 LAYER_WORKLOADS = {
@@ -61,14 +61,9 @@ def describe_backend():
 def model_workload(name, *, num_classes, image_size=None):
     """A builder of the zoo's `name` (the paper's input unless `image_size`) and its input shape; UserError for
     an unknown name or a size below the model's minimum."""
-    try:
-        spec = kerascnn.model_spec(name)
-    except ValueError as error:
-        raise UserError(str(error)) from None
+    spec = checked_model(name, [image_size])
     shape = spec.input_shape
     if image_size:
-        if image_size < spec.min_size:
-            raise UserError(f"--image-size {image_size} is below {spec.name}'s minimum of {spec.min_size} pixels.")
         shape = (image_size, image_size, shape[2])
     return (lambda: kerascnn.get_model(spec.name, num_classes=num_classes, input_shape=shape)), shape
 

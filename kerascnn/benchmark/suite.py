@@ -12,13 +12,12 @@ process, so that its peak memory is its own. Last, the input pipeline is timed a
 import dataclasses
 import itertools
 
-import kerascnn
 from kerascnn.benchmark import input_pipeline
 from kerascnn.benchmark.candidates import COUNTERPARTS, OURS, THEIRS, candidates
 from kerascnn.benchmark.machine import describe_machine
 from kerascnn.benchmark.probe import measure_point
 from kerascnn.benchmark.throughput import ratios, summarize
-from kerascnn.errors import UserError
+from kerascnn.errors import UserError, checked_model
 from kerascnn.training.devices import PRECISIONS
 
 
@@ -43,14 +42,8 @@ class Settings:
 
 def validate(settings):
     """The settings with the model's canonical name and sizes filled in; UserError on anything out of range."""
-    try:
-        spec = kerascnn.model_spec(settings.model)
-    except ValueError as error:
-        raise UserError(str(error)) from None
+    spec = checked_model(settings.model, settings.image_sizes)
     sizes = settings.image_sizes or (spec.input_shape[0],)
-    too_small = [size for size in sizes if size < spec.min_size]
-    if too_small:
-        raise UserError(f"--image-size {too_small[0]} is below {spec.name}'s minimum of {spec.min_size} pixels.")
     if settings.compare and spec.name not in COUNTERPARTS:
         raise UserError(f"--compare: keras.applications has no {spec.name}; it has {', '.join(COUNTERPARTS)}.")
     bad = [p for p in settings.precisions if p not in PRECISIONS]

@@ -12,8 +12,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-import kerascnn
-from kerascnn.errors import UserError
+from kerascnn.errors import UserError, checked_model
 from kerascnn.training import config as config_lib
 from kerascnn.training.devices import choose_precision, is_chief, make_strategy
 
@@ -65,11 +64,8 @@ def prepare(config):
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
-    spec = kerascnn.model_spec(config.model)
+    spec = checked_model(config.model, [config.image_size])
     size = config.image_size or spec.input_shape[0]
-    if size < spec.min_size:
-        raise UserError(f"--image-size {size} is below {spec.name}'s minimum of {spec.min_size} pixels; use "
-                        f"{spec.min_size} or more.")  # fmt: skip
     input_shape = (size, size, config.channels or spec.input_shape[2])
     for flag, folder in (("--output-dir", config.output_dir), ("--run-dir", config.run_dir)):
         if folder and Path(folder).exists() and not Path(folder).is_dir():

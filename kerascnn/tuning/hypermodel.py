@@ -15,9 +15,8 @@ import sys
 import keras
 import keras_tuner
 
-import kerascnn
 from kerascnn.data import make_datasets, steps_per_epoch
-from kerascnn.errors import UserError
+from kerascnn.errors import checked_model
 from kerascnn.training.callbacks import TrainingMonitor
 from kerascnn.training.models import build_model, compile_model
 from kerascnn.tuning.search_space import active_values
@@ -25,10 +24,8 @@ from kerascnn.tuning.search_space import active_values
 
 def input_shape(config):
     """The model's input for `config`: its image size and channels, else the paper's (as runs.prepare)."""
-    spec = kerascnn.model_spec(config.model)
+    spec = checked_model(config.model, [config.image_size])
     size = config.image_size or spec.input_shape[0]
-    if size < spec.min_size:
-        raise UserError(f"--image-size {size} is below {spec.name}'s minimum of {spec.min_size} pixels.")
     return (size, size, config.channels or spec.input_shape[2])
 
 
