@@ -18,8 +18,10 @@ def checked_model(name, image_sizes=()):
         raise UserError(str(error)) from None
     for size in image_sizes:
         if size is not None and size < spec.min_size:
-            raise UserError(f"--image-size {size} is below {spec.name}'s minimum of {spec.min_size} pixels; use "
-                            f"{spec.min_size} or more.")  # fmt: skip
+            raise UserError(
+                f"--image-size {size} is below {spec.name}'s minimum of {spec.min_size} pixels; use "
+                f"{spec.min_size} or more."
+            )
     return spec
 
 

@@ -6,8 +6,8 @@ all build models through `get_model`, so a model added here is available everywh
 
 import difflib
 import fnmatch
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import keras
 

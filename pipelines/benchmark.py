@@ -14,21 +14,39 @@ from pipelines.cli import ArgumentParser, run
 def parse(argv):
     parser = ArgumentParser(prog="python -m pipelines.benchmark", description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="+", metavar="MODEL", help="models of kerascnn.list_models()")
-    parser.add_argument("--batch-size", type=int, nargs="+", default=[16],
-                        help="the first is the main point; more make a sweep")
+    parser.add_argument(
+        "--batch-size", type=int, nargs="+", default=[16], help="the first is the main point; more make a sweep"
+    )
     parser.add_argument("--image-size", type=int, nargs="+", help="default: the paper's; more make a sweep")
-    parser.add_argument("--precision", nargs="+", default=["auto"],
-                        choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
-                        help="several are timed side by side")
-    parser.add_argument("--jit-compile", nargs="+", default=["auto"], choices=("auto", "true", "false"),
-                        help="XLA; several are timed side by side (auto: Keras' rule, no XLA on a CPU)")
-    parser.add_argument("--compare", action="store_true",
-                        help="also time keras.applications' build of the same architecture, in alternation")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["auto"],
+        choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
+        help="several are timed side by side",
+    )
+    parser.add_argument(
+        "--jit-compile",
+        nargs="+",
+        default=["auto"],
+        choices=("auto", "true", "false"),
+        help="XLA; several are timed side by side (auto: Keras' rule, no XLA on a CPU)",
+    )
+    parser.add_argument(
+        "--compare",
+        action="store_true",
+        help="also time keras.applications' build of the same architecture, in alternation",
+    )
     parser.add_argument("--steps", type=int, default=3, help="timed steps in each repetition")
     parser.add_argument("--warmup", type=int, default=2, help="uncounted steps after the first, per model")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions (median and spread over them)")
-    parser.add_argument("--sources", nargs="*", default=["shapes", "folder", "tfds"],
-                        choices=("shapes", "folder", "tfds"), help="input pipeline sources to time (none: skip)")
+    parser.add_argument(
+        "--sources",
+        nargs="*",
+        default=["shapes", "folder", "tfds"],
+        choices=("shapes", "folder", "tfds"),
+        help="input pipeline sources to time (none: skip)",
+    )
     parser.add_argument("--input-batches", type=int, default=10, help="timed input batches in each repetition")
     parser.add_argument("--num-classes", type=int, help="default: 10 for 32x32 models, else 1000")
     parser.add_argument("--markdown", help="also write the report to this markdown file")
@@ -47,11 +65,19 @@ def main(argv=None):
     results = []
     for model in args.models:
         settings = Settings(
-            model, batch_sizes=tuple(args.batch_size), image_sizes=tuple(args.image_size or ()),
-            precisions=tuple(args.precision), jit_compile=tuple(jit), compare=args.compare, steps=args.steps,
-            warmup=args.warmup, repeats=args.repeats, sources=tuple(args.sources), input_batches=args.input_batches,
+            model,
+            batch_sizes=tuple(args.batch_size),
+            image_sizes=tuple(args.image_size or ()),
+            precisions=tuple(args.precision),
+            jit_compile=tuple(jit),
+            compare=args.compare,
+            steps=args.steps,
+            warmup=args.warmup,
+            repeats=args.repeats,
+            sources=tuple(args.sources),
+            input_batches=args.input_batches,
             num_classes=args.num_classes,
-        )  # fmt: skip
+        )
         results.append(run_benchmark(settings, log=lambda line: print(line, file=sys.stderr)))
     command = "python -m pipelines.benchmark " + shlex.join(sys.argv[1:] if argv is None else argv)
     text = report.markdown(results, command)

@@ -15,8 +15,13 @@ def parse(argv):
     parser = ArgumentParser(prog="python -m pipelines.benchmark_backend", description=__doc__.split("\n\n")[0])
     parser.add_argument("models", nargs="*", metavar="MODEL", help="models of kerascnn.list_models()")
     parser.add_argument("--layers", action="store_true", help="also time each custom layer at its paper's shapes")
-    parser.add_argument("--precision", nargs="+", default=["float32", "mixed_float16", "mixed_bfloat16"],
-                        choices=("float32", "mixed_float16", "mixed_bfloat16"), help="timed in alternation")
+    parser.add_argument(
+        "--precision",
+        nargs="+",
+        default=["float32", "mixed_float16", "mixed_bfloat16"],
+        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        help="timed in alternation",
+    )
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--image-size", type=int, help="default: each model's paper input")
     parser.add_argument("--num-classes", type=int, default=1000)

@@ -67,7 +67,9 @@ def run(main, argv=None):
 def _os_error(error):
     """One line for the file-system errors a user can fix; anything else stays a traceback (a bug to report)."""
     if error.errno == errno.ENOSPC:
-        fail(f"no space left on the device while writing {error.filename or 'a file'}; everything written "
-             "before is intact: free some space and run the same command again.")  # fmt: skip
+        fail(
+            f"no space left on the device while writing {error.filename or 'a file'}; everything written "
+            "before is intact: free some space and run the same command again."
+        )
     if error.errno in (errno.EACCES, errno.EROFS, errno.ENOENT, errno.ENOTDIR) and error.filename:
         fail(f"{error.strerror}: {error.filename}")

@@ -20,31 +20,50 @@ def parse(argv):
     parser.add_argument("model", help="a model of kerascnn.list_models(), e.g. lenet5, resnet20, alexnet")
     search = parser.add_argument_group("search")
     search.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband"))
-    search.add_argument("--max-trials", type=int,
-                        help="trials at most (default: 10; Hyperband: as many as its brackets hold)")
+    search.add_argument(
+        "--max-trials", type=int, help="trials at most (default: 10; Hyperband: as many as its brackets hold)"
+    )
     search.add_argument("--epochs", type=int, help=f"epochs a trial trains (Hyperband: at most); default: {RECIPE}")
-    search.add_argument("--objective", default="val_accuracy",  # kerascnn.tuning.tuners.OBJECTIVES
-                        choices=("val_accuracy", "val_loss", "val_top5_accuracy", "accuracy", "loss", "top5_accuracy"))
-    search.add_argument("--search-space", metavar="FILE",
-                        help="a JSON or YAML file of config fields and ranges (default: the family's; README)")
+    search.add_argument(
+        "--objective",
+        default="val_accuracy",  # kerascnn.tuning.tuners.OBJECTIVES
+        choices=("val_accuracy", "val_loss", "val_top5_accuracy", "accuracy", "loss", "top5_accuracy"),
+    )
+    search.add_argument(
+        "--search-space",
+        metavar="FILE",
+        help="a JSON or YAML file of config fields and ranges (default: the family's; README)",
+    )
     search.add_argument("--tune-dir", help="the search's folder (default: runs/tune/<model>-<dataset>-<tuner>)")
     search.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming the search")
     data = parser.add_argument_group("data and training")
-    data.add_argument("--dataset", default="shapes",
-                      help="shapes (embedded, offline), a tensorflow-datasets name, or a folder of class folders")
+    data.add_argument(
+        "--dataset",
+        default="shapes",
+        help="shapes (embedded, offline), a tensorflow-datasets name, or a folder of class folders",
+    )
     data.add_argument("--data-dir", help="tensorflow-datasets' data directory (default: tfds' own)")
     data.add_argument("--val-split", type=float, help="fraction of a folder held out for validation (default 0.1)")
     data.add_argument("--batch-size", type=int, help=f"per replica; default: {RECIPE}")
     data.add_argument("--image-size", type=int, help="input height and width (default: the paper's)")
     data.add_argument("--precision", default="auto", choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
-    data.add_argument("--strategy", default="auto", choices=("auto", "default", "mirrored"),
-                      help="the devices each trial trains on")
+    data.add_argument(
+        "--strategy", default="auto", choices=("auto", "default", "mirrored"), help="the devices each trial trains on"
+    )
     data.add_argument("--seed", type=int, default=0, help="the search's draws and every trial's initial weights")
-    data.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                      help="any field of the run's config, fixed for every trial (repeatable)")
+    data.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="any field of the run's config, fixed for every trial (repeatable)",
+    )
     best = parser.add_argument_group("the best trial")
-    best.add_argument("--export-best", action="store_true",
-                      help="evaluate the best trial's model and push it as pipelines.train pushes")
+    best.add_argument(
+        "--export-best",
+        action="store_true",
+        help="evaluate the best trial's model and push it as pipelines.train pushes",
+    )
     best.add_argument("--then-train", action="store_true", help="run pipelines.train with the best hyperparameters")
     best.add_argument("--train-epochs", type=int, help=f"epochs of that run; default: {RECIPE}")
     best.add_argument("--run-dir", help="that run's folder (default: <tune-dir>/train)")
@@ -62,11 +81,17 @@ def parse(argv):
 def overrides(args):
     """The config fields the flags set (only those given, so the recipe decides the rest)."""
     flags = {
-        "data.data_dir": args.data_dir, "data.val_split": args.val_split, "epochs": args.epochs,
-        "batch_size": args.batch_size, "image_size": args.image_size, "precision": args.precision,
-        "strategy": args.strategy, "seed": args.seed, "output_dir": args.output_dir,
+        "data.data_dir": args.data_dir,
+        "data.val_split": args.val_split,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "image_size": args.image_size,
+        "precision": args.precision,
+        "strategy": args.strategy,
+        "seed": args.seed,
+        "output_dir": args.output_dir,
         "push": "force" if args.force_push else "never" if args.no_push else None,
-    }  # fmt: skip
+    }
     return {key: value for key, value in flags.items() if value is not None}
 
 
@@ -96,11 +121,19 @@ def main(argv=None):
     load = lambda: load_splits(base.data, *search_run.input_shape[::2], seed=base.seed)  # noqa: E731
     splits = None if role == "chief" else load()  # the chief trains nothing
     hypermodel = RecipeHyperModel(space, configs, search_run, splits)
-    tuner = tuners.make_tuner(args.tuner, hypermodel, objective=objective, directory=tune_dir,
-                              max_trials=args.max_trials or (None if args.tuner == "hyperband" else 10),
-                              epochs=base.epochs, seed=base.seed)  # fmt: skip
-    print(f"{runs.describe(search_run)}. {args.tuner} search ({role}) of {len(space)} hyperparameters, up to "
-          f"{tuner.planned} trials of {base.epochs} epoch(s), by {objective.name}; in {tune_dir}.")  # fmt: skip
+    tuner = tuners.make_tuner(
+        args.tuner,
+        hypermodel,
+        objective=objective,
+        directory=tune_dir,
+        max_trials=args.max_trials or (None if args.tuner == "hyperband" else 10),
+        epochs=base.epochs,
+        seed=base.seed,
+    )
+    print(
+        f"{runs.describe(search_run)}. {args.tuner} search ({role}) of {len(space)} hyperparameters, up to "
+        f"{tuner.planned} trials of {base.epochs} epoch(s), by {objective.name}; in {tune_dir}."
+    )
     board = keras.callbacks.TensorBoard(log_dir=str(tune_dir / "logs"), histogram_freq=0, write_graph=False)
     tuners.search(tuner, callbacks=[board])
     if role == "worker":
@@ -118,8 +151,9 @@ def main(argv=None):
         from pipelines import train
 
         values = active_values(trial.hyperparameters, tuner.order)
-        argv = best.train_arguments(configs, values, epochs=args.train_epochs,
-                                    run_dir=args.run_dir or str(tune_dir / "train"))  # fmt: skip
+        argv = best.train_arguments(
+            configs, values, epochs=args.train_epochs, run_dir=args.run_dir or str(tune_dir / "train")
+        )
         print("Training the best trial: python -m pipelines.train " + " ".join(argv))
         return train.main(argv)
     return 0
@@ -134,8 +168,10 @@ def _report(tuner, space, base, objective, tune_dir, kind):
     results.write_results(tune_dir / "results.json", ranked, model=base.model, tuner=kind, objective=objective)
     if ranked and ranked[0]["rank"]:
         top = ranked[0]
-        print(f"Best: trial {top['trial']}; pipelines.train takes it as "
-              + " ".join([top.get("model", base.model), *(f"--set {item}" for item in top["sets"])]))  # fmt: skip
+        print(
+            f"Best: trial {top['trial']}; pipelines.train takes it as "
+            + " ".join([top.get("model", base.model), *(f"--set {item}" for item in top["sets"])])
+        )
     print(f"Results: {tune_dir / 'results.json'}; TensorBoard: tensorboard --logdir {tune_dir / 'logs'}")
 
 

@@ -16,8 +16,12 @@ def run_pipeline(name, *args, env=None, cwd=None, timeout=600):
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", f"pipelines.{name}", *map(str, args)],
-        capture_output=True, text=True, env=environment, cwd=cwd or ROOT, timeout=timeout,
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        env=environment,
+        cwd=cwd or ROOT,
+        timeout=timeout,
+    )
 
 
 def assert_one_line_error(result, *fragments):

@@ -9,10 +9,15 @@ from kerascnn.benchmark.candidates import OURS, THEIRS, Candidate, build, candid
 def test_every_combination_once_ours_next_to_theirs():
     got = candidates(precisions=("auto", "mixed_bfloat16"), jit_compile=("auto", True), compare=True)
     assert [(c.implementation, c.precision, c.jit_compile) for c in got] == [
-        (OURS, "auto", "auto"), (THEIRS, "auto", "auto"), (OURS, "auto", True), (THEIRS, "auto", True),
-        (OURS, "mixed_bfloat16", "auto"), (THEIRS, "mixed_bfloat16", "auto"),
-        (OURS, "mixed_bfloat16", True), (THEIRS, "mixed_bfloat16", True),
-    ]  # fmt: skip
+        (OURS, "auto", "auto"),
+        (THEIRS, "auto", "auto"),
+        (OURS, "auto", True),
+        (THEIRS, "auto", True),
+        (OURS, "mixed_bfloat16", "auto"),
+        (THEIRS, "mixed_bfloat16", "auto"),
+        (OURS, "mixed_bfloat16", True),
+        (THEIRS, "mixed_bfloat16", True),
+    ]
     assert got[0].is_auto and not got[2].is_auto
     once = candidates(precisions=("auto", "auto"), jit_compile=(False,), compare=False)
     assert once == [Candidate(OURS, "auto", False)]
@@ -25,8 +30,9 @@ def _trainable(model):
 def test_counterpart_differs_by_the_conv_biases_alone_and_predicts_in_float32():
     config = paper_config("resnet50", batch_size=2, image_size=32)
     ours, _ = build(Candidate(OURS, "float32", False), config, num_classes=10, input_shape=(32, 32, 3))
-    theirs, precision = build(Candidate(THEIRS, "mixed_bfloat16", False), config, num_classes=10,
-                              input_shape=(32, 32, 3))  # fmt: skip
+    theirs, precision = build(
+        Candidate(THEIRS, "mixed_bfloat16", False), config, num_classes=10, input_shape=(32, 32, 3)
+    )
     assert precision == "mixed_bfloat16" and theirs.output.dtype == "float32"
     assert theirs.compute_dtype == "float32" or any(layer.compute_dtype == "bfloat16" for layer in theirs.layers)
     convs = [layer for layer in theirs.layers if isinstance(layer, keras.layers.Conv2D)]

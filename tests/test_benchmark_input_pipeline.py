@@ -22,6 +22,7 @@ def test_time_stream_takes_one_sample_per_repetition_after_the_warm_up():
     import tensorflow as tf
 
     seen = []
+
     def record(i):
         seen.append(int(i))
         return i
@@ -33,8 +34,9 @@ def test_time_stream_takes_one_sample_per_repetition_after_the_warm_up():
 
 
 def test_every_source_delivers_the_models_batches():
-    results = input_pipeline.measure_sources("lenet5", batch_size=2, image_size=32, batches=1, repeats=2, warmup=1,
-                                             images=8)  # fmt: skip
+    results = input_pipeline.measure_sources(
+        "lenet5", batch_size=2, image_size=32, batches=1, repeats=2, warmup=1, images=8
+    )
     assert list(results) == ["shapes", "folder", "tfds"]
     for row in results.values():
         assert len(row["samples"]) == 2 and row["min"] <= row["median"] <= row["max"]

@@ -9,11 +9,17 @@ from kerascnn.errors import UserError
 
 
 def _row(implementation, precision, jit, resolved, train, inference=(1.0, 1.0, 1.0)):
-    return suite._summarized({
-        "implementation": implementation, "precision": precision, "jit_compile": jit,
-        "resolved_precision": resolved[0], "resolved_jit_compile": resolved[1],
-        "train": list(train), "inference": list(inference),
-    })  # fmt: skip
+    return suite._summarized(
+        {
+            "implementation": implementation,
+            "precision": precision,
+            "jit_compile": jit,
+            "resolved_precision": resolved[0],
+            "resolved_jit_compile": resolved[1],
+            "train": list(train),
+            "inference": list(inference),
+        }
+    )
 
 
 def test_comparison_is_the_median_of_per_repetition_ratios_per_setting():
@@ -42,13 +48,16 @@ def test_auto_check_compares_with_what_resolves_to_something_else():
     assert suite._auto_check(rows[:2]) is None  # nothing different was timed
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"model": "resnet5O"}, "Unknown model 'resnet5O'"),
-    ({"model": "lenet5", "compare": True}, "keras.applications has no lenet5"),
-    ({"model": "vgg16", "image_sizes": (224, 16)}, "--image-size 16 is below vgg16's minimum of 32"),
-    ({"model": "lenet5", "precisions": ("float64",)}, "--precision 'float64'"),
-    ({"model": "lenet5", "repeats": 0}, "--repeats must be at least 1"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"model": "resnet5O"}, "Unknown model 'resnet5O'"),
+        ({"model": "lenet5", "compare": True}, "keras.applications has no lenet5"),
+        ({"model": "vgg16", "image_sizes": (224, 16)}, "--image-size 16 is below vgg16's minimum of 32"),
+        ({"model": "lenet5", "precisions": ("float64",)}, "--precision 'float64'"),
+        ({"model": "lenet5", "repeats": 0}, "--repeats must be at least 1"),
+    ],
+)
 def test_bad_settings_are_one_line_user_errors(changes, message):
     with pytest.raises(UserError, match=message) as error:
         suite.validate(suite.Settings(**{"model": "lenet5", **changes}))

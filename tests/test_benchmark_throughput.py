@@ -67,7 +67,15 @@ class _Recorder:
 def test_alternation_pairs_the_models_and_reverses_their_order_every_repetition():
     calls = []
     samples = throughput.alternate({"a": _Recorder("a", calls), "b": _Recorder("b", calls)}, steps=2, repeats=2)
-    assert calls == ["a train", "b train", "a inference", "b inference",
-                     "b train", "a train", "b inference", "a inference"]  # fmt: skip
+    assert calls == [
+        "a train",
+        "b train",
+        "a inference",
+        "b inference",
+        "b train",
+        "a train",
+        "b inference",
+        "a inference",
+    ]
     assert samples["a"]["train"] == [8.0] * 2  # 4 images x 2 steps / 1 s
     assert samples["b"]["inference"] == [16.0] * 2

@@ -9,10 +9,14 @@ from kerascnn.data.recipes import IMAGENET_EIGENVALUES, IMAGENET_EIGENVECTORS
 
 
 def run(image, recipe, size, n, channels=3):
-    return np.stack([
-        augment(tf.constant(image), tf.constant([7, i]), image_size=size, channels=channels, recipe_name=recipe).numpy()
-        for i in range(n)
-    ])  # fmt: skip
+    return np.stack(
+        [
+            augment(
+                tf.constant(image), tf.constant([7, i]), image_size=size, channels=channels, recipe_name=recipe
+            ).numpy()
+            for i in range(n)
+        ]
+    )
 
 
 def ramp(height, width, slope=1.0):

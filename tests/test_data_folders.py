@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kerascnn.data import DataConfig, DataError, load_splits
-from kerascnn.data import verify
+from kerascnn.data import DataConfig, DataError, load_splits, verify
 from kerascnn.data.folders import split_stratified
 
 RNG = np.random.default_rng(0)

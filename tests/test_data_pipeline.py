@@ -30,8 +30,15 @@ def test_batches_have_the_models_shape_and_dtypes(splits):
 
 
 def test_each_epoch_is_a_permutation_in_whole_batches(splits):
-    train = make_dataset(splits.train, training=True, image_size=67, channels=3, batch_size=6, config=CONFIG,
-                         num_examples=splits.num_train)  # fmt: skip
+    train = make_dataset(
+        splits.train,
+        training=True,
+        image_size=67,
+        channels=3,
+        batch_size=6,
+        config=CONFIG,
+        num_examples=splits.num_train,
+    )
     epochs = [np.concatenate([y for _, y in take(train, 9)][3 * e : 3 * e + 3]) for e in range(3)]
     labels = np.array([y for _, y in splits.train.as_numpy_iterator()])
     for epoch in epochs:  # 3 batches of 6 from 20 images: 18 distinct images per epoch

@@ -77,7 +77,7 @@ def test_layout_keeps_shapes_inside_the_frame_and_large():
 def test_shape_outlines_are_drawn_where_the_layout_says():
     images, labels = generate_shapes(32, image_size=64, channels=1, num_classes=2, seed=1)  # circles and squares
     centre, extent, _ = sample_layout(labels, 64, np.random.default_rng([1, 0, 1, 0]))
-    for image, (cx, cy), r in zip(images[..., 0].astype(int), centre, extent):
+    for image, (cx, cy), _r in zip(images[..., 0].astype(int), centre, extent):
         # Shape and background differ by 51 levels or more, the illumination gradient takes away 26 at most.
         assert abs(image[int(cy), int(cx)] - image[0, 0]) > 20
 

@@ -22,8 +22,13 @@ def test_mock_dataset_becomes_the_models_channels(tmp_path, name, channels, nati
         assert label.dtype == np.int64 and 0 <= label < 10
         if native == 1:  # gray repeated into RGB
             np.testing.assert_array_equal(image[..., 0], image[..., 2])
-    batch, labels = next(iter(make_dataset(splits.val, training=False, image_size=32, channels=channels,
-                                           batch_size=4, config=DataConfig())))  # fmt: skip
+    batch, labels = next(
+        iter(
+            make_dataset(
+                splits.val, training=False, image_size=32, channels=channels, batch_size=4, config=DataConfig()
+            )
+        )
+    )
     assert batch.shape == (4, 32, 32, channels) and labels.shape == (4,)
 
 

@@ -35,8 +35,9 @@ def coordinates(height, width):
 def test_to_channels_matches_pillow(have, want):
     mode = {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[have]
     pixels = RNG.integers(0, 256, (5, 6, have), dtype=np.uint8)
-    expected = np.asarray(Image.fromarray(pixels.squeeze(-1) if have == 1 else pixels, mode).convert(
-        {1: "L", 3: "RGB", 4: "RGBA"}[want]))  # fmt: skip
+    expected = np.asarray(
+        Image.fromarray(pixels.squeeze(-1) if have == 1 else pixels, mode).convert({1: "L", 3: "RGB", 4: "RGBA"}[want])
+    )
     expected = expected.reshape(5, 6, want)
     if have == 2 and want == 4:  # Pillow keeps LA's alpha; we drop alpha and make the result opaque
         expected = np.concatenate([expected[..., :3], np.full((5, 6, 1), 255, np.uint8)], -1)

@@ -5,15 +5,19 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from conv_reference import conv2d_numpy, kernel_gradient_numpy
-from kerascnn.layers import DilatedConv2D, GroupedConv2D, conv_output_size
 from layer_checks import check_layer
+
+from kerascnn.layers import DilatedConv2D, GroupedConv2D, conv_output_size
 
 
 def test_layer_contract():
-    check_layer(DilatedConv2D, {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2, "padding": 2},
-                (2, 9, 9, 3), (2, 5, 5, 4))  # fmt: skip  # (9 + 4 - 3 - 2) // 2 + 1
+    check_layer(
+        DilatedConv2D,
+        {"filters": 4, "kernel_size": 3, "strides": 2, "dilation_rate": 2, "padding": 2},
+        (2, 9, 9, 3),
+        (2, 5, 5, 4),
+    )  # (9 + 4 - 3 - 2) // 2 + 1
     check_layer(GroupedConv2D, {"filters": 4, "kernel_size": 3, "groups": 2, "padding": "same"}, (2, 6, 6, 4))
 
 
@@ -24,8 +28,11 @@ def test_keras_conv2d_refuses_what_dilated_conv2d_accepts():
 
 
 # Sizes m, kernels n, strides s, dilations d and paddings p, s > 1 together with d > 1 included.
-GRID = [g for g in itertools.product((7, 10, 13), (1, 2, 3, 5), (1, 2, 3), (1, 2, 3), (0, 1, 2)) if
-        conv_output_size(*g) >= 1]  # fmt: skip
+GRID = [
+    g
+    for g in itertools.product((7, 10, 13), (1, 2, 3, 5), (1, 2, 3), (1, 2, 3), (0, 1, 2))
+    if conv_output_size(*g) >= 1
+]
 
 
 def test_output_size_formula_over_a_grid():
@@ -97,11 +104,14 @@ def test_grouped_towers_do_not_see_each_other():
     np.testing.assert_array_equal(y[..., 3:], 0.0)
 
 
-@pytest.mark.parametrize("layer", [
-    keras.layers.Conv2D(4, 3, use_bias=False),
-    DilatedConv2D(4, 3, strides=2, dilation_rate=2, use_bias=False),
-    DilatedConv2D(4, 2, strides=3, dilation_rate=3, use_bias=False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "layer",
+    [
+        keras.layers.Conv2D(4, 3, use_bias=False),
+        DilatedConv2D(4, 3, strides=2, dilation_rate=2, use_bias=False),
+        DilatedConv2D(4, 2, strides=3, dilation_rate=3, use_bias=False),
+    ],
+)
 def test_kernel_gradient_is_the_correlation_of_input_and_output_gradient(layer):
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 11, 11, 3)).astype("float32")

@@ -1,15 +1,22 @@
 import numpy as np
 import pytest
+from layer_checks import check_layer
 
 from kerascnn.layers import AuxiliaryClassifier, InceptionModule
 from kerascnn.models.googlenet import GOOGLENET_STAGES
-from layer_checks import check_layer
 
 # REFERENCE.md section 4b, "Caffe params, with bias": input channels and parameters of each module.
 CAFFE_PARAMS = {
-    "3a": (192, 163_696), "3b": (256, 388_736), "4a": (480, 376_176), "4b": (512, 449_160), "4c": (512, 510_104),
-    "4d": (512, 605_376), "4e": (528, 868_352), "5a": (832, 1_043_456), "5b": (832, 1_444_080),
-}  # fmt: skip
+    "3a": (192, 163_696),
+    "3b": (256, 388_736),
+    "4a": (480, 376_176),
+    "4b": (512, 449_160),
+    "4c": (512, 510_104),
+    "4d": (512, 605_376),
+    "4e": (528, 868_352),
+    "5a": (832, 1_043_456),
+    "5b": (832, 1_444_080),
+}
 
 
 def test_layer_contracts():

@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 import tensorflow as tf
+from layer_checks import check_layer
 
 from kerascnn.layers import LENET5_C3_TABLE, ConnectionTableConv2D, EuclideanRBF, Subsampling2D, lecun_tanh
-from layer_checks import check_layer
 
 # Table I of the paper, as printed: rows are S2 maps, columns C3 maps, X = connected.
 PAPER_TABLE_I = """
@@ -21,8 +21,9 @@ def connected(s2_map, c3_map):
 
 
 def test_layer_contracts():
-    check_layer(ConnectionTableConv2D, {"connections": ((0, 1), (1, 2), (0, 2)), "kernel_size": 3}, (2, 6, 6, 3),
-                (2, 4, 4, 3))  # fmt: skip
+    check_layer(
+        ConnectionTableConv2D, {"connections": ((0, 1), (1, 2), (0, 2)), "kernel_size": 3}, (2, 6, 6, 3), (2, 4, 4, 3)
+    )
     check_layer(Subsampling2D, {"pool_size": 2, "activation": "tanh"}, (2, 6, 6, 3), (2, 3, 3, 3))
     check_layer(EuclideanRBF, {"units": 10}, (2, 84), (2, 10))
 

@@ -2,9 +2,9 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from layer_checks import check_layer
 
 from kerascnn.layers import LocalResponseNormalization
-from layer_checks import check_layer
 
 
 def lrn_numpy(a, r=2, k=2.0, alpha=1e-4, beta=0.75):

@@ -5,9 +5,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from layer_checks import check_layer
 
 from kerascnn.layers import ResidualBlock
-from layer_checks import check_layer
 
 
 def zero_residual(block):
@@ -15,13 +15,16 @@ def zero_residual(block):
     block.set_weights([np.zeros_like(w) if w.ndim == 4 and "shortcut" not in w.path else w for w in block.weights])
 
 
-@pytest.mark.parametrize("kwargs, input_shape, output_shape", [
-    ({"filters": 8}, (2, 8, 8, 8), (2, 8, 8, 8)),
-    ({"filters": 8, "strides": 2, "shortcut": "A"}, (2, 8, 8, 4), (2, 4, 4, 8)),
-    ({"filters": 4, "bottleneck": True, "strides": 2, "shortcut": "C"}, (2, 9, 9, 8), (2, 5, 5, 16)),
-    ({"filters": 4, "bottleneck": True, "dilation_rate": 2, "stride_in_3x3": True}, (2, 8, 8, 16), (2, 8, 8, 16)),
-    ({"filters": 4, "residual": False, "strides": 2, "dilation_rate": 2}, (2, 8, 8, 4), (2, 4, 4, 4)),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "kwargs, input_shape, output_shape",
+    [
+        ({"filters": 8}, (2, 8, 8, 8), (2, 8, 8, 8)),
+        ({"filters": 8, "strides": 2, "shortcut": "A"}, (2, 8, 8, 4), (2, 4, 4, 8)),
+        ({"filters": 4, "bottleneck": True, "strides": 2, "shortcut": "C"}, (2, 9, 9, 8), (2, 5, 5, 16)),
+        ({"filters": 4, "bottleneck": True, "dilation_rate": 2, "stride_in_3x3": True}, (2, 8, 8, 16), (2, 8, 8, 16)),
+        ({"filters": 4, "residual": False, "strides": 2, "dilation_rate": 2}, (2, 8, 8, 4), (2, 4, 4, 4)),
+    ],
+)
 def test_layer_contract(kwargs, input_shape, output_shape):
     check_layer(ResidualBlock, kwargs, input_shape, output_shape)
 
@@ -37,9 +40,16 @@ def test_option_a_shortcut_is_parameter_free_zero_padded_identity():
     np.testing.assert_allclose(block(x, training=False), expected, atol=1e-6)
 
 
-@pytest.mark.parametrize("shortcut, strides, channels, projects", [
-    ("B", 1, 8, False), ("B", 2, 8, True), ("B", 1, 4, True), ("C", 1, 8, True), ("A", 2, 4, False),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "shortcut, strides, channels, projects",
+    [
+        ("B", 1, 8, False),
+        ("B", 2, 8, True),
+        ("B", 1, 4, True),
+        ("C", 1, 8, True),
+        ("A", 2, 4, False),
+    ],
+)
 def test_projection_only_where_the_option_asks(shortcut, strides, channels, projects):
     block = ResidualBlock(8, strides=strides, shortcut=shortcut)
     block.build((None, 8, 8, channels))
@@ -94,6 +104,11 @@ for _ in range(20):
     assert tape.gradient(y, x) is not None
 print("survived")
 """
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+    )
     assert result.returncode == 0 and "survived" in result.stdout, result.stderr[-500:]

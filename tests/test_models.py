@@ -104,8 +104,16 @@ def test_resnet18_shortcut_options_match_the_reference(shortcut, params):
     assert trainable(kerascnn.get_model("resnet18", shortcut=shortcut)) == params
 
 
-@pytest.mark.parametrize("name, shape", [("vgg16", (7, 7, 512)), ("alexnet", (6, 6, 256)), ("googlenet", (7, 7, 1024)),
-                                         ("resnet20", (8, 8, 64)), ("lenet5", (1, 1, 120))])  # fmt: skip
+@pytest.mark.parametrize(
+    "name, shape",
+    [
+        ("vgg16", (7, 7, 512)),
+        ("alexnet", (6, 6, 256)),
+        ("googlenet", (7, 7, 1024)),
+        ("resnet20", (8, 8, 64)),
+        ("lenet5", (1, 1, 120)),
+    ],
+)
 def test_include_top_false_ends_in_the_feature_maps(name, shape):
     model = kerascnn.get_model(name, include_top=False)
     assert model.output_shape[1:] == shape
@@ -114,8 +122,16 @@ def test_include_top_false_ends_in_the_feature_maps(name, shape):
 
 def test_layer_names_are_stable_and_hierarchical():
     names = [layer.name for layer in kerascnn.get_model("resnet18").layers]
-    assert names[:8] == ["images", "conv1_pad", "conv1_conv", "conv1_bn", "conv1_relu", "pool1_pad", "pool1_pool",
-                         "conv2_block1"]  # fmt: skip
+    assert names[:8] == [
+        "images",
+        "conv1_pad",
+        "conv1_conv",
+        "conv1_bn",
+        "conv1_relu",
+        "pool1_pad",
+        "pool1_pool",
+        "conv2_block1",
+    ]
     assert names[-2:] == ["avg_pool", "predictions"]
     paths = {w.path for w in kerascnn.get_model("resnet18").weights}
     assert "conv3_block1/shortcut_conv/kernel" in paths

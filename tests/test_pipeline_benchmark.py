@@ -3,7 +3,6 @@
 import json
 
 import pytest
-
 from pipeline_helpers import assert_one_line_error, run_pipeline
 
 TINY = ["--steps", 1, "--warmup", 0, "--repeats", 2, "--input-batches", 1]
@@ -12,8 +11,9 @@ TINY = ["--steps", 1, "--warmup", 0, "--repeats", 2, "--input-batches", 1]
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     root = tmp_path_factory.mktemp("benchmark")
-    result = run_pipeline("benchmark", "lenet5", "--batch-size", 2, 4, *TINY, "--json", root / "out.json",
-                          "--markdown", root / "out.md")  # fmt: skip
+    result = run_pipeline(
+        "benchmark", "lenet5", "--batch-size", 2, 4, *TINY, "--json", root / "out.json", "--markdown", root / "out.md"
+    )
     assert result.returncode == 0, result.stderr
     return json.loads((root / "out.json").read_text()), (root / "out.md").read_text(), result.stdout
 
@@ -23,8 +23,17 @@ def test_json_has_the_machine_the_settings_and_the_command(report):
     assert data["command"].startswith("python -m pipelines.benchmark lenet5 --batch-size 2 4")
     (result,) = data["results"]
     machine = result["machine"]
-    assert {"cpu", "cpu_features", "cores", "memory_gib", "gpus", "tensorflow", "keras", "python",
-            "load_average"} <= set(machine)  # fmt: skip
+    assert {
+        "cpu",
+        "cpu_features",
+        "cores",
+        "memory_gib",
+        "gpus",
+        "tensorflow",
+        "keras",
+        "python",
+        "load_average",
+    } <= set(machine)
     assert result["settings"]["batch_sizes"] == [2, 4] and result["settings"]["image_sizes"] == [32]
 
 
@@ -47,8 +56,14 @@ def test_throughput_is_a_median_of_the_repetitions_with_memory(report):
 def test_startup_phases_add_up_to_the_total(report):
     (result,) = report[0]["results"]
     startup = result["startup"]
-    assert list(startup["phases"]) == ["python_start", "import_tensorflow", "import_keras_kerascnn", "data", "build",
-                                       "first_step"]  # fmt: skip
+    assert list(startup["phases"]) == [
+        "python_start",
+        "import_tensorflow",
+        "import_keras_kerascnn",
+        "data",
+        "build",
+        "first_step",
+    ]
     assert all(seconds >= 0 for seconds in startup["phases"].values())
     assert startup["total_s"] == pytest.approx(sum(startup["phases"].values()))
     assert startup["step_s"] == pytest.approx(2 / result["candidates"][0]["train"]["median"])
@@ -72,19 +87,33 @@ def test_markdown_is_printed_and_written(report):
     assert "`python -m pipelines.benchmark lenet5" in markdown and "cores" in markdown
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["lenet5", "--compare"], "keras.applications has no lenet5"),
-    (["lenet_5x"], "Unknown model"),
-    (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["lenet5", "--compare"], "keras.applications has no lenet5"),
+        (["lenet_5x"], "Unknown model"),
+        (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
+    ],
+)
 def test_mistakes_are_one_line(args, fragment):
     assert_one_line_error(run_pipeline("benchmark", *args), fragment)
 
 
 @pytest.mark.slow
 def test_compare_times_keras_applications_in_alternation(tmp_path):
-    result = run_pipeline("benchmark", "vgg16", "--compare", "--image-size", 32, "--batch-size", 2, *TINY,
-                          "--sources", "--json", tmp_path / "out.json")  # fmt: skip
+    result = run_pipeline(
+        "benchmark",
+        "vgg16",
+        "--compare",
+        "--image-size",
+        32,
+        "--batch-size",
+        2,
+        *TINY,
+        "--sources",
+        "--json",
+        tmp_path / "out.json",
+    )
     assert result.returncode == 0, result.stderr
     (data,) = json.loads((tmp_path / "out.json").read_text())["results"]
     assert [row["implementation"] for row in data["candidates"]] == ["kerascnn", "keras.applications"]

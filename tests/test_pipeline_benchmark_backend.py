@@ -9,9 +9,9 @@ import sys
 import keras
 import numpy as np
 import pytest
+from pipeline_helpers import ROOT, assert_one_line_error, run_pipeline
 
 from kerascnn.benchmark import backends
-from pipeline_helpers import ROOT, assert_one_line_error, run_pipeline
 
 TINY = ["--batch-size", 2, "--steps", 1, "--warmup", 0, "--repeats", 2]
 PRECISIONS = ("float32", "mixed_bfloat16")
@@ -23,8 +23,9 @@ def table_rows(markdown):
 
 
 def test_report_has_a_row_for_each_workload_and_precision(tmp_path):
-    result = run_pipeline("benchmark_backend", "lenet5", "--layers", "--precision", *PRECISIONS, *TINY,
-                          "--markdown", tmp_path / "out.md")  # fmt: skip
+    result = run_pipeline(
+        "benchmark_backend", "lenet5", "--layers", "--precision", *PRECISIONS, *TINY, "--markdown", tmp_path / "out.md"
+    )
     assert result.returncode == 0, result.stderr
     markdown = (tmp_path / "out.md").read_text()
     assert markdown.strip() in result.stdout
@@ -59,23 +60,29 @@ def test_a_model_step_uses_the_paper_input_and_the_classes():
     assert backends.model_workload("resnet20", num_classes=10, image_size=40)[1] == (40, 40, 3)
 
 
-@pytest.mark.parametrize("args, fragment", [
-    (["lenet_5x"], "Unknown model"),
-    (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
-    ([], "at least one model, or --layers"),
-    (["lenet5", "--steps", "0"], "--steps must be at least 1"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["lenet_5x"], "Unknown model"),
+        (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
+        ([], "at least one model, or --layers"),
+        (["lenet5", "--steps", "0"], "--steps must be at least 1"),
+    ],
+)
 def test_mistakes_are_one_line(args, fragment):
     assert_one_line_error(run_pipeline("benchmark_backend", *args), fragment)
 
 
 def run_without_tensorflow(backend, *args):
     """`python -m pipelines.benchmark_backend *args` in a process where importing TensorFlow fails."""
-    code = ("import runpy, sys; sys.modules['tensorflow'] = None; sys.argv[0] = 'benchmark_backend'; "
-            "runpy.run_module('pipelines.benchmark_backend', run_name='__main__')")  # fmt: skip
+    code = (
+        "import runpy, sys; sys.modules['tensorflow'] = None; sys.argv[0] = 'benchmark_backend'; "
+        "runpy.run_module('pipelines.benchmark_backend', run_name='__main__')"
+    )
     env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    return subprocess.run([sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, env=env,
-                          cwd=ROOT, timeout=600)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
+    )
 
 
 def test_runs_where_tensorflow_is_not_installed():

@@ -20,8 +20,21 @@ def _free_ports(count):
 
 
 def test_mirrored_strategy_over_two_cpu_devices_trains_and_exports(tmp_path):
-    result = run_pipeline("train", "lenet5", "--strategy", "mirrored", "--cpu-devices", 2, "--epochs", 1,
-                          "--run-dir", tmp_path / "run", "--output-dir", tmp_path / "out", *TINY)  # fmt: skip
+    result = run_pipeline(
+        "train",
+        "lenet5",
+        "--strategy",
+        "mirrored",
+        "--cpu-devices",
+        2,
+        "--epochs",
+        1,
+        "--run-dir",
+        tmp_path / "run",
+        "--output-dir",
+        tmp_path / "out",
+        *TINY,
+    )
     assert result.returncode == 0, result.stderr
     assert "2 replica(s)" in result.stdout and "global batch 32" in result.stdout  # 16 a replica
     recorded = json.loads((tmp_path / "run" / "config.json").read_text())
@@ -34,15 +47,35 @@ def test_two_multi_worker_processes_train_one_epoch_together(tmp_path):
     cluster = {"worker": [f"localhost:{port}" for port in ports]}
     workers = []
     for index in range(2):
-        env = {"TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
-               "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}  # fmt: skip
-        args = ["lenet5", "--strategy", "multi_worker", "--epochs", "1", "--run-dir", str(tmp_path / "run"),
-                "--output-dir", str(tmp_path / "out"), *map(str, TINY)]  # fmt: skip
-        workers.append(subprocess.Popen([sys.executable, "-m", "pipelines.train", *args], cwd=ROOT, text=True,
-                                        env={**__import__("os").environ, **env}, stdout=subprocess.PIPE,
-                                        stderr=subprocess.PIPE))  # fmt: skip
+        env = {
+            "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONPATH": str(ROOT),
+        }
+        args = [
+            "lenet5",
+            "--strategy",
+            "multi_worker",
+            "--epochs",
+            "1",
+            "--run-dir",
+            str(tmp_path / "run"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            *map(str, TINY),
+        ]
+        workers.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "pipelines.train", *args],
+                cwd=ROOT,
+                text=True,
+                env={**__import__("os").environ, **env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+            )
+        )
     outputs = [worker.communicate(timeout=600) for worker in workers]
-    for worker, (out, err) in zip(workers, outputs):
+    for worker, (_out, err) in zip(workers, outputs):
         assert worker.returncode == 0, err[-2000:]
     assert "2 replica(s)" in outputs[0][0] and "global batch 32" in outputs[0][0]
     # The chief (worker 0) keeps the run's checkpoints and pushes; worker 1 keeps its own checkpoints only.

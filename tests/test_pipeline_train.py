@@ -7,7 +7,6 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from pipeline_helpers import TINY, assert_one_line_error, run_pipeline
 
 # Loads a SavedModel in a process where kerascnn cannot be imported, and prints what its signatures return.
@@ -34,8 +33,9 @@ print(json.dumps({
 def trained(tmp_path_factory):
     """One small run of the main command, shared by the tests that inspect its outputs."""
     root = tmp_path_factory.mktemp("train")
-    result = run_pipeline("train", "lenet5", "--epochs", 2, "--run-dir", root / "run", "--output-dir", root / "out",
-                          *TINY)  # fmt: skip
+    result = run_pipeline(
+        "train", "lenet5", "--epochs", 2, "--run-dir", root / "run", "--output-dir", root / "out", *TINY
+    )
     assert result.returncode == 0, result.stderr
     return root, result
 
@@ -47,7 +47,13 @@ def test_main_command_pushes_a_version_with_its_metrics(trained):
     metrics = json.loads((version / "assets.extra" / "metrics.json").read_text())
     assert 0 <= metrics["val_accuracy"] <= 1 and metrics["val_error"] == pytest.approx(1 - metrics["val_accuracy"])
     assert (version / "assets" / "labels.txt").read_text().split() == [
-        "circle", "square", "triangle", "star", "cross", "ring"]  # fmt: skip
+        "circle",
+        "square",
+        "triangle",
+        "star",
+        "cross",
+        "ring",
+    ]
     assert "name: 'lenet5'" in (root / "out" / "models.config").read_text()
     config = json.loads((root / "run" / "config.json").read_text())
     assert config["config"]["model"] == "lenet5" and config["precision"] == "float32"
@@ -79,8 +85,12 @@ def test_saved_model_loads_without_kerascnn_and_matches_keras(trained, tmp_path)
     loaded = subprocess.run(command, capture_output=True, text=True, check=True)
     out = json.loads(loaded.stdout.splitlines()[-1])
     assert out["signatures"] == ["serving_bytes", "serving_default"]
-    assert out["dtypes"] == {"probabilities": "float32", "classes": "int32", "scores": "float32",
-                             "class_names": "string"}  # fmt: skip
+    assert out["dtypes"] == {
+        "probabilities": "float32",
+        "classes": "int32",
+        "scores": "float32",
+        "class_names": "string",
+    }
     np.testing.assert_allclose(out["bytes_probabilities"], out["probabilities"], atol=1e-6)
 
     # The same weights in Keras, fed the evaluation transform of the same images, give the same probabilities.
@@ -123,15 +133,18 @@ def test_resuming_with_another_config_is_refused(tmp_path):
     assert_one_line_error(result, "holds a run with another config", "optimizer.learning_rate")
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["alexnt"], ["Unknown model 'alexnt'", "alexnet"]),
-    (["lenet5", "--dataset", "no_such_dataset_xyz"], ["no_such_dataset_xyz"]),
-    (["lenet5", "--epoch", "1x"], ["--epoch"]),
-    (["lenet5", "--dataset", "/nonexistent/folder/"], ["/nonexistent/folder"]),
-    (["lenet5", "--learning-rate", "-0.1"], ["--learning-rate (optimizer.learning_rate) must be positive"]),
-    (["lenet5", "--image-size", "16"], ["--image-size 16", "minimum of 32"]),
-    (["lenet5", "--set", "optimizer.momentum=2"], ["optimizer.momentum must be in [0, 1)"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["alexnt"], ["Unknown model 'alexnt'", "alexnet"]),
+        (["lenet5", "--dataset", "no_such_dataset_xyz"], ["no_such_dataset_xyz"]),
+        (["lenet5", "--epoch", "1x"], ["--epoch"]),
+        (["lenet5", "--dataset", "/nonexistent/folder/"], ["/nonexistent/folder"]),
+        (["lenet5", "--learning-rate", "-0.1"], ["--learning-rate (optimizer.learning_rate) must be positive"]),
+        (["lenet5", "--image-size", "16"], ["--image-size 16", "minimum of 32"]),
+        (["lenet5", "--set", "optimizer.momentum=2"], ["optimizer.momentum must be in [0, 1)"]),
+    ],
+)
 def test_bad_input_exits_with_one_clear_line(args, fragments, tmp_path):
     assert_one_line_error(run_pipeline("train", *args, "--run-dir", tmp_path / "run"), *fragments)
 
@@ -140,8 +153,22 @@ def test_list_models_and_help():
     listed = run_pipeline("train", "--list-models")
     assert listed.returncode == 0 and "alexnet" in listed.stdout.split()
     help_text = run_pipeline("train", "--help").stdout
-    for flag in ("--dataset", "--epochs", "--batch-size", "--image-size", "--precision", "--strategy", "--seed",
-                 "--output-dir", "--run-dir", "--set", "--data-dir", "--val-split", "--force-push", "--no-push"):
+    for flag in (
+        "--dataset",
+        "--epochs",
+        "--batch-size",
+        "--image-size",
+        "--precision",
+        "--strategy",
+        "--seed",
+        "--output-dir",
+        "--run-dir",
+        "--set",
+        "--data-dir",
+        "--val-split",
+        "--force-push",
+        "--no-push",
+    ):
         assert flag in help_text
     assert "(default: shapes)" in help_text and "(default: saved_models)" in help_text
 
@@ -151,7 +178,7 @@ def test_evaluate_cli_agrees_with_the_evaluator_through_the_signature(trained):
     recorded = json.loads((root / "out/lenet5/1/assets.extra/metrics.json").read_text())
     result = run_pipeline("evaluate", root / "out" / "lenet5", "--json", *TINY[:4])
     assert result.returncode == 0, result.stderr
-    measured = json.loads(result.stdout[result.stdout.index("{"):])
+    measured = json.loads(result.stdout[result.stdout.index("{") :])
     # Keras' evaluate on the eval pipeline, and the SavedModel's serving_default on raw uint8 images.
     assert measured["val_accuracy"] == pytest.approx(recorded["val_accuracy"], abs=1e-6)
     assert measured["val_top5_accuracy"] == pytest.approx(recorded["val_top5_accuracy"], abs=1e-6)

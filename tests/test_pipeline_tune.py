@@ -12,7 +12,6 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-
 from pipeline_helpers import ROOT, TINY, assert_one_line_error, run_pipeline
 
 SEARCH = ["lenet5", "--epochs", 1, "--max-trials", 2, *TINY]
@@ -70,8 +69,10 @@ def test_each_trial_logs_its_hyperparameters_for_tensorboard(search):
         summaries = events(root / "search" / "logs" / trial["trial"] / "execution0")
         start = next(content for tag, plugin, _, content in summaries if tag == "_hparams_/session_start_info")
         hparams = plugin_data_pb2.HParamsPluginData.FromString(start).session_start_info.hparams
-        logged = {name: value.WhichOneof("kind") and getattr(value, value.WhichOneof("kind"))
-                  for name, value in hparams.items()}  # fmt: skip
+        logged = {
+            name: value.WhichOneof("kind") and getattr(value, value.WhichOneof("kind"))
+            for name, value in hparams.items()
+        }
         for name, value in trial["hyperparameters"].items():
             assert logged[name] == pytest.approx(value) if isinstance(value, float) else logged[name] == value
 
@@ -91,8 +92,17 @@ def test_a_changed_search_is_refused_unless_overwritten(search, tmp_path):
     changed = run_pipeline("tune", *args, "--set", "model_options.pool=avg")
     assert_one_line_error(changed, "holds another search", "model_options", "--overwrite")
     shutil.copytree(root / "search", tmp_path / "search")
-    args = [*SEARCH, "--max-trials", 1, "--tune-dir", tmp_path / "search", "--set", "model_options.pool=avg",
-            "--tuner", "bayesian"]  # fmt: skip
+    args = [
+        *SEARCH,
+        "--max-trials",
+        1,
+        "--tune-dir",
+        tmp_path / "search",
+        "--set",
+        "model_options.pool=avg",
+        "--tuner",
+        "bayesian",
+    ]
     (tmp_path / "space.yaml").write_text("optimizer.learning_rate: {type: float, min: 1.0e-5, max: 1.0e-3}\n")
     afresh = run_pipeline("tune", *args, "--search-space", tmp_path / "space.yaml", "--overwrite")
     assert afresh.returncode == 0, afresh.stderr
@@ -121,8 +131,9 @@ def test_export_best_retrains_a_trial_whose_weights_are_on_another_machine(searc
     shutil.copytree(root / "search", tmp_path / "search")
     best = read_results(tmp_path / "search")["trials"][0]
     (tmp_path / "search" / f"trial_{best['trial']}" / "checkpoint.weights.h5").unlink()
-    result = run_pipeline("tune", *SEARCH, "--tune-dir", tmp_path / "search", "--output-dir", tmp_path / "out",
-                          "--export-best")  # fmt: skip
+    result = run_pipeline(
+        "tune", *SEARCH, "--tune-dir", tmp_path / "search", "--output-dir", tmp_path / "out", "--export-best"
+    )
     assert result.returncode == 0, result.stderr
     assert "weights are not on this machine" in result.stdout
     assert (tmp_path / "search" / "best" / "config.json").exists()  # trainer.fit's run, resumable
@@ -133,8 +144,22 @@ def test_export_best_retrains_a_trial_whose_weights_are_on_another_machine(searc
 
 
 def test_hyperband_continues_the_best_trial_as_an_uninterrupted_run_would(tmp_path):
-    args = ["lenet5", "--tuner", "hyperband", "--epochs", 3, "--max-trials", 4, *TINY, "--tune-dir", tmp_path / "hb",
-            "--then-train", "--train-epochs", 3, "--no-push"]  # fmt: skip
+    args = [
+        "lenet5",
+        "--tuner",
+        "hyperband",
+        "--epochs",
+        3,
+        "--max-trials",
+        4,
+        *TINY,
+        "--tune-dir",
+        tmp_path / "hb",
+        "--then-train",
+        "--train-epochs",
+        3,
+        "--no-push",
+    ]
     result = run_pipeline("tune", *args)
     assert result.returncode == 0, result.stderr
     trials = {t["trial"]: t for t in read_results(tmp_path / "hb")["trials"]}
@@ -166,10 +191,19 @@ def test_a_chief_and_a_worker_share_a_search(search, tmp_path):
     args = [*SEARCH, "--tune-dir", tmp_path / "shared"]
     cluster = {"KERASTUNER_ORACLE_IP": "127.0.0.1", "KERASTUNER_ORACLE_PORT": str(free_port())}
     chief = subprocess.Popen(
-        [sys.executable, "-m", "pipelines.tune", *map(str, args)], cwd=ROOT, text=True, stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **cluster,
-                                      "KERASTUNER_TUNER_ID": "chief"},
-    )  # fmt: skip
+        [sys.executable, "-m", "pipelines.tune", *map(str, args)],
+        cwd=ROOT,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={
+            **os.environ,
+            "TF_CPP_MIN_LOG_LEVEL": "3",
+            "PYTHONPATH": str(ROOT),
+            **cluster,
+            "KERASTUNER_TUNER_ID": "chief",
+        },
+    )
     try:
         worker = run_pipeline("tune", *args, env={**cluster, "KERASTUNER_TUNER_ID": "tuner0"}, timeout=300)
         out, err = chief.communicate(timeout=120)
@@ -185,11 +219,14 @@ def test_a_chief_and_a_worker_share_a_search(search, tmp_path):
     assert [t["objective"] for t in shared] == pytest.approx([t["objective"] for t in local])
 
 
-@pytest.mark.parametrize("args, fragments", [
-    (["--tuner", "grid"], ["--tuner", "invalid choice: 'grid'"]),
-    (["--max-trials", "0"], ["--max-trials must be at least 1, got 0"]),
-    (["--epochs", "-1"], ["--epochs must be at least 1, got -1"]),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "args, fragments",
+    [
+        (["--tuner", "grid"], ["--tuner", "invalid choice: 'grid'"]),
+        (["--max-trials", "0"], ["--max-trials must be at least 1, got 0"]),
+        (["--epochs", "-1"], ["--epochs must be at least 1, got -1"]),
+    ],
+)
 def test_bad_flags_exit_with_one_clear_line(args, fragments, capsys):
     from pipelines.tune import parse
 

@@ -18,9 +18,18 @@ def test_every_required_model_is_registered():
     assert set(required) <= set(kerascnn.list_models())
 
 
-@pytest.mark.parametrize("alias, name", [("vgg_a", "vgg11"), ("vgg_a_lrn", "vgg11_lrn"), ("vgg_b", "vgg13"),
-                                         ("vgg_c", "vgg16_c"), ("vgg_d", "vgg16"), ("vgg_e", "vgg19"),
-                                         ("VGG-16", "vgg16")])  # fmt: skip
+@pytest.mark.parametrize(
+    "alias, name",
+    [
+        ("vgg_a", "vgg11"),
+        ("vgg_a_lrn", "vgg11_lrn"),
+        ("vgg_b", "vgg13"),
+        ("vgg_c", "vgg16_c"),
+        ("vgg_d", "vgg16"),
+        ("vgg_e", "vgg19"),
+        ("VGG-16", "vgg16"),
+    ],
+)
 def test_aliases(alias, name):
     assert kerascnn.model_spec(alias).name == name
 

@@ -30,27 +30,37 @@ def test_shapes_demo_sizing_yields_to_the_user():
 def test_set_parses_by_the_fields_type():
     config = config_lib.resolve(
         "resnet20",
-        sets=["optimizer.learning_rate=0.05", "optimizer.nesterov=true", "optimizer.milestones=0.3,0.6",
-              "data.mean=(1,2,3)", "model_options.shortcut=B", "optimizer.clipnorm=none", "image_size=40"],
-    )  # fmt: skip
+        sets=[
+            "optimizer.learning_rate=0.05",
+            "optimizer.nesterov=true",
+            "optimizer.milestones=0.3,0.6",
+            "data.mean=(1,2,3)",
+            "model_options.shortcut=B",
+            "optimizer.clipnorm=none",
+            "image_size=40",
+        ],
+    )
     assert config.optimizer.learning_rate == 0.05 and config.optimizer.nesterov is True
     assert config.optimizer.milestones == (0.3, 0.6) and config.data.mean == (1.0, 2.0, 3.0)
     assert config.model_options == {"shortcut": "B"} and config.optimizer.clipnorm is None
     assert config.image_size == 40
 
 
-@pytest.mark.parametrize("sets, message", [
-    (["optimizer.learning_rate=-0.1"], "--learning-rate (optimizer.learning_rate) must be positive, got -0.1"),
-    (["batch_size=0"], "--batch-size (batch_size) must be at least 1, got 0"),
-    (["epochs=two"], "--epochs=two: expected int"),
-    (["optimizer.momentum=x"], "--set optimizer.momentum=x: expected float"),
-    (["data.val_split=1.5"], "--val-split (data.val_split) must be a fraction in [0, 1)"),
-    (["optimizer.learnig_rate=0.1"], "did you mean optimizer.learning_rate"),
-    (["nothing.here=1"], "unknown config section 'nothing'"),
-    (["data.augmentation=mixup"], "data.augmentation must be one of"),
-    (["optimizer.schedule=plateau", "optimizer.warmup_epochs=1"], "warmup_epochs must be 0 with the plateau"),
-    (["learning_rate"], "--set expects key=value"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "sets, message",
+    [
+        (["optimizer.learning_rate=-0.1"], "--learning-rate (optimizer.learning_rate) must be positive, got -0.1"),
+        (["batch_size=0"], "--batch-size (batch_size) must be at least 1, got 0"),
+        (["epochs=two"], "--epochs=two: expected int"),
+        (["optimizer.momentum=x"], "--set optimizer.momentum=x: expected float"),
+        (["data.val_split=1.5"], "--val-split (data.val_split) must be a fraction in [0, 1)"),
+        (["optimizer.learnig_rate=0.1"], "did you mean optimizer.learning_rate"),
+        (["nothing.here=1"], "unknown config section 'nothing'"),
+        (["data.augmentation=mixup"], "data.augmentation must be one of"),
+        (["optimizer.schedule=plateau", "optimizer.warmup_epochs=1"], "warmup_epochs must be 0 with the plateau"),
+        (["learning_rate"], "--set expects key=value"),
+    ],
+)
 def test_bad_values_name_the_field(sets, message):
     with pytest.raises(UserError, match=re.escape(message)) as error:
         config_lib.resolve("alexnet", sets=sets)

@@ -13,9 +13,13 @@ from kerascnn.training.evaluate import _accuracies, evaluate_ten_crop
 
 
 def test_top1_top5_and_loss_by_hand():
-    probabilities = np.array([[0.5, 0.2, 0.1, 0.1, 0.05, 0.05, 0.0],  # label 0: top-1 right
-                              [0.1, 0.2, 0.3, 0.15, 0.1, 0.1, 0.05],  # label 4: in the top 5 only
-                              [0.3, 0.3, 0.2, 0.1, 0.05, 0.04, 0.01]])  # label 6: in neither  # fmt: skip
+    probabilities = np.array(
+        [
+            [0.5, 0.2, 0.1, 0.1, 0.05, 0.05, 0.0],  # label 0: top-1 right
+            [0.1, 0.2, 0.3, 0.15, 0.1, 0.1, 0.05],  # label 4: in the top 5 only
+            [0.3, 0.3, 0.2, 0.1, 0.05, 0.04, 0.01],
+        ]
+    )  # label 6: in neither
     metrics = _accuracies(probabilities, np.array([0, 4, 6]), "val_")
     assert metrics["val_accuracy"] == pytest.approx(1 / 3) and metrics["val_top5_accuracy"] == pytest.approx(2 / 3)
     assert metrics["val_error"] == pytest.approx(2 / 3) and metrics["val_top5_error"] == pytest.approx(1 / 3)

@@ -4,10 +4,10 @@ import json
 import multiprocessing
 
 import pytest
+from pipeline_helpers import TINY, run_pipeline
 
 from kerascnn.errors import UserError
 from kerascnn.training.push import blessing, push, versions, write_models_config
-from pipeline_helpers import TINY, run_pipeline
 
 
 def _writer(payload=b"graph"):
@@ -26,8 +26,9 @@ def test_versions_count_up_and_carry_their_metrics(tmp_path):
     assert metrics["val_accuracy"] == 0.7
 
 
-@pytest.mark.parametrize("previous, current, blessed", [(None, 0.1, True), (0.5, 0.4, False), (0.5, 0.5, True),
-                                                        (0.5, 0.6, True)])  # fmt: skip
+@pytest.mark.parametrize(
+    "previous, current, blessed", [(None, 0.1, True), (0.5, 0.4, False), (0.5, 0.5, True), (0.5, 0.6, True)]
+)
 def test_blessing_compares_with_the_latest_version(tmp_path, previous, current, blessed):
     if previous is not None:
         push(tmp_path, "vgg16", _writer(), {"val_accuracy": previous})

@@ -20,9 +20,11 @@ SMALL = ["data.shapes_train=64", "data.shapes_val=16", "batch_size=16", "histogr
 
 def train(tmp_path, model, *, dataset=None, sets=(), **overrides):
     config = config_lib.resolve(
-        model, dataset=dataset, sets=[*SMALL, *sets],
+        model,
+        dataset=dataset,
+        sets=[*SMALL, *sets],
         overrides={"run_dir": str(tmp_path / "run"), "output_dir": str(tmp_path / "out"), "epochs": 1, **overrides},
-    )  # fmt: skip
+    )
     run = runs.prepare(config)
     splits = load_splits(config.data, run.input_shape[0], run.input_shape[2], seed=config.seed)
     model, history = trainer.fit(run, splits)
@@ -56,8 +58,9 @@ def _write_folder(root):
 
 def test_image_folder_skips_and_reports_an_undecodable_file(tmp_path):
     _write_folder(tmp_path / "images")
-    run, splits, _, _, pushed = train(tmp_path, "lenet5", dataset=str(tmp_path / "images"),
-                                      sets=["data.on_bad_image=skip", "data.val_split=0.25"])  # fmt: skip
+    run, splits, _, _, pushed = train(
+        tmp_path, "lenet5", dataset=str(tmp_path / "images"), sets=["data.on_bad_image=skip", "data.val_split=0.25"]
+    )
     assert splits.class_names == ["blue bar", "red disk"]
     assert splits.num_train + splits.num_val == 28  # 14 images a class; the broken file left out
     assert [path for path, _ in splits.bad_images] == [str(tmp_path / "images" / "red disk" / "broken.jpg")]
@@ -65,8 +68,8 @@ def test_image_folder_skips_and_reports_an_undecodable_file(tmp_path):
 
 
 def test_image_folder_fails_on_an_undecodable_file_by_default(tmp_path):
-    from kerascnn.errors import UserError
     from kerascnn.data import DataError
+    from kerascnn.errors import UserError
 
     _write_folder(tmp_path / "images")
     with pytest.raises((DataError, UserError), match="broken.jpg"):
@@ -111,8 +114,13 @@ def test_tensorboard_gets_the_metrics_the_inputs_and_the_graph(tmp_path):
             tags[kind] |= set(events.Tags()[kind])
         tags["graph"] |= events.Tags()["graph"]
     names = tags["scalars"] | tags["tensors"]
-    for metric in ("epoch_loss", "epoch_accuracy", "epoch_top5_accuracy", "epoch_learning_rate",
-                   "epoch_images_per_second"):
+    for metric in (
+        "epoch_loss",
+        "epoch_accuracy",
+        "epoch_top5_accuracy",
+        "epoch_learning_rate",
+        "epoch_images_per_second",
+    ):
         assert metric in names, names
     assert any("histogram" in t or "kernel" in t for t in names), names  # weight histograms
     assert "augmented_inputs" in names | tags["images"]

@@ -39,16 +39,19 @@ def test_the_learning_rate_spans_a_decade_either_side_of_the_recipes():
     assert (weight_decay.min, weight_decay.max, weight_decay.sampling) == (1e-5, 1e-2, "log")
 
 
-@pytest.mark.parametrize("model, expected, absent", [
-    ("alexnet", {"model_options.dropout", "model_options.lrn"}, {"model"}),
-    ("alexnet_single", {"model_options.dropout"}, {"model_options.lrn"}),  # no LRN in its table to switch off
-    ("vgg16", {"model_options.dropout", "model_options.lrn"}, {"model"}),
-    ("googlenet", {"model_options.dropout", "aux_loss_weight"}, {"model_options.lrn"}),
-    ("lenet5", {"model_options.activation", "model_options.pool"}, {"model_options.dropout"}),
-    ("lenet5_original", set(), {"model_options.activation", "model_options.pool"}),
-    ("resnet20", {"model", "model_options.width_multiplier"}, {"model_options.dropout"}),
-    ("resnet50", {"model"}, {"model_options.width_multiplier"}),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "model, expected, absent",
+    [
+        ("alexnet", {"model_options.dropout", "model_options.lrn"}, {"model"}),
+        ("alexnet_single", {"model_options.dropout"}, {"model_options.lrn"}),  # no LRN in its table to switch off
+        ("vgg16", {"model_options.dropout", "model_options.lrn"}, {"model"}),
+        ("googlenet", {"model_options.dropout", "aux_loss_weight"}, {"model_options.lrn"}),
+        ("lenet5", {"model_options.activation", "model_options.pool"}, {"model_options.dropout"}),
+        ("lenet5_original", set(), {"model_options.activation", "model_options.pool"}),
+        ("resnet20", {"model", "model_options.width_multiplier"}, {"model_options.dropout"}),
+        ("resnet50", {"model"}, {"model_options.width_multiplier"}),
+    ],
+)
 def test_each_family_searches_its_own_switches(model, expected, absent):
     space, _ = space_of(model)
     assert expected <= set(space) and not absent & set(space)

@@ -36,9 +36,16 @@ def hyperparameters(hypermodel, values):
 
 def test_lenet_trial_has_its_switches_and_optimizer(tmp_path):
     hypermodel = hypermodel_for("lenet5", tmp_path)
-    hp = hyperparameters(hypermodel, {"optimizer.name": "adam", "optimizer.learning_rate@adam": 2e-3,
-                                      "optimizer.weight_decay": 1e-4, "model_options.activation": "tanh",
-                                      "model_options.pool": "avg"})  # fmt: skip
+    hp = hyperparameters(
+        hypermodel,
+        {
+            "optimizer.name": "adam",
+            "optimizer.learning_rate@adam": 2e-3,
+            "optimizer.weight_decay": 1e-4,
+            "model_options.activation": "tanh",
+            "model_options.pool": "avg",
+        },
+    )
     model = hypermodel.build(hp)
     assert model.get_layer("c1").activation is keras.activations.tanh
     assert isinstance(model.get_layer("s2"), keras.layers.AveragePooling2D)
@@ -54,8 +61,9 @@ def test_lenet_trial_has_its_switches_and_optimizer(tmp_path):
 
 def test_sgd_trial_takes_its_momentum(tmp_path):
     hypermodel = hypermodel_for("lenet5", tmp_path)
-    hp = hyperparameters(hypermodel, {"optimizer.name": "sgd", "optimizer.learning_rate@sgd": 0.02,
-                                      "optimizer.momentum": 0.85})  # fmt: skip
+    hp = hyperparameters(
+        hypermodel, {"optimizer.name": "sgd", "optimizer.learning_rate@sgd": 0.02, "optimizer.momentum": 0.85}
+    )
     optimizer = hypermodel.build(hp).optimizer
     assert isinstance(optimizer, keras.optimizers.SGD) and optimizer.momentum == pytest.approx(0.85)
     assert float(optimizer.learning_rate) == pytest.approx(0.02 * 16 / 32)

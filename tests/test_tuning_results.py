@@ -9,11 +9,18 @@ from kerascnn.tuning import progress
 from kerascnn.tuning.results import format_table, rank, write_results
 from kerascnn.tuning.search_space import parse_space
 
-SPACE = parse_space({
-    "optimizer.name": ["sgd", "adam"],
-    "optimizer.learning_rate@sgd": {"type": "float", "min": 1e-3, "max": 0.1, "when": {"optimizer.name": ["sgd"]}},
-    "optimizer.learning_rate@adam": {"type": "float", "min": 1e-5, "max": 1e-3, "when": {"optimizer.name": ["adam"]}},
-})  # fmt: skip
+SPACE = parse_space(
+    {
+        "optimizer.name": ["sgd", "adam"],
+        "optimizer.learning_rate@sgd": {"type": "float", "min": 1e-3, "max": 0.1, "when": {"optimizer.name": ["sgd"]}},
+        "optimizer.learning_rate@adam": {
+            "type": "float",
+            "min": 1e-5,
+            "max": 1e-3,
+            "when": {"optimizer.name": ["adam"]},
+        },
+    }
+)
 
 
 def make_trial(trial_id, name, rate, loss=None, status="COMPLETED"):
@@ -23,8 +30,13 @@ def make_trial(trial_id, name, rate, loss=None, status="COMPLETED"):
     hp.values.update({"optimizer.name": name, f"optimizer.learning_rate@{name}": rate})
     trial = keras_tuner.engine.trial.Trial(hp, trial_id=trial_id, status=status)
     if loss is not None:
-        for metric, value in {"val_loss": loss, "val_accuracy": 1 - loss, "epochs": 3, "best_epoch": 2,
-                              "seconds": 4.25}.items():  # fmt: skip
+        for metric, value in {
+            "val_loss": loss,
+            "val_accuracy": 1 - loss,
+            "epochs": 3,
+            "best_epoch": 2,
+            "seconds": 4.25,
+        }.items():
             trial.metrics.update(metric, value)
         trial.score = loss
     else:
@@ -32,8 +44,12 @@ def make_trial(trial_id, name, rate, loss=None, status="COMPLETED"):
     return trial
 
 
-TRIALS = [make_trial("0", "sgd", 0.01, 0.9), make_trial("1", "adam", 3e-4, 0.4),
-          make_trial("2", "sgd", 0.05, status="FAILED"), make_trial("3", "sgd", 0.02, 0.6)]  # fmt: skip
+TRIALS = [
+    make_trial("0", "sgd", 0.01, 0.9),
+    make_trial("1", "adam", 3e-4, 0.4),
+    make_trial("2", "sgd", 0.05, status="FAILED"),
+    make_trial("3", "sgd", 0.02, 0.6),
+]
 
 
 @pytest.mark.parametrize("direction, order", [("min", ["1", "3", "0", "2"]), ("max", ["0", "3", "1", "2"])])
@@ -47,18 +63,31 @@ def test_completed_trials_rank_by_the_objective_and_failed_ones_come_last(direct
 def test_a_record_holds_the_trial_and_the_sets_that_reproduce_it():
     best = rank(TRIALS, keras_tuner.Objective("val_loss", "min"))[0]
     assert best == {
-        "rank": 1, "trial": "1", "status": "COMPLETED", "objective": 0.4,
+        "rank": 1,
+        "trial": "1",
+        "status": "COMPLETED",
+        "objective": 0.4,
         "hyperparameters": {"optimizer.name": "adam", "optimizer.learning_rate@adam": 3e-4},
         "sets": ["optimizer.name=adam", "optimizer.learning_rate=0.0003"],
-        "epochs": 3, "best_epoch": 2, "seconds": 4.25, "metrics": {"val_accuracy": pytest.approx(0.6)},
-    }  # fmt: skip
+        "epochs": 3,
+        "best_epoch": 2,
+        "seconds": 4.25,
+        "metrics": {"val_accuracy": pytest.approx(0.6)},
+    }
 
 
 def test_the_table_has_a_line_a_trial_and_a_column_a_config_field():
     objective = keras_tuner.Objective("val_loss", "min")
     lines = format_table(rank(TRIALS, objective), objective).splitlines()
-    assert lines[0].split() == ["rank", "trial", "val_loss", "epochs", "seconds", "optimizer.name",
-                                "optimizer.learning_rate"]  # fmt: skip
+    assert lines[0].split() == [
+        "rank",
+        "trial",
+        "val_loss",
+        "epochs",
+        "seconds",
+        "optimizer.name",
+        "optimizer.learning_rate",
+    ]
     assert lines[1].split() == ["1", "1", "0.4", "3", "4.2", "adam", "0.0003"]  # 4.25 rounds half to even
     assert lines[4].split() == ["-", "2", "failed", "-", "-", "sgd", "0.05"]
 

@@ -28,15 +28,25 @@ data.cache: {type: bool}
 """
 SPACE_JSON = {
     "optimizer.name": ["sgd", "adam"],
-    "optimizer.learning_rate@sgd": {"type": "float", "min": 1e-3, "max": 0.1, "sampling": "log",
-                                    "when": {"optimizer.name": "sgd"}},
-    "optimizer.learning_rate@adam": {"type": "float", "min": 1e-5, "max": 1e-3, "sampling": "log",
-                                     "when": {"optimizer.name": ["adam"]}},
+    "optimizer.learning_rate@sgd": {
+        "type": "float",
+        "min": 1e-3,
+        "max": 0.1,
+        "sampling": "log",
+        "when": {"optimizer.name": "sgd"},
+    },
+    "optimizer.learning_rate@adam": {
+        "type": "float",
+        "min": 1e-5,
+        "max": 1e-3,
+        "sampling": "log",
+        "when": {"optimizer.name": ["adam"]},
+    },
     "batch_size": {"type": "int", "min": 16, "max": 64, "step": 16},
     "model_options.width_multiplier": [1, 2, 0.5],
     "model_options.shortcut": {"type": "choice", "values": ["A", "B"], "default": "B"},
     "data.cache": {"type": "bool"},
-}  # fmt: skip
+}
 
 
 def test_yaml_and_json_files_give_the_same_space(tmp_path):
@@ -46,8 +56,9 @@ def test_yaml_and_json_files_give_the_same_space(tmp_path):
     assert space == load_space(tmp_path / "space.json")
     assert [h.name for h in space] == list(SPACE_JSON)  # the file's order
     assert space[0] == Hyperparameter("optimizer.name", "choice", values=("sgd", "adam"))
-    assert space[1] == Hyperparameter("optimizer.learning_rate@sgd", "float", 1e-3, 0.1, sampling="log",
-                                      when=("optimizer.name", ("sgd",)))  # fmt: skip
+    assert space[1] == Hyperparameter(
+        "optimizer.learning_rate@sgd", "float", 1e-3, 0.1, sampling="log", when=("optimizer.name", ("sgd",))
+    )
     assert space[1].key == "optimizer.learning_rate"
     assert space[4].values == (1.0, 2.0, 0.5)  # one kind for keras-tuner: numbers become floats
     assert (space[3].min, space[3].max, space[3].step) == (16, 64, 16)
@@ -70,12 +81,27 @@ def test_conditions_leave_inactive_fields_out_of_a_trial():
 
 def test_a_trial_config_is_the_config_pipelines_train_resolves_from_the_same_sets():
     configs = TrialConfigs("resnet20", dataset="shapes", overrides=(("epochs", 3),), sets=("seed=7",))
-    values = {"optimizer.name": "sgd", "optimizer.learning_rate@sgd": 0.05, "batch_size": 48,
-              "model_options.width_multiplier": 2.0, "data.cache": True}  # fmt: skip
+    values = {
+        "optimizer.name": "sgd",
+        "optimizer.learning_rate@sgd": 0.05,
+        "batch_size": 48,
+        "model_options.width_multiplier": 2.0,
+        "data.cache": True,
+    }
     config = configs(values)
-    by_hand = config_lib.resolve("resnet20", dataset="shapes", overrides={"epochs": 3}, sets=[
-        "seed=7", "optimizer.name=sgd", "optimizer.learning_rate=0.05", "batch_size=48",
-        "model_options.width_multiplier=2.0", "data.cache=True"])  # fmt: skip
+    by_hand = config_lib.resolve(
+        "resnet20",
+        dataset="shapes",
+        overrides={"epochs": 3},
+        sets=[
+            "seed=7",
+            "optimizer.name=sgd",
+            "optimizer.learning_rate=0.05",
+            "batch_size=48",
+            "model_options.width_multiplier=2.0",
+            "data.cache=True",
+        ],
+    )
     assert config == by_hand
     assert (config.optimizer.name, config.optimizer.learning_rate, config.batch_size) == ("sgd", 0.05, 48)
     assert config.model_options == {"width_multiplier": 2.0} and config.data.cache is True and config.seed == 7
@@ -87,27 +113,33 @@ def test_a_searched_model_gets_its_own_recipe():
     assert TrialConfigs("resnet20", dataset="cifar10")().optimizer.warmup_epochs == 0.0
 
 
-@pytest.mark.parametrize("document, fragment", [
-    ([], "expected a mapping of config fields to ranges"),
-    ({}, "expected a mapping of config fields to ranges"),
-    ({"x": 3}, "x: expected a list of choices or a mapping with a type"),
-    ({"x": {"min": 1}}, "x: type must be one of float, int, choice, bool, got None"),
-    ({"x": {"type": "float", "min": 1, "max": 2, "scale": "log"}}, "x: unknown key(s) scale for a float"),
-    ({"x": {"type": "float", "min": 0.1, "max": 0.01}}, "x: min (0.1) must be below max (0.01)"),
-    ({"x": {"type": "float", "min": "a", "max": 1}}, "x: min must be a number, got 'a'"),
-    ({"x": {"type": "int", "min": 1.5, "max": 4}}, "x: min must be an integer, got 1.5"),
-    ({"x": {"type": "float", "min": 0, "max": 1, "sampling": "log"}}, "x: log sampling needs a positive min"),
-    ({"x": {"type": "float", "min": 0, "max": 1, "sampling": "cubic"}}, "x: sampling must be one of linear, log"),
-    ({"x": {"type": "float", "min": 0, "max": 1, "default": 2}}, "x: default 2 is outside [0.0, 1.0]"),
-    ({"x": []}, "x: values must be a non-empty list"),
-    ({"x": ["a", 1]}, "x: values must all be of one kind"),
-    ({"x": [{"a": 1}]}, "x: values must be strings, numbers or booleans"),
-    ({"x": ["a", "a"]}, "x: values repeat"),
-    ({"x": {"type": "choice", "values": ["a"], "default": "b"}}, "x: default 'b' is not one of the values"),
-    ({"x@a": {"type": "bool"}}, "x@a: a tagged name needs a `when` condition"),
-    ({"x": {"type": "bool", "when": {"y": ["a"]}}}, "x: when names 'y', which is not a choice or bool listed before"),
-    ({"y": ["a"], "x": {"type": "bool", "when": {"y": ["b"]}}}, "x: when gives y values ['b'] it cannot take"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "document, fragment",
+    [
+        ([], "expected a mapping of config fields to ranges"),
+        ({}, "expected a mapping of config fields to ranges"),
+        ({"x": 3}, "x: expected a list of choices or a mapping with a type"),
+        ({"x": {"min": 1}}, "x: type must be one of float, int, choice, bool, got None"),
+        ({"x": {"type": "float", "min": 1, "max": 2, "scale": "log"}}, "x: unknown key(s) scale for a float"),
+        ({"x": {"type": "float", "min": 0.1, "max": 0.01}}, "x: min (0.1) must be below max (0.01)"),
+        ({"x": {"type": "float", "min": "a", "max": 1}}, "x: min must be a number, got 'a'"),
+        ({"x": {"type": "int", "min": 1.5, "max": 4}}, "x: min must be an integer, got 1.5"),
+        ({"x": {"type": "float", "min": 0, "max": 1, "sampling": "log"}}, "x: log sampling needs a positive min"),
+        ({"x": {"type": "float", "min": 0, "max": 1, "sampling": "cubic"}}, "x: sampling must be one of linear, log"),
+        ({"x": {"type": "float", "min": 0, "max": 1, "default": 2}}, "x: default 2 is outside [0.0, 1.0]"),
+        ({"x": []}, "x: values must be a non-empty list"),
+        ({"x": ["a", 1]}, "x: values must all be of one kind"),
+        ({"x": [{"a": 1}]}, "x: values must be strings, numbers or booleans"),
+        ({"x": ["a", "a"]}, "x: values repeat"),
+        ({"x": {"type": "choice", "values": ["a"], "default": "b"}}, "x: default 'b' is not one of the values"),
+        ({"x@a": {"type": "bool"}}, "x@a: a tagged name needs a `when` condition"),
+        (
+            {"x": {"type": "bool", "when": {"y": ["a"]}}},
+            "x: when names 'y', which is not a choice or bool listed before",
+        ),
+        ({"y": ["a"], "x": {"type": "bool", "when": {"y": ["b"]}}}, "x: when gives y values ['b'] it cannot take"),
+    ],
+)
 def test_malformed_spaces_are_refused_in_one_line(document, fragment):
     with pytest.raises(UserError) as error:
         parse_space(document, source="space.json")
@@ -115,11 +147,14 @@ def test_malformed_spaces_are_refused_in_one_line(document, fragment):
     assert "\n" not in str(error.value)
 
 
-@pytest.mark.parametrize("text, name, fragment", [
-    ('{"x": [1, 2]', "space.json", "not valid JSON at line 1"),
-    ("x: [1, 2\ny: 3\n", "space.yaml", "not valid YAML at line"),
-    ("x: [1, 2]", "space.txt", "expected a .json, .yaml or .yml file"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "text, name, fragment",
+    [
+        ('{"x": [1, 2]', "space.json", "not valid JSON at line 1"),
+        ("x: [1, 2\ny: 3\n", "space.yaml", "not valid YAML at line"),
+        ("x: [1, 2]", "space.txt", "expected a .json, .yaml or .yml file"),
+    ],
+)
 def test_unreadable_files_are_refused_in_one_line(tmp_path, text, name, fragment):
     (tmp_path / name).write_text(text)
     with pytest.raises(UserError, match="^--search-space .*" + fragment.replace(".", r"\.")):
@@ -128,18 +163,27 @@ def test_unreadable_files_are_refused_in_one_line(tmp_path, text, name, fragment
         load_space(tmp_path / "missing.json")
 
 
-@pytest.mark.parametrize("model, document, fragment", [
-    ("lenet5", {"optimizer.learnig_rate": [0.1]}, "optimizer.learnig_rate: unknown config field (did you mean "
-                                                  "optimizer.learning_rate?)"),
-    ("lenet5", {"optimizer.momentum": [0.5, 1.5]}, "optimizer.momentum must be in [0, 1), got 1.5"),
-    ("lenet5", {"epochs": {"type": "float", "min": 1, "max": 2.5}}, "space.json: epochs=1.0: expected int"),
-    ("lenet5", {"model_options.lrn": {"type": "bool"}}, "model_options.lrn: lenet5 has no switch 'lrn'"),
-    ("lenet5", {"model_options.num_classes": [3]}, "lenet5 has no switch 'num_classes'"),
-    ("resnet20", {"model": ["resnet32", "resnet50"]}, "resnet50 is a resnet model and resnet20 a resnet_cifar one"),
-    ("resnet20", {"model": ["resnet32", "resnet33"]}, "Unknown model 'resnet33'"),
-    ("resnet18", {"model": ["resnet18", "resnet34"], "model_options.width_multiplier": [1, 2]},
-     "resnet18 has no switch 'width_multiplier'"),
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "model, document, fragment",
+    [
+        (
+            "lenet5",
+            {"optimizer.learnig_rate": [0.1]},
+            "optimizer.learnig_rate: unknown config field (did you mean optimizer.learning_rate?)",
+        ),
+        ("lenet5", {"optimizer.momentum": [0.5, 1.5]}, "optimizer.momentum must be in [0, 1), got 1.5"),
+        ("lenet5", {"epochs": {"type": "float", "min": 1, "max": 2.5}}, "space.json: epochs=1.0: expected int"),
+        ("lenet5", {"model_options.lrn": {"type": "bool"}}, "model_options.lrn: lenet5 has no switch 'lrn'"),
+        ("lenet5", {"model_options.num_classes": [3]}, "lenet5 has no switch 'num_classes'"),
+        ("resnet20", {"model": ["resnet32", "resnet50"]}, "resnet50 is a resnet model and resnet20 a resnet_cifar one"),
+        ("resnet20", {"model": ["resnet32", "resnet33"]}, "Unknown model 'resnet33'"),
+        (
+            "resnet18",
+            {"model": ["resnet18", "resnet34"], "model_options.width_multiplier": [1, 2]},
+            "resnet18 has no switch 'width_multiplier'",
+        ),
+    ],
+)
 def test_fields_and_values_are_checked_against_the_config(model, document, fragment):
     with pytest.raises(UserError) as error:
         check_space(parse_space(document, source="space.json"), TrialConfigs(model), source="space.json")

@@ -25,11 +25,14 @@ def test_roles_follow_keras_tuners_variables():
 
 # keras-tuner's Hyperband, counted out by hand: with s0 = ceil(1 + log3(max_epochs)), bracket b (from
 # floor(log3(max_epochs)) down to 0) starts ceil(s0 / (b + 1) * 3**b) models and keeps a third in each later round.
-@pytest.mark.parametrize("max_epochs, expected", [
-    (3, (3 + 1) + 2),  # s0 = 2
-    (9, (9 + 3 + 1) + (5 + 2) + 3),  # s0 = 3
-    (27, (27 + 9 + 3 + 1) + (12 + 4 + 2) + (6 + 2) + 4),  # s0 = 4
-])  # fmt: skip
+@pytest.mark.parametrize(
+    "max_epochs, expected",
+    [
+        (3, (3 + 1) + 2),  # s0 = 2
+        (9, (9 + 3 + 1) + (5 + 2) + 3),  # s0 = 3
+        (27, (27 + 9 + 3 + 1) + (12 + 4 + 2) + (6 + 2) + 4),  # s0 = 4
+    ],
+)
 def test_hyperband_plans_the_trials_of_its_brackets(max_epochs, expected):
     oracle = keras_tuner.oracles.HyperbandOracle(objective="val_loss", max_epochs=max_epochs, factor=3)
     assert planned_trials(oracle) == expected

@@ -27,11 +27,13 @@ LAYER_WORKLOADS = {
     "LocalResponseNormalization (AlexNet norm1)": (lambda: zoo.LocalResponseNormalization(), (55, 55, 96)),
     "GroupedConv2D (AlexNet conv2, 2 towers)": (lambda: zoo.GroupedConv2D(256, 5, padding=2), (27, 27, 96)),
     "DilatedConv2D (3x3, dilation 2, stride 2)": (
-        lambda: zoo.DilatedConv2D(64, 3, strides=2, dilation_rate=2, padding="same"), (56, 56, 64)),
+        lambda: zoo.DilatedConv2D(64, 3, strides=2, dilation_rate=2, padding="same"),
+        (56, 56, 64),
+    ),
     "ConnectionTableConv2D (LeNet-5 C3)": (lambda: zoo.ConnectionTableConv2D(zoo.LENET5_C3_TABLE, 5), (14, 14, 6)),
     "ResidualBlock (ResNet-50 conv2_x)": (lambda: zoo.ResidualBlock(64, bottleneck=True), (56, 56, 256)),
     "InceptionModule (GoogLeNet 3a)": (lambda: zoo.InceptionModule(64, 96, 128, 16, 32, 32), (28, 28, 192)),
-}  # fmt: skip
+}
 
 
 def describe_backend():

@@ -80,6 +80,7 @@ def build(candidate, config, *, num_classes, input_shape):
         probabilities = keras.layers.Activation("softmax", dtype="float32", name="probabilities")(model.output)
         model = keras.Model(model.input, probabilities, name=model.name)
     # The schedule's milestones need an epoch length; any will do for a few hundred steps.
-    compile_model(model, config, num_classes=num_classes, base_rate=config.optimizer.learning_rate,
-                  steps_per_epoch=1000)  # fmt: skip
+    compile_model(
+        model, config, num_classes=num_classes, base_rate=config.optimizer.learning_rate, steps_per_epoch=1000
+    )
     return model, precision

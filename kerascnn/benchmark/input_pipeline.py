@@ -38,12 +38,20 @@ def measure_sources(model, *, batch_size, image_size, sources=SOURCES, batches=1
     config = paper_config(model, batch_size=batch_size, image_size=image_size)
     results = {}
     for source in sources:
-        with tempfile.TemporaryDirectory(prefix="kerascnn-benchmark-") as temp, _open(
-            source, config.data, model, image_size, channels, images, Path(temp)
-        ) as (data, splits, description):
-            stream = make_dataset(splits.train, training=True, image_size=image_size, channels=channels,
-                                  batch_size=batch_size, config=data, num_examples=splits.num_train,
-                                  in_memory=splits.in_memory)  # fmt: skip
+        with (
+            tempfile.TemporaryDirectory(prefix="kerascnn-benchmark-") as temp,
+            _open(source, config.data, model, image_size, channels, images, Path(temp)) as (data, splits, description),
+        ):
+            stream = make_dataset(
+                splits.train,
+                training=True,
+                image_size=image_size,
+                channels=channels,
+                batch_size=batch_size,
+                config=data,
+                num_examples=splits.num_train,
+                in_memory=splits.in_memory,
+            )
             samples = time_stream(stream, batch_size, batches=batches, repeats=repeats, warmup=warmup)
         results[source] = {**summarize(samples), "source": description, "augmentation": data.augmentation}
     return results

@@ -68,9 +68,11 @@ def summary_line(machine):
     features = " ".join(machine.get("cpu_features", ())) or "unknown"
     if not machine.get("onednn_max_cpu_isa", "default").startswith("default"):
         features += f"; oneDNN limited to {machine['onednn_max_cpu_isa']}"
-    return (f"{machine['cpu']} ({features}), {machine['cores']} cores, {machine['memory_gib']} GiB, {gpus}; TensorFlow "
-            f"{machine['tensorflow']}, Keras {machine['keras']} ({machine['keras_backend']}), Python "
-            f"{machine['python']}; load average {machine['load_average'][0]} at the start")  # fmt: skip
+    return (
+        f"{machine['cpu']} ({features}), {machine['cores']} cores, {machine['memory_gib']} GiB, {gpus}; TensorFlow "
+        f"{machine['tensorflow']}, Keras {machine['keras']} ({machine['keras_backend']}), Python "
+        f"{machine['python']}; load average {machine['load_average'][0]} at the start"
+    )
 
 
 # Memory: what the process holds (resident set size), and the most it has held.

@@ -47,8 +47,13 @@ def measure_point(point, *, timeout=None):
         out = Path(temp) / "result.json"
         launched = time.time()
         try:
-            process = subprocess.run([sys.executable, "-c", _BOOT, json.dumps(point), str(out)],
-                                     env=env, capture_output=True, text=True, timeout=timeout)  # fmt: skip
+            process = subprocess.run(
+                [sys.executable, "-c", _BOOT, json.dumps(point), str(out)],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=timeout,
+            )
         except subprocess.TimeoutExpired:
             return {"error": f"stopped after {timeout} s"}
         if process.returncode != 0 or not out.exists():
@@ -77,8 +82,10 @@ def child(point, out_path, marks):
     from kerascnn.data import load_splits, make_dataset
 
     started, tensorflow_imported, kerascnn_imported = marks
-    startup = {"import_tensorflow": tensorflow_imported - started,
-               "import_keras_kerascnn": kerascnn_imported - tensorflow_imported}
+    startup = {
+        "import_tensorflow": tensorflow_imported - started,
+        "import_keras_kerascnn": kerascnn_imported - tensorflow_imported,
+    }
     size, batch_size, num_classes = point["image_size"], point["batch_size"], point["num_classes"]
 
     # The data pipeline as `python -m pipelines.train MODEL` builds it: the embedded shapes, the model's recipe.
@@ -87,9 +94,18 @@ def child(point, out_path, marks):
     data = config.data.replace(dataset="shapes")
     input_shape = (size, size, kerascnn.model_spec(point["model"]).input_shape[2])
     splits = load_splits(data, size, input_shape[2])
-    stream = iter(make_dataset(splits.train, training=True, image_size=size, channels=input_shape[2],
-                               batch_size=batch_size, config=data, num_examples=splits.num_train,
-                               in_memory=splits.in_memory))  # fmt: skip
+    stream = iter(
+        make_dataset(
+            splits.train,
+            training=True,
+            image_size=size,
+            channels=input_shape[2],
+            batch_size=batch_size,
+            config=data,
+            num_examples=splits.num_train,
+            in_memory=splits.in_memory,
+        )
+    )
     next(stream)
     startup["data"] = time.time() - start
 
@@ -107,11 +123,18 @@ def child(point, out_path, marks):
         timer.warm_up(point["warmup"])
         peak = peak_resident_mib()
         timers[index] = timer
-        results.append({
-            **fields, "resolved_precision": precision, "resolved_jit_compile": bool(model.jit_compile),
-            "build_s": built - start, "first_step_s": first_step - built,
-            "peak_mib": peak, "rise_mib": peak - before, "memory_exact": exact,
-        })  # fmt: skip
+        results.append(
+            {
+                **fields,
+                "resolved_precision": precision,
+                "resolved_jit_compile": bool(model.jit_compile),
+                "build_s": built - start,
+                "first_step_s": first_step - built,
+                "peak_mib": peak,
+                "rise_mib": peak - before,
+                "memory_exact": exact,
+            }
+        )
     del stream  # no background data work while the steps are timed
 
     samples = throughput.alternate(timers, steps=point["steps"], repeats=point["repeats"])

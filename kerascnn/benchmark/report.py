@@ -57,12 +57,16 @@ def _model_section(result):
 
 
 def _candidates(rows):
-    lines = ["| model | precision | XLA | training img/s | inference img/s | peak memory MiB (rise) |",
-             "|---|---|---|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        "| model | precision | XLA | training img/s | inference img/s | peak memory MiB (rise) |",
+        "|---|---|---|---:|---:|---:|",
+    ]
     for row in rows:
         memory = f"{row['peak_mib']:,.0f} ({row['rise_mib']:+,.0f}{'' if row['memory_exact'] else '*'})"
-        lines.append(f"| {row['implementation']} | {_precision(row)} | {_jit(row)} | {_rate(row['train'])} | "
-                     f"{_rate(row['inference'])} | {memory} |")  # fmt: skip
+        lines.append(
+            f"| {row['implementation']} | {_precision(row)} | {_jit(row)} | {_rate(row['train'])} | "
+            f"{_rate(row['inference'])} | {memory} |"
+        )
     if not all(row["memory_exact"] for row in rows):
         lines += ["", "\\* built after another model in the same process: its rise may be understated."]
     return lines
@@ -74,26 +78,44 @@ def _auto(check):
 
     verdict = "the fastest measured" if check["auto_is_fastest"] else "NOT the fastest measured"
     other = setting(**check["fastest_other"])
-    return (f"`auto` picks {setting(check['precision'], check['jit_compile'])}: {verdict} (its training speed is "
-            f"{check['speedup_over_fastest_other']:.2f}x that of {other}, the fastest of the others).")
+    return (
+        f"`auto` picks {setting(check['precision'], check['jit_compile'])}: {verdict} (its training speed is "
+        f"{check['speedup_over_fastest_other']:.2f}x that of {other}, the fastest of the others)."
+    )
 
 
 def _sweep(rows):
-    lines = ["", "### Sweep", "", "Our model alone, each point in its own process (its peak is its own).", "",
-             "| batch | image | training img/s | inference img/s | peak memory MiB (rise) |",
-             "|---:|---:|---:|---:|---:|"]  # fmt: skip
+    lines = [
+        "",
+        "### Sweep",
+        "",
+        "Our model alone, each point in its own process (its peak is its own).",
+        "",
+        "| batch | image | training img/s | inference img/s | peak memory MiB (rise) |",
+        "|---:|---:|---:|---:|---:|",
+    ]
     for row in rows:
-        cells = [row["error"], "", ""] if "error" in row else [
-            _rate(row["train"]), _rate(row["inference"]), f"{row['peak_mib']:,.0f} ({row['rise_mib']:+,.0f})"]
+        cells = (
+            [row["error"], "", ""]
+            if "error" in row
+            else [_rate(row["train"]), _rate(row["inference"]), f"{row['peak_mib']:,.0f} ({row['rise_mib']:+,.0f})"]
+        )
         lines.append("| " + " | ".join([str(row["batch_size"]), str(row["image_size"]), *cells]) + " |")
     return lines
 
 
 def _inputs(sources, batch, size):
     augmentation = next(iter(sources.values()))["augmentation"]
-    lines = ["", "### Input pipeline", "",
-             f"The training stream (augmentation `{augmentation}`, batch {batch}, {size}x{size}), timed alone; "
-             "x training: over our training images/s.", "", "| source | images/s | x training |", "|---|---:|---:|"]
+    lines = [
+        "",
+        "### Input pipeline",
+        "",
+        f"The training stream (augmentation `{augmentation}`, batch {batch}, {size}x{size}), timed alone; "
+        "x training: over our training images/s.",
+        "",
+        "| source | images/s | x training |",
+        "|---|---:|---:|",
+    ]
     lines += [f"| {row['source']} | {_rate(row)} | {row['over_training']:.1f} |" for row in sources.values()]
     return lines
 
@@ -111,10 +133,13 @@ def _ratio_table(results, *, with_model):
 def _startup(startup):
     lines = ["", "### Start to the first training step", "", "| phase | seconds |", "|---|---:|"]
     lines += [f"| {PHASES[name]} | {seconds:.1f} |" for name, seconds in startup["phases"].items()]
-    lines += [f"| **total** | **{startup['total_s']:.1f}** |", "",
-              f"One ordinary training step takes {startup['step_s']:.2f} s, so the first step spends "
-              f"{max(startup['phases']['first_step'] - startup['step_s'], 0):.1f} s tracing and optimising the "
-              "graph."]  # fmt: skip
+    lines += [
+        f"| **total** | **{startup['total_s']:.1f}** |",
+        "",
+        f"One ordinary training step takes {startup['step_s']:.2f} s, so the first step spends "
+        f"{max(startup['phases']['first_step'] - startup['step_s'], 0):.1f} s tracing and optimising the "
+        "graph.",
+    ]
     return lines
 
 

@@ -80,9 +80,14 @@ def run_benchmark(settings, *, log=print):
             sweep.append({"batch_size": batch, "image_size": size, **row})
     sweep.sort(key=lambda row: (row["image_size"], row["batch_size"]))
     log(f"{settings.model}: input pipeline ({', '.join(settings.sources) or 'no sources'})")
-    inputs = input_pipeline.measure_sources(settings.model, batch_size=main_batch, image_size=main_size,
-                                            sources=settings.sources, batches=settings.input_batches,
-                                            repeats=settings.repeats)  # fmt: skip
+    inputs = input_pipeline.measure_sources(
+        settings.model,
+        batch_size=main_batch,
+        image_size=main_size,
+        sources=settings.sources,
+        batches=settings.input_batches,
+        repeats=settings.repeats,
+    )
     ours = next(row for row in rows if row["implementation"] == OURS)
     for source in inputs.values():
         source["over_training"] = source["median"] / ours["train"]["median"]
@@ -105,10 +110,15 @@ def _summarized(row):
 
 def _point(settings, batch_size, image_size, timed):
     return {
-        "model": settings.model, "batch_size": batch_size, "image_size": image_size,
-        "num_classes": settings.num_classes, "candidates": [dataclasses.asdict(c) for c in timed],
-        "steps": settings.steps, "warmup": settings.warmup, "repeats": settings.repeats,
-    }  # fmt: skip
+        "model": settings.model,
+        "batch_size": batch_size,
+        "image_size": image_size,
+        "num_classes": settings.num_classes,
+        "candidates": [dataclasses.asdict(c) for c in timed],
+        "steps": settings.steps,
+        "warmup": settings.warmup,
+        "repeats": settings.repeats,
+    }
 
 
 def _sweep_row(row):
@@ -131,13 +141,18 @@ def _comparison(rows):
     out = []
     for (precision, jit), pair in pairs.items():
         if OURS in pair and THEIRS in pair:
-            out.append({
-                "precision": precision, "jit_compile": jit,
-                "resolved_precision": pair[OURS]["resolved_precision"],
-                "resolved_jit_compile": pair[OURS]["resolved_jit_compile"],
-                **{kind: ratios(pair[OURS][kind]["samples"], pair[THEIRS][kind]["samples"])
-                   for kind in ("train", "inference")},
-            })  # fmt: skip
+            out.append(
+                {
+                    "precision": precision,
+                    "jit_compile": jit,
+                    "resolved_precision": pair[OURS]["resolved_precision"],
+                    "resolved_jit_compile": pair[OURS]["resolved_jit_compile"],
+                    **{
+                        kind: ratios(pair[OURS][kind]["samples"], pair[THEIRS][kind]["samples"])
+                        for kind in ("train", "inference")
+                    },
+                }
+            )
     return out
 
 
@@ -154,8 +169,9 @@ def _auto_check(rows):
         return None
     fastest = max(others, key=lambda row: row["train"]["median"])
     return {
-        "precision": resolved[0], "jit_compile": resolved[1],
+        "precision": resolved[0],
+        "jit_compile": resolved[1],
         "fastest_other": {"precision": fastest["resolved_precision"], "jit_compile": fastest["resolved_jit_compile"]},
         "speedup_over_fastest_other": auto["train"]["median"] / fastest["train"]["median"],
         "auto_is_fastest": auto["train"]["median"] >= fastest["train"]["median"],
-    }  # fmt: skip
+    }

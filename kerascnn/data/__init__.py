@@ -1,10 +1,10 @@
 """The example gen: datasets, the papers' augmentations and the serving preprocessing.
 
-    from kerascnn.data import DataConfig, load_splits, make_datasets, steps_per_epoch
-    config = DataConfig(dataset="shapes", augmentation="alexnet", normalization="imagenet")
-    splits = load_splits(config, image_size=227, channels=3, seed=0)
-    train, val = make_datasets(splits, image_size=227, channels=3, batch_size=128, config=config, seed=0)
-    model.fit(train, steps_per_epoch=steps_per_epoch(splits.num_train, 128), validation_data=val, epochs=5)
+from kerascnn.data import DataConfig, load_splits, make_datasets, steps_per_epoch
+config = DataConfig(dataset="shapes", augmentation="alexnet", normalization="imagenet")
+splits = load_splits(config, image_size=227, channels=3, seed=0)
+train, val = make_datasets(splits, image_size=227, channels=3, batch_size=128, config=config, seed=0)
+model.fit(train, steps_per_epoch=steps_per_epoch(splits.num_train, 128), validation_data=val, epochs=5)
 """
 
 from kerascnn.data.config import NORMALIZATIONS, DataConfig, DataError

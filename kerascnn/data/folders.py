@@ -46,8 +46,9 @@ def folder_splits(config, channels, seed=0):
         if extra:
             raise DataError(f"{val_root} has class folders that {train_root} lacks: {', '.join(map(repr, extra))}.")
 
-    checks = check_files([path for path, _ in train + val], root=root, max_pixels=config.max_image_pixels,
-                         cache_dir=config.cache_dir)  # fmt: skip
+    checks = check_files(
+        [path for path, _ in train + val], root=root, max_pixels=config.max_image_pixels, cache_dir=config.cache_dir
+    )
     for path, check in checks.items():
         if check.error:
             bad.add(path, check.error)
@@ -64,12 +65,16 @@ def folder_splits(config, channels, seed=0):
     train, val, class_names = _drop_empty_classes(train, val, class_names, train_root, bad, config.on_bad_image)
     if len(class_names) < 2:
         found = ", ".join(class_names) or "none"
-        raise DataError(f"{train_root} has images of {len(class_names)} class(es) ({found}); a classifier needs at "
-                        "least 2 class subfolders.")  # fmt: skip
+        raise DataError(
+            f"{train_root} has images of {len(class_names)} class(es) ({found}); a classifier needs at "
+            "least 2 class subfolders."
+        )
     if not val_root:
         if config.val_split <= 0:
-            raise DataError(f"{root} has no val/ folder and data.val_split is 0: give a fraction to hold out "
-                            "(--val-split 0.1) or add train/ and val/ folders.")  # fmt: skip
+            raise DataError(
+                f"{root} has no val/ folder and data.val_split is 0: give a fraction to hold out "
+                "(--val-split 0.1) or add train/ and val/ folders."
+            )
         train, val = split_stratified(train, config.val_split, seed)
     if not val:
         raise DataError(f"{val_root or root} gives no usable validation images: add some to each class folder.")
@@ -160,8 +165,9 @@ def _drop_empty_classes(train, val, class_names, train_root, bad, policy):
     if not empty:
         return train, val, class_names
     if policy == "fail":
-        raise DataError(f"Class folder {train_root / empty[0]} has no usable images: add some or remove it, "
-                        f"{SKIP_HINT}.")  # fmt: skip
+        raise DataError(
+            f"Class folder {train_root / empty[0]} has no usable images: add some or remove it, {SKIP_HINT}."
+        )
     for name in empty:
         bad.add(train_root / name, "class folder without usable images: class left out")
     kept = [name for name in class_names if name not in empty]

@@ -22,9 +22,13 @@ def make_datasets(splits, *, image_size, channels, batch_size, config, seed=0, i
     """(training stream, validation batches) for a `Splits`; see `make_dataset`."""
     options = dict(image_size=image_size, channels=channels, batch_size=batch_size, config=config, seed=seed)
     train = make_dataset(
-        splits.train, training=True, num_examples=splits.num_train, in_memory=splits.in_memory,
-        initial_epoch=initial_epoch, **options,
-    )  # fmt: skip
+        splits.train,
+        training=True,
+        num_examples=splits.num_train,
+        in_memory=splits.in_memory,
+        initial_epoch=initial_epoch,
+        **options,
+    )
     val = make_dataset(splits.val, training=False, num_examples=splits.num_val, in_memory=splits.in_memory, **options)
     return train, val
 

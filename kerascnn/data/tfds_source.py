@@ -91,11 +91,15 @@ def _not_prepared(builder, name, data_dir):
     if builder.MANUAL_DOWNLOAD_INSTRUCTIONS:
         manual = f"{where}/downloads/manual"
         files = " ".join(builder.MANUAL_DOWNLOAD_INSTRUCTIONS.split())
-        return (f"tensorflow-datasets {name!r} is not prepared in {where}. It needs files you download yourself "
-                f"into {manual} ({files}), then: tfds build {name} --data_dir {where}")  # fmt: skip
-    return (f"tensorflow-datasets {name!r} is not prepared in {where} and this run does not download. Prepare it "
-            f"on a machine with network with `tfds build {name} --data_dir {where}` (and copy that folder here), or "
-            "let this run download it with --set data.download=true.")  # fmt: skip
+        return (
+            f"tensorflow-datasets {name!r} is not prepared in {where}. It needs files you download yourself "
+            f"into {manual} ({files}), then: tfds build {name} --data_dir {where}"
+        )
+    return (
+        f"tensorflow-datasets {name!r} is not prepared in {where} and this run does not download. Prepare it "
+        f"on a machine with network with `tfds build {name} --data_dir {where}` (and copy that folder here), or "
+        "let this run download it with --set data.download=true."
+    )
 
 
 def _first_line(error):

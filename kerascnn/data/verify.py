@@ -78,9 +78,11 @@ def check_image(path, max_pixels, convert_dir):
             width, height = image.size
             if width * height > max_pixels:
                 return FileCheck(
-                    width, height, f"declares {width}x{height} pixels, over data.max_image_pixels ({max_pixels:,}): "
+                    width,
+                    height,
+                    f"declares {width}x{height} pixels, over data.max_image_pixels ({max_pixels:,}): "
                     "an image bomb, or raise the limit",
-                )  # fmt: skip
+                )
             if image.format == "JPEG":  # decode at 1/8 scale: every byte is still read, for an eighth of the work
                 image.draft(image.mode, (max(1, width // 8), max(1, height // 8)))
             image.load()
@@ -89,8 +91,10 @@ def check_image(path, max_pixels, convert_dir):
             try:
                 return FileCheck(width, height, None, _convert_to_png(image, path, convert_dir))
             except OSError as error:
-                return FileCheck(error=f"is {image.format}, which TensorFlow cannot decode, and converting it to PNG "
-                                 f"in {convert_dir} failed ({error})")
+                return FileCheck(
+                    error=f"is {image.format}, which TensorFlow cannot decode, and converting it to PNG "
+                    f"in {convert_dir} failed ({error})"
+                )
     except Image.DecompressionBombError as error:
         return FileCheck(error=f"an image bomb: {error}")  # over twice Pillow's limit, refused before ours
     except UnidentifiedImageError:

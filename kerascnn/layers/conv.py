@@ -227,8 +227,10 @@ def _spread_taps(kernel, axis, d):
     zeros_shape[axis] = n * (d - 1)
     spread = ops.concatenate([kernel, ops.zeros(zeros_shape, kernel.dtype)], axis=axis)
     # Interleave: tap i goes to position i*d; then drop the trailing zeros after the last tap.
-    spread = ops.reshape(ops.swapaxes(ops.reshape(spread, _split(kernel.shape, axis, d, n)), axis, axis + 1),
-                         _merged(kernel.shape, axis, n * d))
+    spread = ops.reshape(
+        ops.swapaxes(ops.reshape(spread, _split(kernel.shape, axis, d, n)), axis, axis + 1),
+        _merged(kernel.shape, axis, n * d),
+    )
     return ops.take(spread, ops.arange((n - 1) * d + 1), axis=axis)
 
 

@@ -60,9 +60,14 @@ ALEXNET_CONFIGS = {
 def _conv(x, conv, name):
     if conv.groups > 1:
         return GroupedConv2D(
-            conv.filters, conv.kernel_size, conv.groups, strides=conv.strides, padding=conv.padding,
-            activation="relu", name=name,
-        )(x)  # fmt: skip
+            conv.filters,
+            conv.kernel_size,
+            conv.groups,
+            strides=conv.strides,
+            padding=conv.padding,
+            activation="relu",
+            name=name,
+        )(x)
     if conv.strides == 1 and 2 * conv.padding == conv.kernel_size - 1:
         return layers.Conv2D(conv.filters, conv.kernel_size, padding="same", activation="relu", name=name)(x)
     if conv.padding:

@@ -85,14 +85,13 @@ def googlenet(
         for module, widths in stage.items():
             x = InceptionModule(**widths._asdict(), name=f"inception_{module}")(x)
             if aux_classifiers and module in AUXILIARY_AFTER:
-                head = AuxiliaryClassifier(num_classes, classifier_activation=classifier_activation,
-                                           name=f"aux{len(auxiliary) + 1}")  # fmt: skip
+                head = AuxiliaryClassifier(
+                    num_classes, classifier_activation=classifier_activation, name=f"aux{len(auxiliary) + 1}"
+                )
                 auxiliary.append(head(x))
 
     if include_top:
-        x = classifier_head(
-            x, num_classes, pooling="avg", dropout=dropout, classifier_activation=classifier_activation
-        )
+        x = classifier_head(x, num_classes, pooling="avg", dropout=dropout, classifier_activation=classifier_activation)
     else:
         x = pool_features(x, pooling)
     return keras.Model(inputs, [x, *auxiliary] if auxiliary else x, name=name)

@@ -99,13 +99,25 @@ def resnet(
     x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
     x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)  # -> 56
     x = _stages(
-        x, (64, 128, 256, 512), blocks, strides, dilations,
-        bottleneck=bottleneck, shortcut=shortcut, residual=residual, stride_in_3x3=stride_in_3x3,
-    )  # fmt: skip  # -> 56, 28, 14, 7 at output_stride 32
+        x,
+        (64, 128, 256, 512),
+        blocks,
+        strides,
+        dilations,
+        bottleneck=bottleneck,
+        shortcut=shortcut,
+        residual=residual,
+        stride_in_3x3=stride_in_3x3,
+    )  # -> 56, 28, 14, 7 at output_stride 32
     return _finish(
-        inputs, x, include_top=include_top, num_classes=num_classes, pooling=pooling,
-        classifier_activation=classifier_activation, name=name,
-    )  # fmt: skip
+        inputs,
+        x,
+        include_top=include_top,
+        num_classes=num_classes,
+        pooling=pooling,
+        classifier_activation=classifier_activation,
+        name=name,
+    )
 
 
 def cifar_resnet(
@@ -127,16 +139,21 @@ def cifar_resnet(
         raise ValueError(f"width_multiplier must be positive, got {width_multiplier}.")
     widths = tuple(max(1, round(16 * width_multiplier)) * 2**i for i in range(3))  # 16, 32, 64 at 1
     inputs = layers.Input(input_shape, name="images")
-    x = layers.Conv2D(
-        widths[0], 3, padding="same", use_bias=False, kernel_initializer="he_normal", name="conv1_conv"
-    )(inputs)
+    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, kernel_initializer="he_normal", name="conv1_conv")(
+        inputs
+    )
     x = _batch_norm("conv1_bn")(x)
     x = layers.ReLU(name="conv1_relu")(x)
     x = _stages(x, widths, (n, n, n), (1, 2, 2), (1, 1, 1), shortcut=shortcut, residual=residual)  # 32, 16, 8
     return _finish(
-        inputs, x, include_top=include_top, num_classes=num_classes, pooling=pooling,
-        classifier_activation=classifier_activation, name=name,
-    )  # fmt: skip
+        inputs,
+        x,
+        include_top=include_top,
+        num_classes=num_classes,
+        pooling=pooling,
+        classifier_activation=classifier_activation,
+        name=name,
+    )
 
 
 for _depth in IMAGENET_SPECS:

@@ -17,6 +17,7 @@ from kerascnn.layers import LocalResponseNormalization
 from kerascnn.models.heads import classifier_head, pool_features
 from kerascnn.registry import register_model
 
+
 # Each block is a tuple of (kernel size, filters) convs: the columns of the paper's Table 1. Configuration C ends
 # blocks 3 to 5 with a 1x1 conv.
 def _convs(filters, count, last_1x1=False):

@@ -189,8 +189,12 @@ class WeightHistograms(keras.callbacks.Callback):
                 values = keras.ops.convert_to_numpy(weight).astype(np.float32).ravel()
                 counts, edges = np.histogram(values, bins=self.buckets)
                 buckets = np.stack([edges[:-1], edges[1:], counts.astype(np.float64)], axis=1)
-                tf.summary.write(f"{weight.path}/histogram", buckets, step=epoch,
-                                 metadata=metadata.create_summary_metadata(weight.path, ""))  # fmt: skip
+                tf.summary.write(
+                    f"{weight.path}/histogram",
+                    buckets,
+                    step=epoch,
+                    metadata=metadata.create_summary_metadata(weight.path, ""),
+                )
 
 
 def write_input_grid(log_dir, images, mean, std, step=0, max_images=16):

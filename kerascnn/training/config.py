@@ -76,12 +76,22 @@ class RunConfig:
 
 # The command-line flags of config fields, so that an error names what the user typed.
 FLAGS = {
-    "epochs": "--epochs", "batch_size": "--batch-size", "global_batch_size": "--global-batch-size",
-    "optimizer.learning_rate": "--learning-rate", "image_size": "--image-size", "precision": "--precision",
-    "strategy": "--strategy", "seed": "--seed", "output_dir": "--output-dir", "run_dir": "--run-dir",
-    "data.dataset": "--dataset", "data.data_dir": "--data-dir", "data.val_split": "--val-split",
-    "data.on_bad_image": "--on-bad-image", "profile_batches": "--profile-batches",
-}  # fmt: skip
+    "epochs": "--epochs",
+    "batch_size": "--batch-size",
+    "global_batch_size": "--global-batch-size",
+    "optimizer.learning_rate": "--learning-rate",
+    "image_size": "--image-size",
+    "precision": "--precision",
+    "strategy": "--strategy",
+    "seed": "--seed",
+    "output_dir": "--output-dir",
+    "run_dir": "--run-dir",
+    "data.dataset": "--dataset",
+    "data.data_dir": "--data-dir",
+    "data.val_split": "--val-split",
+    "data.on_bad_image": "--on-bad-image",
+    "profile_batches": "--profile-batches",
+}
 
 
 def label(name):
@@ -231,20 +241,26 @@ def validate(config):
         ("optimizer.reference_batch", o.reference_batch >= 1, "at least 1"),
         ("optimizer.momentum", 0 <= o.momentum < 1, "in [0, 1)"),
         ("optimizer.weight_decay", o.weight_decay >= 0, "0 or more"),
-        ("optimizer.schedule", o.schedule in ("constant", "step", "plateau", "exponential", "cosine"),
-         "constant, step, plateau, exponential or cosine"),
+        (
+            "optimizer.schedule",
+            o.schedule in ("constant", "step", "plateau", "exponential", "cosine"),
+            "constant, step, plateau, exponential or cosine",
+        ),
         ("optimizer.milestones", all(0 < m < 1 for m in o.milestones), "fractions of the run in (0, 1)"),
         ("optimizer.gamma", 0 < o.gamma <= 1, "in (0, 1]"),
         ("optimizer.warmup_epochs", 0 <= o.warmup_epochs < config.epochs, "in [0, epochs)"),
-        ("optimizer.warmup_epochs", not (o.warmup_epochs and o.schedule == "plateau"),
-         "0 with the plateau schedule (it lowers a constant rate)"),
+        (
+            "optimizer.warmup_epochs",
+            not (o.warmup_epochs and o.schedule == "plateau"),
+            "0 with the plateau schedule (it lowers a constant rate)",
+        ),
         ("loss_upper_bound", config.loss_upper_bound is None or config.loss_upper_bound > 0, "positive"),
         ("recover_factor", 0 < config.recover_factor < 1, "in (0, 1)"),
         ("max_recoveries", config.max_recoveries >= 0, "0 or more"),
         ("histogram_freq", config.histogram_freq >= 0, "0 or more"),
         ("profile_batches", _profile_range(config.profile_batches), "empty, a step N or a range N,M of steps"),
         ("model", config.model in kerascnn.list_models(), "a model of --list-models"),
-    ]  # fmt: skip
+    ]
     for name, ok, expected in checks:
         if not ok:
             raise UserError(f"{label(name)} must be {expected}, got {_get(config, name)!r}.")
@@ -266,10 +282,28 @@ def to_dict(config):
 
 
 # Fields that may change between a run and its resumption: more epochs, other outputs, other monitoring.
-RESUMABLE_CHANGES = {"epochs", "run_dir", "output_dir", "push", "ten_crop", "histogram_freq", "profile_batches",
-                     "image_summaries", "filter_images", "keep_checkpoints", "checkpoint_every", "strategy",
-                     "on_nan", "max_recoveries", "recover_factor", "loss_upper_bound", "export_weights",
-                     "deterministic", "jit_compile", "steps_per_execution"}  # fmt: skip
+RESUMABLE_CHANGES = {
+    "epochs",
+    "run_dir",
+    "output_dir",
+    "push",
+    "ten_crop",
+    "histogram_freq",
+    "profile_batches",
+    "image_summaries",
+    "filter_images",
+    "keep_checkpoints",
+    "checkpoint_every",
+    "strategy",
+    "on_nan",
+    "max_recoveries",
+    "recover_factor",
+    "loss_upper_bound",
+    "export_weights",
+    "deterministic",
+    "jit_compile",
+    "steps_per_execution",
+}
 
 
 def fingerprint(config):

@@ -31,9 +31,15 @@ def evaluate_model(run, model, splits):
     """Top-1 / top-5 accuracy and error, and the loss, of `model` on the validation split (centre crop)."""
     config = run.config
     val = make_dataset(
-        splits.val, training=False, image_size=run.input_shape[0], channels=run.input_shape[2],
-        batch_size=run.global_batch, config=config.data, num_examples=splits.num_val, in_memory=splits.in_memory,
-    )  # fmt: skip
+        splits.val,
+        training=False,
+        image_size=run.input_shape[0],
+        channels=run.input_shape[2],
+        batch_size=run.global_batch,
+        config=config.data,
+        num_examples=splits.num_val,
+        in_memory=splits.in_memory,
+    )
     results = model.evaluate(val, return_dict=True, verbose=1 if sys.stdout.isatty() else 2)
     metrics = {f"val_{k}": float(v) for k, v in results.items()}
     metrics["val_error"] = 1.0 - metrics["val_accuracy"]

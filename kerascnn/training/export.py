@@ -28,15 +28,21 @@ TOP_K = 5
 def serving_model(trained, config, *, num_classes, input_shape):
     """A float32 copy of `trained` for inference: the registry's model with the main head only (GoogLeNet's
     auxiliary heads are left out) and the trained weights, matched by layer name."""
-    model = build_model(config, num_classes=num_classes, input_shape=input_shape, precision="float32",
-                        options={"aux_classifiers": False} if "aux_classifiers" in config.model_options else None)
+    model = build_model(
+        config,
+        num_classes=num_classes,
+        input_shape=input_shape,
+        precision="float32",
+        options={"aux_classifiers": False} if "aux_classifiers" in config.model_options else None,
+    )
     for layer in model.layers:
         layer.set_weights([np.asarray(w, dtype=np.float32) for w in trained.get_layer(layer.name).get_weights()])
     return model
 
 
-def write_saved_model(model, folder, *, class_names, preprocess_images, preprocess_bytes, model_name,
-                      warmup_image=None):  # fmt: skip
+def write_saved_model(
+    model, folder, *, class_names, preprocess_images, preprocess_bytes, model_name, warmup_image=None
+):
     """Exports `model` (float32) with the two serving signatures, labels and warm-up requests into `folder`.
 
     Args:

@@ -18,8 +18,8 @@ from tqdm import tqdm
 
 from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
-from kerascnn.training.failpoints import failpoint
 from kerascnn.training.export import write_metrics
+from kerascnn.training.failpoints import failpoint
 
 BLESSING_METRIC = "val_accuracy"
 
@@ -121,14 +121,22 @@ def deliver(run, model, splits, metrics, *, log=print):
         serving = serving_model(model, config, num_classes=splits.num_classes, input_shape=run.input_shape)
         progress.update()  # the float32 copy
         write_saved_model(
-            serving, folder, class_names=splits.class_names, model_name=config.model, warmup_image=warmup,
+            serving,
+            folder,
+            class_names=splits.class_names,
+            model_name=config.model,
+            warmup_image=warmup,
             preprocess_images=lambda images: serving_transform(images, size, channels, config.data),
             preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, channels, config.data),
-        )  # fmt: skip
+        )
         progress.update()  # the traced signatures and the SavedModel
 
-    about = {"model": config.model, "input_shape": list(run.input_shape), "dataset": config.data.dataset,
-             "precision_trained": run.precision}  # fmt: skip
+    about = {
+        "model": config.model,
+        "input_shape": list(run.input_shape),
+        "dataset": config.data.dataset,
+        "precision_trained": run.precision,
+    }
     with progress:
         pushed = push(config.output_dir, config.model, write, {**metrics, **about})
         progress.update()  # published

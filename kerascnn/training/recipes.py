@@ -5,37 +5,80 @@ for the fields and their defaults, kerascnn/data/recipes.py for the augmentation
 FAMILY_RECIPES = {
     # LeCun et al. 1998 trained for 20 passes with a decreasing rate and a diagonal Levenberg-Marquardt step size;
     # plain SGD with momentum replaces the latter.
-    "lenet": {"epochs": 20, "batch_size": 32, "optimizer.learning_rate": 0.01, "optimizer.reference_batch": 32,
-              "optimizer.weight_decay": 0.0, "optimizer.milestones": (0.5, 0.75),
-              "data.augmentation": "none", "data.normalization": "unit"},
+    "lenet": {
+        "epochs": 20,
+        "batch_size": 32,
+        "optimizer.learning_rate": 0.01,
+        "optimizer.reference_batch": 32,
+        "optimizer.weight_decay": 0.0,
+        "optimizer.milestones": (0.5, 0.75),
+        "data.augmentation": "none",
+        "data.normalization": "unit",
+    },
     # Krizhevsky et al. 2012, Sec. 5: batch 128, momentum 0.9, weight decay 5e-4, rate 0.01 divided by 10 when the
     # validation error stopped improving; about 90 epochs.
-    "alexnet": {"epochs": 90, "batch_size": 128, "optimizer.learning_rate": 0.01, "optimizer.reference_batch": 128,
-                "optimizer.weight_decay": 5e-4, "optimizer.schedule": "plateau",
-                "data.augmentation": "alexnet", "data.normalization": "imagenet"},
+    "alexnet": {
+        "epochs": 90,
+        "batch_size": 128,
+        "optimizer.learning_rate": 0.01,
+        "optimizer.reference_batch": 128,
+        "optimizer.weight_decay": 5e-4,
+        "optimizer.schedule": "plateau",
+        "data.augmentation": "alexnet",
+        "data.normalization": "imagenet",
+    },
     # Simonyan & Zisserman 2015, Sec. 3.1: batch 256, momentum 0.9, weight decay 5e-4, dropout 0.5, rate 0.01
     # divided by 10 on plateaus (three times), 74 epochs.
-    "vgg": {"epochs": 74, "batch_size": 256, "optimizer.learning_rate": 0.01, "optimizer.reference_batch": 256,
-            "optimizer.weight_decay": 5e-4, "optimizer.schedule": "plateau",
-            "data.augmentation": "vgg", "data.normalization": "imagenet"},
+    "vgg": {
+        "epochs": 74,
+        "batch_size": 256,
+        "optimizer.learning_rate": 0.01,
+        "optimizer.reference_batch": 256,
+        "optimizer.weight_decay": 5e-4,
+        "optimizer.schedule": "plateau",
+        "data.augmentation": "vgg",
+        "data.normalization": "imagenet",
+    },
     # Szegedy et al. 2015, Sec. 6: momentum 0.9, the rate decreased by 4% every 8 epochs; Caffe's bvlc_googlenet
     # adds batch 32, rate 0.01 and weight decay 2e-4.
-    "googlenet": {"epochs": 60, "batch_size": 32, "optimizer.learning_rate": 0.01, "optimizer.reference_batch": 32,
-                  "optimizer.weight_decay": 2e-4, "optimizer.schedule": "exponential", "optimizer.gamma": 0.96,
-                  "optimizer.decay_epochs": 8.0, "model_options.aux_classifiers": True,
-                  "data.augmentation": "inception", "data.normalization": "imagenet"},
+    "googlenet": {
+        "epochs": 60,
+        "batch_size": 32,
+        "optimizer.learning_rate": 0.01,
+        "optimizer.reference_batch": 32,
+        "optimizer.weight_decay": 2e-4,
+        "optimizer.schedule": "exponential",
+        "optimizer.gamma": 0.96,
+        "optimizer.decay_epochs": 8.0,
+        "model_options.aux_classifiers": True,
+        "data.augmentation": "inception",
+        "data.normalization": "imagenet",
+    },
     # He et al. 2016, Sec. 3.4: batch 256, rate 0.1 divided by 10 on plateaus, weight decay 1e-4, momentum 0.9;
     # torchvision's reference fixes the plateaus at epochs 30 and 60 of 90.
-    "resnet": {"epochs": 90, "batch_size": 256, "optimizer.learning_rate": 0.1, "optimizer.reference_batch": 256,
-               "optimizer.weight_decay": 1e-4, "optimizer.milestones": (1 / 3, 2 / 3),
-               "data.augmentation": "resnet", "data.normalization": "imagenet"},
+    "resnet": {
+        "epochs": 90,
+        "batch_size": 256,
+        "optimizer.learning_rate": 0.1,
+        "optimizer.reference_batch": 256,
+        "optimizer.weight_decay": 1e-4,
+        "optimizer.milestones": (1 / 3, 2 / 3),
+        "data.augmentation": "resnet",
+        "data.normalization": "imagenet",
+    },
     # He et al. 2016, Sec. 4.2: batch 128, rate 0.1 divided by 10 at 32k and 48k of 64k iterations (182 epochs of
     # 45k images), weight decay 1e-4, momentum 0.9, pad-and-crop and flips.
-    "resnet_cifar": {"epochs": 182, "batch_size": 128, "optimizer.learning_rate": 0.1,
-                     "optimizer.reference_batch": 128, "optimizer.weight_decay": 1e-4,
-                     "optimizer.milestones": (0.5, 0.75), "data.augmentation": "cifar",
-                     "data.normalization": "cifar10"},
-}  # fmt: skip
+    "resnet_cifar": {
+        "epochs": 182,
+        "batch_size": 128,
+        "optimizer.learning_rate": 0.1,
+        "optimizer.reference_batch": 128,
+        "optimizer.weight_decay": 1e-4,
+        "optimizer.milestones": (0.5, 0.75),
+        "data.augmentation": "cifar",
+        "data.normalization": "cifar10",
+    },
+}
 
 MODEL_RECIPES = {
     # The paper's inputs: background -0.1, ink 1.175.
@@ -48,6 +91,13 @@ MODEL_RECIPES = {
 # The embedded shapes dataset is a demo, sized so that `python -m pipelines.train alexnet` finishes in about ten
 # minutes on two CPU cores and still learns (README). In its 200 steps the papers' SGD does not get going (AlexNet
 # stays at chance: measured, 5 epochs at rate 0.01); Adam at 1e-4 does. On any other dataset the recipe applies.
-SHAPES_DEMO = {"epochs": 5, "batch_size": 32, "optimizer.name": "adam", "optimizer.learning_rate": 1e-4,
-               "optimizer.reference_batch": 32, "optimizer.weight_decay": 0.0, "optimizer.schedule": "constant",
-               "optimizer.warmup_epochs": 0.0}  # fmt: skip
+SHAPES_DEMO = {
+    "epochs": 5,
+    "batch_size": 32,
+    "optimizer.name": "adam",
+    "optimizer.learning_rate": 1e-4,
+    "optimizer.reference_batch": 32,
+    "optimizer.weight_decay": 0.0,
+    "optimizer.schedule": "constant",
+    "optimizer.warmup_epochs": 0.0,
+}

@@ -130,7 +130,12 @@ def _differences(old, new, prefix=""):
 
 def describe(run):
     """One line on what the run computes with."""
-    device = "TPU" if isinstance(run.strategy, tf.distribute.TPUStrategy) else (
-        f"{len(tf.config.list_physical_devices('GPU'))} GPU" if tf.config.list_physical_devices("GPU") else "CPU")
-    return (f"{run.config.model} on {device}: {run.replicas} replica(s), {run.precision}, global batch "
-            f"{run.global_batch}, learning rate {run.base_rate:g}")  # fmt: skip
+    device = (
+        "TPU"
+        if isinstance(run.strategy, tf.distribute.TPUStrategy)
+        else (f"{len(tf.config.list_physical_devices('GPU'))} GPU" if tf.config.list_physical_devices("GPU") else "CPU")
+    )
+    return (
+        f"{run.config.model} on {device}: {run.replicas} replica(s), {run.precision}, global batch "
+        f"{run.global_batch}, learning rate {run.base_rate:g}"
+    )

@@ -45,9 +45,11 @@ def learning_rate(config: OptimizerConfig, *, base_rate, steps_per_epoch, epochs
         rate = keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
     elif config.schedule == "exponential":
         rate = keras.optimizers.schedules.ExponentialDecay(
-            base_rate, decay_steps=max(1, round(config.decay_epochs * steps_per_epoch)), decay_rate=config.gamma,
+            base_rate,
+            decay_steps=max(1, round(config.decay_epochs * steps_per_epoch)),
+            decay_rate=config.gamma,
             staircase=True,
-        )  # fmt: skip
+        )
     elif config.schedule == "cosine":
         rate = keras.optimizers.schedules.CosineDecay(base_rate, decay_steps=max(1, total))
     else:

@@ -43,12 +43,14 @@ def fit(run, splits, *, log=print):
     recovering = 0
     while True:
         with run.strategy.scope():
-            model = build_model(config, num_classes=splits.num_classes, input_shape=run.input_shape,
-                                precision=run.precision)  # fmt: skip
+            model = build_model(
+                config, num_classes=splits.num_classes, input_shape=run.input_shape, precision=run.precision
+            )
             # A recovered run keeps its lowered rate: a schedule is rebuilt from the scaled base rate...
             lr_scale = _last_state(store).get("lr_scale", 1.0)
-            compile_model(model, config, num_classes=splits.num_classes, base_rate=run.base_rate * lr_scale,
-                          steps_per_epoch=steps)  # fmt: skip
+            compile_model(
+                model, config, num_classes=splits.num_classes, base_rate=run.base_rate * lr_scale, steps_per_epoch=steps
+            )
             state = store.restore(model) or {"epoch": 0, "step": 0}
             if recovering and not uses_schedule(model.optimizer):
                 # ...and a constant (or plateau) rate, a variable the checkpoint restored, is lowered in place.
@@ -118,9 +120,14 @@ def _fit_from(run, model, splits, store, state, steps, log):
     with StopSignals() as stop:
         while epoch < config.epochs:
             train, val = make_datasets(
-                splits, image_size=run.input_shape[0], channels=run.input_shape[2], batch_size=run.global_batch,
-                config=config.data, seed=config.seed, initial_epoch=epoch,
-            )  # fmt: skip
+                splits,
+                image_size=run.input_shape[0],
+                channels=run.input_shape[2],
+                batch_size=run.global_batch,
+                config=config.data,
+                seed=config.seed,
+                initial_epoch=epoch,
+            )
             if step:
                 train = train.skip(step)  # the stream is deterministic: these are the batches already trained on
             elif epoch == 0 and run.chief:
@@ -134,9 +141,15 @@ def _fit_from(run, model, splits, store, state, steps, log):
                 Record(),
                 *([plateau] if plateau is not None else []),
                 *_writers(run, splits),
-                Checkpointing(store, stop=stop, state=remember, steps_per_epoch=steps, first_step=step,
-                              every_steps=config.checkpoint_every, loss_upper_bound=config.loss_upper_bound),
-                # fmt: skip
+                Checkpointing(
+                    store,
+                    stop=stop,
+                    state=remember,
+                    steps_per_epoch=steps,
+                    first_step=step,
+                    every_steps=config.checkpoint_every,
+                    loss_upper_bound=config.loss_upper_bound,
+                ),
             ]
             model.fit(
                 train,

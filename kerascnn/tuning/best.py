@@ -30,8 +30,10 @@ def restore_or_retrain(tuner, hypermodel, trial, splits, *, retrain_dir, log=pri
         log(f"Restoring trial {trial.trial_id} from {checkpoint}.")
         return hypermodel.trial_run(trial.hyperparameters), tuner.load_model(trial)
     epochs = int(trial.metrics.get_last_value("epochs") or hypermodel.trial_run(trial.hyperparameters).config.epochs)
-    log(f"Trial {trial.trial_id}'s weights are not on this machine: training its config for {epochs} epochs in "
-        f"{retrain_dir}.")  # fmt: skip
+    log(
+        f"Trial {trial.trial_id}'s weights are not on this machine: training its config for {epochs} epochs in "
+        f"{retrain_dir}."
+    )
     config = hypermodel.configs(active_values(trial.hyperparameters))
     run = runs.prepare(dataclasses.replace(config, run_dir=str(retrain_dir), epochs=epochs))
     model, _ = trainer.fit(run, splits, log=log)

@@ -32,14 +32,39 @@ def optimizer_space(config):
     space = [Hyperparameter("optimizer.name", "choice", values=names, default=o.name)]
     for name in names:
         rate = o.learning_rate if name == o.name else CONVENTIONAL_RATES[name]
-        space.append(Hyperparameter(f"optimizer.learning_rate@{name}", "float", rate / 10, rate * 10,
-                                    sampling="log", default=rate, when=("optimizer.name", (name,))))  # fmt: skip
+        space.append(
+            Hyperparameter(
+                f"optimizer.learning_rate@{name}",
+                "float",
+                rate / 10,
+                rate * 10,
+                sampling="log",
+                default=rate,
+                when=("optimizer.name", (name,)),
+            )
+        )
     with_momentum = tuple(name for name in names if name in MOMENTUM_OPTIMIZERS)
     if with_momentum:
-        space.append(Hyperparameter("optimizer.momentum", "float", 0.8, 0.99, default=_clip(o.momentum, 0.8, 0.99),
-                                    when=("optimizer.name", with_momentum)))  # fmt: skip
-    space.append(Hyperparameter("optimizer.weight_decay", "float", 1e-5, 1e-2, sampling="log",
-                                default=_clip(o.weight_decay or 1e-4, 1e-5, 1e-2)))  # fmt: skip
+        space.append(
+            Hyperparameter(
+                "optimizer.momentum",
+                "float",
+                0.8,
+                0.99,
+                default=_clip(o.momentum, 0.8, 0.99),
+                when=("optimizer.name", with_momentum),
+            )
+        )
+    space.append(
+        Hyperparameter(
+            "optimizer.weight_decay",
+            "float",
+            1e-5,
+            1e-2,
+            sampling="log",
+            default=_clip(o.weight_decay or 1e-4, 1e-5, 1e-2),
+        )
+    )
     return space
 
 
@@ -52,8 +77,9 @@ def model_space(config):
 
     space = []
     if "dropout" in parameters:
-        space.append(Hyperparameter("model_options.dropout", "float", 0.0, 0.7, step=0.1,
-                                    default=round(current("dropout"), 1)))  # fmt: skip
+        space.append(
+            Hyperparameter("model_options.dropout", "float", 0.0, 0.7, step=0.1, default=round(current("dropout"), 1))
+        )
     if "lrn" in parameters and _has_lrn_to_switch(spec):
         space.append(Hyperparameter("model_options.lrn", "bool", default=bool(current("lrn"))))
     if "activation" in parameters:
@@ -64,11 +90,15 @@ def model_space(config):
         space.append(Hyperparameter("model_options.pool", "choice", values=values, default=values[0]))
     if "width_multiplier" in parameters:
         values = tuple(sorted({0.5, 1.0, 2.0, float(current("width_multiplier"))}))
-        space.append(Hyperparameter("model_options.width_multiplier", "choice", values=values,
-                                    default=float(current("width_multiplier"))))  # fmt: skip
+        space.append(
+            Hyperparameter(
+                "model_options.width_multiplier", "choice", values=values, default=float(current("width_multiplier"))
+            )
+        )
     if "aux_classifiers" in parameters and current("aux_classifiers"):
-        space.append(Hyperparameter("aux_loss_weight", "float", 0.1, 1.0,
-                                    default=_clip(config.aux_loss_weight, 0.1, 1.0)))  # fmt: skip
+        space.append(
+            Hyperparameter("aux_loss_weight", "float", 0.1, 1.0, default=_clip(config.aux_loss_weight, 0.1, 1.0))
+        )
     depths = _depth_choices(spec)
     if len(depths) > 1:
         space.append(Hyperparameter("model", "choice", values=depths, default=spec.name))
@@ -90,7 +120,7 @@ def _depth_choices(spec):
     prefix = spec.name.rstrip("0123456789")
     names = {f"{prefix}{depth}" for depth in DEPTHS.get(spec.family, ())} & set(kerascnn.list_models())
     names = {name for name in names if kerascnn.model_spec(name).family == spec.family}
-    return tuple(sorted(names | {spec.name}, key=lambda name: int(name[len(prefix):]))) if names else ()
+    return tuple(sorted(names | {spec.name}, key=lambda name: int(name[len(prefix) :]))) if names else ()
 
 
 def default_space(config):

@@ -77,10 +77,12 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         keras.utils.set_random_seed(run.config.seed)
         num_classes = self.splits.num_classes
         with run.strategy.scope():
-            model = build_model(run.config, num_classes=num_classes, input_shape=run.input_shape,
-                                precision=run.precision)  # fmt: skip
-            compile_model(model, run.config, num_classes=num_classes, base_rate=run.base_rate,
-                          steps_per_epoch=self.steps(run))  # fmt: skip
+            model = build_model(
+                run.config, num_classes=num_classes, input_shape=run.input_shape, precision=run.precision
+            )
+            compile_model(
+                model, run.config, num_classes=num_classes, base_rate=run.base_rate, steps_per_epoch=self.steps(run)
+            )
             # With its variables created, the optimizer's state is saved with each trial's best epoch and restored
             # with it: Hyperband continues a trial where it stopped, its schedule included.
             model.optimizer.build(model.trainable_variables)
@@ -90,13 +92,21 @@ class RecipeHyperModel(keras_tuner.HyperModel):
         run = self.trial_run(hp)
         config = run.config
         train, val = make_datasets(
-            self.splits, image_size=run.input_shape[0], channels=run.input_shape[2], batch_size=run.global_batch,
-            config=config.data, seed=config.seed, initial_epoch=initial_epoch,
-        )  # fmt: skip
+            self.splits,
+            image_size=run.input_shape[0],
+            channels=run.input_shape[2],
+            batch_size=run.global_batch,
+            config=config.data,
+            seed=config.seed,
+            initial_epoch=initial_epoch,
+        )
         own = [TrainingMonitor(run.global_batch), FailOnNonFiniteLoss()]
         if config.optimizer.schedule == "plateau":
-            own.append(keras.callbacks.ReduceLROnPlateau(monitor="val_loss", factor=config.optimizer.gamma,
-                                                         patience=config.optimizer.patience))  # fmt: skip
+            own.append(
+                keras.callbacks.ReduceLROnPlateau(
+                    monitor="val_loss", factor=config.optimizer.gamma, patience=config.optimizer.patience
+                )
+            )
         return model.fit(
             train,
             validation_data=val,

@@ -30,8 +30,10 @@ def end_line(trial, planned, objective, metrics, best):
         reason = (trial.message or "").strip().splitlines()[-1:] or ["no message"]
         return f"{label(trial, planned)} {trial.status.lower()}: {reason[0]}"
     best = f"best so far {best.score:.4f} (trial {best.trial_id})" if best and best.score is not None else ""
-    return (f"{label(trial, planned)} done in {metrics['seconds']:.1f} s: {objective} {metrics[objective]:.4f} at "
-            f"epoch {int(metrics['best_epoch'])} of {int(metrics['epochs'])}; {best}.")  # fmt: skip
+    return (
+        f"{label(trial, planned)} done in {metrics['seconds']:.1f} s: {objective} {metrics[objective]:.4f} at "
+        f"epoch {int(metrics['best_epoch'])} of {int(metrics['epochs'])}; {best}."
+    )
 
 
 class ChiefProgress(Display):

@@ -74,6 +74,8 @@ def clear(folder):
     if not folder.exists():
         return
     if not (folder / "search.json").exists() and any(folder.iterdir()):
-        raise UserError(f"--overwrite: {folder} holds no search (no search.json) and is not empty; remove it "
-                        "yourself or give another --tune-dir.")  # fmt: skip
+        raise UserError(
+            f"--overwrite: {folder} holds no search (no search.json) and is not empty; remove it "
+            "yourself or give another --tune-dir."
+        )
     shutil.rmtree(folder)

@@ -85,7 +85,15 @@ def format_table(records, objective, keys=None):
     for r, values in zip(records, fields):
         score = _cell(r["objective"]) if r["status"] == "COMPLETED" else r["status"].lower()
         seconds = "-" if r["seconds"] is None else f"{r['seconds']:.1f}"
-        rows.append([_cell(r["rank"]), r["trial"], score, _cell(r["epochs"]), seconds,
-                     *(_cell(values.get(key)) for key in keys)])  # fmt: skip
+        rows.append(
+            [
+                _cell(r["rank"]),
+                r["trial"],
+                score,
+                _cell(r["epochs"]),
+                seconds,
+                *(_cell(values.get(key)) for key in keys),
+            ]
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)

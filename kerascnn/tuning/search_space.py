@@ -74,8 +74,9 @@ class Hyperparameter:
         if self.type == "choice":
             return hp.Choice(self.name, list(self.values), default=self.default, **condition)
         number = hp.Float if self.type == "float" else hp.Int
-        return number(self.name, self.min, self.max, step=self.step, sampling=self.sampling, default=self.default,
-                      **condition)  # fmt: skip
+        return number(
+            self.name, self.min, self.max, step=self.step, sampling=self.sampling, default=self.default, **condition
+        )
 
 
 def load_space(path):
@@ -126,8 +127,10 @@ def _parse_one(name, spec, earlier, where):
         raise UserError(f"{where}: type must be one of {', '.join(TYPES)}, got {kind!r}.")
     unknown = set(spec) - TYPES[kind]
     if unknown:
-        raise UserError(f"{where}: unknown key(s) {', '.join(sorted(unknown))} for a {kind} "
-                        f"(allowed: {', '.join(sorted(TYPES[kind] - {'type'}))}).")  # fmt: skip
+        raise UserError(
+            f"{where}: unknown key(s) {', '.join(sorted(unknown))} for a {kind} "
+            f"(allowed: {', '.join(sorted(TYPES[kind] - {'type'}))})."
+        )
     if "@" in name and "when" not in spec:
         raise UserError(f"{where}: a tagged name needs a `when` condition (the tag tells its ranges apart).")
     when = _parse_when(spec.get("when"), earlier, where)
@@ -172,8 +175,9 @@ def _choices(values, where):
         raise UserError(f"{where}: values must be strings, numbers or booleans, got {values!r}.")
     kinds = {bool if isinstance(v, bool) else str if isinstance(v, str) else float for v in values}
     if len(kinds) > 1:
-        raise UserError(f"{where}: values must all be of one kind (all strings, all numbers or all booleans), "
-                        f"got {values!r}.")  # fmt: skip
+        raise UserError(
+            f"{where}: values must all be of one kind (all strings, all numbers or all booleans), got {values!r}."
+        )
     if kinds == {float} and not all(isinstance(v, int) for v in values):
         values = [float(v) for v in values]  # keras-tuner's Choice holds one type: 1 and 0.5 become 1.0 and 0.5
     if len(set(values)) != len(values):
@@ -186,7 +190,7 @@ def _parse_when(when, earlier, where):
         return None
     if not isinstance(when, dict) or len(when) != 1:
         raise UserError(f"{where}: when must name one earlier choice and its values, e.g. {{optimizer.name: [sgd]}}.")
-    (parent, values), = when.items()
+    ((parent, values),) = when.items()
     values = values if isinstance(values, list) else [values]
     found = next((h for h in earlier if h.name == parent), None)
     if found is None or found.type not in ("choice", "bool"):
@@ -202,8 +206,11 @@ def active_values(hp, order=()):
     """{name: value} of the hyperparameters active in keras-tuner's `hp`, without keras-tuner's own (Hyperband's
     "tuner/epochs" and the like); the names of `order` first, in its order (a trial that crossed gRPC lists its
     hyperparameters by type)."""
-    values = {h.name: hp.values[h.name] for h in hp.space
-              if h.name in hp.values and hp.is_active(h) and not h.name.startswith("tuner/")}  # fmt: skip
+    values = {
+        h.name: hp.values[h.name]
+        for h in hp.space
+        if h.name in hp.values and hp.is_active(h) and not h.name.startswith("tuner/")
+    }
     return {**{name: values[name] for name in order if name in values}, **values}
 
 
@@ -232,8 +239,12 @@ class TrialConfigs:
         from kerascnn.training import config as config_lib
 
         values = values or {}
-        return config_lib.resolve(searched_model(values, self.model), dataset=self.dataset,
-                                  overrides=dict(self.overrides), sets=[*self.sets, *as_sets(values)])  # fmt: skip
+        return config_lib.resolve(
+            searched_model(values, self.model),
+            dataset=self.dataset,
+            overrides=dict(self.overrides),
+            sets=[*self.sets, *as_sets(values)],
+        )
 
 
 def check_space(space, configs, source="the search space"):
@@ -254,8 +265,10 @@ def check_space(space, configs, source="the search space"):
                 _probe(configs, {h.name: name}, where)
                 spec = kerascnn.model_spec(name)
                 if spec.family != family:
-                    raise UserError(f"{where}: {name} is a {spec.family} model and {base.model} a {family} one; a "
-                                    "search varies the depth within one family.")  # fmt: skip
+                    raise UserError(
+                        f"{where}: {name} is a {spec.family} model and {base.model} a {family} one; a "
+                        "search varies the depth within one family."
+                    )
             continue
         if h.key.startswith("model_options."):
             for name in models:

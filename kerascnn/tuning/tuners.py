@@ -31,14 +31,16 @@ def objective(name):
 
 
 def role(environ=os.environ):
-    """"local", or in a distributed search "chief" (KERASTUNER_TUNER_ID contains "chief") or "worker"."""
+    """ "local", or in a distributed search "chief" (KERASTUNER_TUNER_ID contains "chief") or "worker"."""
     given = [name for name in DISTRIBUTION_VARIABLES if name in environ]
     if not given:
         return "local"
     missing = [name for name in DISTRIBUTION_VARIABLES if name not in environ]
     if missing:
-        raise UserError(f"A distributed search needs {', '.join(DISTRIBUTION_VARIABLES)}; missing: "
-                        f"{', '.join(missing)} (see the README, Tuning).")  # fmt: skip
+        raise UserError(
+            f"A distributed search needs {', '.join(DISTRIBUTION_VARIABLES)}; missing: "
+            f"{', '.join(missing)} (see the README, Tuning)."
+        )
     return "chief" if "chief" in environ["KERASTUNER_TUNER_ID"] else "worker"
 
 
@@ -74,8 +76,12 @@ class Progress:
     def run_trial(self, trial, *args, **kwargs):
         (history,) = super().run_trial(trial, *args, **kwargs)  # one History: one execution per trial
         metrics, best_epoch = _best_epoch(history, self.oracle.objective)
-        self._result = {**metrics, "epochs": history.epoch[-1] + 1, "best_epoch": best_epoch,
-                        "seconds": time.perf_counter() - self._started}  # fmt: skip
+        self._result = {
+            **metrics,
+            "epochs": history.epoch[-1] + 1,
+            "best_epoch": best_epoch,
+            "seconds": time.perf_counter() - self._started,
+        }
         return self._result
 
     def on_trial_end(self, trial):
@@ -119,8 +125,14 @@ def make_tuner(kind, hypermodel, *, objective, directory, max_trials=None, epoch
         raise UserError(f"--tuner must be one of {', '.join(TUNERS)}, got {kind!r}.")
     directory = Path(directory)
     # keras-tuner takes a seed of 0 as "none" and draws one: offset ours so that every seed is honoured.
-    common = dict(hypermodel=hypermodel, objective=objective, seed=seed + 1, overwrite=False,
-                  directory=str(directory.parent), project_name=directory.name)  # fmt: skip
+    common = dict(
+        hypermodel=hypermodel,
+        objective=objective,
+        seed=seed + 1,
+        overwrite=False,
+        directory=str(directory.parent),
+        project_name=directory.name,
+    )
     if kind == "hyperband":
         tuner = Hyperband(max_epochs=epochs, factor=3, **common)
     else:
@@ -149,6 +161,7 @@ def search(tuner, **fit_kwargs):
             raise UserError(f"The search stopped: {lines[0].rstrip('.')} trials; the last one: {lines[-1]}") from None
         if "bind" in lines[0].lower():
             address = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
-            raise UserError(f"The chief cannot serve the oracle at {address} ({lines[0]}); choose a free "
-                            "KERASTUNER_ORACLE_PORT.") from None  # fmt: skip
+            raise UserError(
+                f"The chief cannot serve the oracle at {address} ({lines[0]}); choose a free KERASTUNER_ORACLE_PORT."
+            ) from None
         raise

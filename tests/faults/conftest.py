@@ -4,7 +4,6 @@ also `slow`. At the end pytest prints the table of faults tried, how many trials
 from pathlib import Path
 
 import pytest
-
 from harness import RESULTS
 
 

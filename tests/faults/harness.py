@@ -23,10 +23,28 @@ def record(fault, survived):
 # A small ResNet-20 run on the embedded dataset, deterministic, checkpointing every 2 of its 4 steps an epoch.
 def train_args(run_dir, out_dir, *extra, epochs=2):
     return [
-        "resnet20", "--epochs", str(epochs), "--run-dir", str(run_dir), "--output-dir", str(out_dir),
-        "--deterministic", "--batch-size", "16", "--set", "data.shapes_train=64", "--set", "data.shapes_val=16",
-        "--set", "checkpoint_every=2", "--set", "histogram_freq=0", "--set", "image_summaries=false", *extra,
-    ]  # fmt: skip
+        "resnet20",
+        "--epochs",
+        str(epochs),
+        "--run-dir",
+        str(run_dir),
+        "--output-dir",
+        str(out_dir),
+        "--deterministic",
+        "--batch-size",
+        "16",
+        "--set",
+        "data.shapes_train=64",
+        "--set",
+        "data.shapes_val=16",
+        "--set",
+        "checkpoint_every=2",
+        "--set",
+        "histogram_freq=0",
+        "--set",
+        "image_summaries=false",
+        *extra,
+    ]
 
 
 def environment(**extra):
@@ -34,13 +52,27 @@ def environment(**extra):
 
 
 def run_train(args, env=None, timeout=600, **kwargs):
-    return subprocess.run([sys.executable, "-m", "pipelines.train", *args], capture_output=True, text=True,
-                          env=env or environment(), cwd=ROOT, timeout=timeout, **kwargs)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.train", *args],
+        capture_output=True,
+        text=True,
+        env=env or environment(),
+        cwd=ROOT,
+        timeout=timeout,
+        **kwargs,
+    )
 
 
 def start_train(args, env=None, **kwargs):
-    return subprocess.Popen([sys.executable, "-m", "pipelines.train", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=env or environment(), cwd=ROOT, **kwargs)
+    return subprocess.Popen(
+        [sys.executable, "-m", "pipelines.train", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env or environment(),
+        cwd=ROOT,
+        **kwargs,
+    )
 
 
 def kill_after(process, seconds):

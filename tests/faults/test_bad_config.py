@@ -2,8 +2,8 @@
 stderr that names the flag, and a non-zero exit, before any training."""
 
 import pytest
-
 from harness import record, run_train
+
 from pipelines.cli import run
 from pipelines.train import main
 
@@ -54,8 +54,10 @@ def test_bad_flag_exits_with_one_line_naming_it(flags, names, tmp_path, capsys):
     flags = [str(tmp_path / "file") if f == "FILE" else f for f in flags]
     (tmp_path / "file").write_text("not a folder")
     with pytest.raises(SystemExit) as exit_:
-        run(main, ["lenet5", "--run-dir", str(tmp_path / "run"), *flags] if "--run-dir" not in flags else
-            ["lenet5", *flags])  # fmt: skip
+        run(
+            main,
+            ["lenet5", "--run-dir", str(tmp_path / "run"), *flags] if "--run-dir" not in flags else ["lenet5", *flags],
+        )
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     survived = exit_.value.code not in (0, None) and len(lines) == 1 and names in lines[0]
@@ -65,8 +67,19 @@ def test_bad_flag_exits_with_one_line_naming_it(flags, names, tmp_path, capsys):
 
 
 def test_global_batch_not_divisible_by_replicas(tmp_path):
-    result = run_train(["lenet5", "--strategy", "mirrored", "--cpu-devices", "2", "--global-batch-size", "3",
-                        "--run-dir", str(tmp_path / "run")])  # fmt: skip
+    result = run_train(
+        [
+            "lenet5",
+            "--strategy",
+            "mirrored",
+            "--cpu-devices",
+            "2",
+            "--global-batch-size",
+            "3",
+            "--run-dir",
+            str(tmp_path / "run"),
+        ]
+    )
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     survived = result.returncode != 0 and len(errors) == 1 and "does not divide among 2 replicas" in errors[0]
     record("bad flag: --global-batch-size 3 on 2 replicas", survived)

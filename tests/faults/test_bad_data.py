@@ -8,9 +8,9 @@ import zlib
 
 import numpy as np
 import pytest
+from harness import record
 from PIL import Image
 
-from harness import record
 from kerascnn.data import DataConfig, DataError, load_splits
 
 RNG = np.random.default_rng(0)
@@ -41,6 +41,7 @@ def png_bytes():
 
 def bomb_png():
     """A valid PNG header declaring 100,000 x 100,000 pixels, with one tiny compressed row: an image bomb."""
+
     def chunk(kind, data):
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
@@ -63,12 +64,16 @@ BAD_FILES = {
     "zero-byte PNG": (lambda p: write(p / "cat" / "empty.png", b""), "empty.png"),
     "image bomb (100000x100000 declared)": (lambda p: write(p / "cat" / "bomb.png", bomb_png()), "bomb.png"),
     "JPEG header, garbage body": (
-        lambda p: write(p / "cat" / "garbage.jpg", b"\xff\xd8\xff\xe0" + os.urandom(500)), "garbage.jpg"),
+        lambda p: write(p / "cat" / "garbage.jpg", b"\xff\xd8\xff\xe0" + os.urandom(500)),
+        "garbage.jpg",
+    ),
     "dangling symbolic link": (lambda p: os.symlink(p / "nowhere.png", p / "cat" / "dangling.png"), "dangling.png"),
     "symbolic link to itself": (lambda p: os.symlink(p / "cat" / "self.png", p / "cat" / "self.png"), "self.png"),
     "symbolic link loop (a folder inside itself)": (lambda p: os.symlink(p / "cat", p / "cat" / "loop"), "loop"),
     "non-UTF-8 file name": (
-        lambda p: write(p / "cat" / os.fsdecode(b"bad\xffname.png"), png_bytes()), "bad\\udcffname.png"),
+        lambda p: write(p / "cat" / os.fsdecode(b"bad\xffname.png"), png_bytes()),
+        "bad\\udcffname.png",
+    ),
 }
 
 
@@ -177,7 +182,7 @@ def test_unusual_file_is_used(kind, tmp_path):
     if kind == "animated GIF (first frame)":
         survived &= any(image.shape[:2] == (8, 8) and image.max() == 10 for image, _ in images)
     record(f"unusual file used: {kind}", survived)
-    assert survived, [(i.shape, l) for i, l in images]
+    assert survived, [(image.shape, label) for image, label in images]
 
 
 def _file_not_folder(p):
@@ -253,8 +258,9 @@ BAD_DATASETS = {
 def test_bad_dataset_gives_one_clear_line(kind, tmp_path):
     make, fragment = BAD_DATASETS[kind]
     dataset = make(tmp_path / "data")
-    config = DataConfig(dataset=str(dataset), data_dir=str(tmp_path / "tfds"), on_bad_image="skip",
-                        cache_dir=str(tmp_path / ".cache"))  # fmt: skip
+    config = DataConfig(
+        dataset=str(dataset), data_dir=str(tmp_path / "tfds"), on_bad_image="skip", cache_dir=str(tmp_path / ".cache")
+    )
     with pytest.raises(DataError) as error:
         load_splits(config, 16, 3)
     message = str(error.value)

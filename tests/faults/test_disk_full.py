@@ -13,10 +13,15 @@ import subprocess
 import uuid
 
 import pytest
-
 from harness import (
-    assert_whole, checkpoints, h5_arrays, record, run_train, train_args, version_arrays,
-)  # fmt: skip
+    assert_whole,
+    checkpoints,
+    h5_arrays,
+    record,
+    run_train,
+    train_args,
+    version_arrays,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -27,8 +32,12 @@ ONE_LINE = "Could not write"
 def small_disk(path, size="16m"):
     """A tmpfs at `path`; yields a function that fills it up to `free` bytes, or None where mounting fails."""
     path.mkdir(parents=True)
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
-                             capture_output=True).returncode == 0  # fmt: skip
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
+        ).returncode
+        == 0
+    )
 
     def fill(free):
         stats = os.statvfs(path)

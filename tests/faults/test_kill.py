@@ -9,11 +9,19 @@ import time
 
 import numpy as np
 import pytest
-
 from harness import (
-    assert_whole, checkpoints, environment, final_weights, kill_after, record, run_train, same_arrays, start_train,
-    train_args, version_outputs,
-)  # fmt: skip
+    assert_whole,
+    checkpoints,
+    environment,
+    final_weights,
+    kill_after,
+    record,
+    run_train,
+    same_arrays,
+    start_train,
+    train_args,
+    version_outputs,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -77,7 +85,7 @@ def test_killed_runs_resume_and_end_as_an_uninterrupted_run(reference, tmp_path)
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(_trial, seed, tmp_path / f"trial{seed}", reference) for seed in range(TRIALS)]
         outcomes = [future.result() for future in futures]
-    for kind, killed, same in outcomes:
+    for kind, _killed, same in outcomes:
         record(KINDS[kind], same)
     assert sum(killed for _, killed, _ in outcomes) >= TRIALS * 0.8  # most trials did kill the run mid-way
     assert all(same for _, _, same in outcomes), outcomes

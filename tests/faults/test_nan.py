@@ -2,11 +2,21 @@
 with a lower learning rate (Model Garden's loss upper bound); NaN weights never reach a pushed version."""
 
 import numpy as np
-
 from harness import assert_whole, checkpoints, record, run_train, version_arrays
 
-TINY = ["lenet5", "--epochs", "2", "--batch-size", "16", "--set", "data.shapes_train=64", "--set",
-        "data.shapes_val=16", "--set", "histogram_freq=0"]  # fmt: skip
+TINY = [
+    "lenet5",
+    "--epochs",
+    "2",
+    "--batch-size",
+    "16",
+    "--set",
+    "data.shapes_train=64",
+    "--set",
+    "data.shapes_val=16",
+    "--set",
+    "histogram_freq=0",
+]
 DIVERGING = ["--set", "optimizer.name=sgd", "--learning-rate", "1e5"]
 
 
@@ -17,8 +27,13 @@ def _outputs(tmp_path):
 def test_nan_loss_stops_with_a_clear_message_and_pushes_nothing(tmp_path):
     result = run_train([*TINY, *DIVERGING, *_outputs(tmp_path)])
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    survived = (result.returncode != 0 and len(errors) == 1 and "the loss became nan" in errors[0]
-                and "--recover" in errors[0] and "Traceback" not in result.stderr)  # fmt: skip
+    survived = (
+        result.returncode != 0
+        and len(errors) == 1
+        and "the loss became nan" in errors[0]
+        and "--recover" in errors[0]
+        and "Traceback" not in result.stderr
+    )
     assert not (tmp_path / "out").exists()  # nothing pushed
     assert checkpoints(tmp_path / "run") == []  # and no checkpoint holds NaN weights
     record("NaN loss: stop", survived)

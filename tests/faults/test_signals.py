@@ -6,10 +6,16 @@ import signal
 import time
 
 import pytest
-
 from harness import (
-    assert_whole, checkpoints, final_weights, record, run_train, same_arrays, start_train, train_args,
-)  # fmt: skip
+    assert_whole,
+    checkpoints,
+    final_weights,
+    record,
+    run_train,
+    same_arrays,
+    start_train,
+    train_args,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -37,8 +43,11 @@ def test_signal_saves_at_the_next_step_and_the_rerun_finishes(signum, code, refe
     out, err = process.communicate(timeout=300)
     name = signal.Signals(signum).name
     assert process.returncode == code, err
-    match = re.search(rf"Stopped by {name} after (\d+) epoch\(s\) and (\d+) step\(s\); checkpoint saved in .*"
-                      r"Run the same command again to resume\.", err)  # fmt: skip
+    match = re.search(
+        rf"Stopped by {name} after (\d+) epoch\(s\) and (\d+) step\(s\); checkpoint saved in .*"
+        r"Run the same command again to resume\.",
+        err,
+    )
     assert match, err
     assert "Traceback" not in err
     epoch, step = map(int, match.groups())

@@ -7,9 +7,9 @@ import sys
 import keras
 import numpy as np
 import pytest
+from harness import ROOT, environment, record, run_train
 from PIL import Image
 
-from harness import ROOT, environment, record, run_train
 from kerascnn.training import config as config_lib
 from kerascnn.training.runs import default_run_dir
 
@@ -27,15 +27,24 @@ def lambda_model(tmp_path):
 
 
 def _inspect(*args):
-    return subprocess.run([sys.executable, "-m", "pipelines.inspect", *map(str, args)], capture_output=True,
-                          text=True, env=environment(), cwd=ROOT, timeout=300)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.inspect", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        cwd=ROOT,
+        timeout=300,
+    )
 
 
 def test_keras_file_with_a_lambda_is_refused_in_safe_mode(lambda_model):
     path, _ = lambda_model
     refused = _inspect("--keras-file", path)
-    lines = [line for line in refused.stderr.splitlines() if line.strip() and "WARNING: All log" not in line
-             and not line[:5].startswith(("I0000", "W0000", "E0000"))]  # fmt: skip
+    lines = [
+        line
+        for line in refused.stderr.splitlines()
+        if line.strip() and "WARNING: All log" not in line and not line[:5].startswith(("I0000", "W0000", "E0000"))
+    ]
     survived = refused.returncode != 0 and len(lines) == 1 and "--unsafe-deserialization" in lines[0]
     trusted = _inspect("--keras-file", path, "--unsafe-deserialization")
     survived &= trusted.returncode == 0 and "conv2d" in trusted.stdout
@@ -51,9 +60,27 @@ def test_names_cannot_write_outside_the_run_output_and_cache_folders(tmp_path):
             Image.fromarray(np.full((20, 20, 3), 40 * i, np.uint8)).save(data / name / f"{i}.png")
     before = {p for p in tmp_path.rglob("*")}
     run_dir, out_dir, cache = tmp_path / "run", tmp_path / "out", tmp_path / "cache"
-    result = run_train(["lenet5", "--dataset", str(data), "--epochs", "1", "--batch-size", "4", "--val-split", "0.4",
-                        "--run-dir", str(run_dir), "--output-dir", str(out_dir),
-                        "--set", f"data.cache_dir={cache}", "--set", "histogram_freq=0"])  # fmt: skip
+    result = run_train(
+        [
+            "lenet5",
+            "--dataset",
+            str(data),
+            "--epochs",
+            "1",
+            "--batch-size",
+            "4",
+            "--val-split",
+            "0.4",
+            "--run-dir",
+            str(run_dir),
+            "--output-dir",
+            str(out_dir),
+            "--set",
+            f"data.cache_dir={cache}",
+            "--set",
+            "histogram_freq=0",
+        ]
+    )
     assert result.returncode == 0, result.stderr
     created = {p for p in tmp_path.rglob("*")} - before
     allowed = (run_dir, out_dir, cache)
