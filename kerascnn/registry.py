@@ -23,18 +23,43 @@ class ModelSpec:
     family: str
     aliases: tuple[str, ...] = ()
     defaults: dict = field(default_factory=dict)  # the variant's own switches, passed to the builder
+    # "classification": [batch, num_classes] probabilities; "segmentation": [batch, height, width, num_classes]
+    # probabilities at the input's size. The pipelines pick their data, losses and metrics by this field.
+    task: str = "classification"
+    # Input pixels between neighbouring units of the coarsest feature map a prediction depends on: shifting the
+    # input by a multiple of it shifts a dense model's output by the same amount (away from the borders). None
+    # where the registry does not state it.
+    output_stride: int | None = None
 
 
 _MODELS: dict[str, ModelSpec] = {}
 _ALIASES: dict[str, str] = {}
 
 
-def register_model(name, builder, *, input_shape, min_size, family, aliases=(), **defaults):
-    """Registers `builder(**defaults, **kwargs)` under `name` (and its aliases)."""
+TASKS = ("classification", "segmentation")
+
+
+def register_model(
+    name,
+    builder,
+    *,
+    input_shape,
+    min_size,
+    family,
+    aliases=(),
+    task="classification",
+    output_stride=None,
+    **defaults,
+):
+    """Registers `builder(**defaults, **kwargs)` under `name` (and its aliases), for a task in TASKS."""
     for key in (name, *aliases):
         if key in _MODELS or key in _ALIASES:
             raise ValueError(f"Model name {key!r} is registered twice.")
-    _MODELS[name] = ModelSpec(name, builder, tuple(input_shape), min_size, family, tuple(aliases), defaults)
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
+    _MODELS[name] = ModelSpec(
+        name, builder, tuple(input_shape), min_size, family, tuple(aliases), defaults, task, output_stride
+    )
     _ALIASES.update({alias: name for alias in aliases})
 
 
@@ -62,7 +87,8 @@ def get_model(name, *, num_classes=1000, input_shape=None, include_top=True, **k
     Args:
         name: a name from `list_models()` or an alias (e.g. "vgg_d" for "vgg16").
         num_classes: size of the classifier's output.
-        input_shape: (height, width, channels); None means the paper's input.
+        input_shape: (height, width, channels); None means the paper's input. A segmentation model takes None
+            for the height and width (any size it can take, fixed when it is called).
         include_top: whether to add the classifier head; without it the model ends in the backbone's features
             (reduce them with `pooling="avg"` or `"max"`).
         **kwargs: the family's own switches (e.g. `aux_classifiers` for GoogLeNet, `output_stride` for ResNet,
@@ -72,7 +98,7 @@ def get_model(name, *, num_classes=1000, input_shape=None, include_top=True, **k
     input_shape = tuple(input_shape) if input_shape is not None else spec.input_shape
     if len(input_shape) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}.")
-    if min(input_shape[:2]) < spec.min_size:
+    if any(side is not None and side < spec.min_size for side in input_shape[:2]):
         raise ValueError(
             f"{spec.name} needs inputs of at least {spec.min_size}x{spec.min_size} pixels, got "
             f"{input_shape[0]}x{input_shape[1]}."

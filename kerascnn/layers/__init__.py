@@ -12,10 +12,24 @@ from kerascnn.layers.lenet import (
 from kerascnn.layers.lrn import LocalResponseNormalization
 from kerascnn.layers.residual import ResidualBlock
 from kerascnn.layers.sublayers import BLOCK_INPUT, Sublayer
+from kerascnn.layers.upsampling import (
+    BilinearKernel,
+    BilinearUpsampling2D,
+    Crop2D,
+    MaxPoolingWithArgmax2D,
+    MaxUnpooling2D,
+    TransposedConv2D,
+    bilinear_filter,
+    bilinear_upsampling,
+    transposed_conv_output_size,
+)
 
 __all__ = [
     "AuxiliaryClassifier",
     "BLOCK_INPUT",
+    "BilinearKernel",
+    "BilinearUpsampling2D",
+    "Crop2D",
     "ConnectionTableConv2D",
     "DilatedConv2D",
     "EuclideanRBF",
@@ -23,9 +37,15 @@ __all__ = [
     "InceptionModule",
     "LENET5_C3_TABLE",
     "LocalResponseNormalization",
+    "MaxPoolingWithArgmax2D",
+    "MaxUnpooling2D",
     "ResidualBlock",
     "Sublayer",
     "Subsampling2D",
+    "TransposedConv2D",
+    "bilinear_filter",
+    "bilinear_upsampling",
     "conv_output_size",
     "lecun_tanh",
+    "transposed_conv_output_size",
 ]

@@ -43,3 +43,10 @@ def classifier_head(
     if dropout and not hidden:
         x = layers.Dropout(dropout, name="dropout")(x)
     return layers.Dense(num_classes, activation=classifier_activation, dtype="float32", name="predictions")(x)
+
+
+def segmentation_head(logits, classifier_activation="softmax", name="predictions"):
+    """The per-pixel classes of a dense-prediction network: `classifier_activation` over the channels of its
+    [batch, height, width, classes] logits, computed in float32 under a mixed precision policy (a float16 softmax
+    saturates); `classifier_activation=None` returns the logits, still in float32."""
+    return layers.Activation(classifier_activation or "linear", dtype="float32", name=name)(logits)

@@ -13,7 +13,7 @@ import functools
 import keras
 from keras import layers
 
-from kerascnn.layers import LocalResponseNormalization
+from kerascnn.layers import DilatedConv2D, LocalResponseNormalization
 from kerascnn.models.heads import classifier_head, pool_features
 from kerascnn.registry import register_model
 
@@ -42,6 +42,45 @@ VGG_VARIANTS = {
 }
 
 
+def scaled(filters, width_multiplier):
+    """A layer's filters times `width_multiplier`, at least 1: the switch that shrinks a network for a demo."""
+    if width_multiplier <= 0:
+        raise ValueError(f"width_multiplier must be positive, got {width_multiplier}.")
+    return max(1, round(filters * width_multiplier))
+
+
+def _max_pool_2x2(x, block, name):
+    return layers.MaxPooling2D(2, name=name)(x)
+
+
+def vgg_features(
+    x, blocks, *, lrn=False, conv1_padding="same", pool=_max_pool_2x2, dilations=None, width_multiplier=1.0
+):
+    """The convolutional blocks of a VGG network on `x`; returns each block's pooled output, pool1 to pool5.
+
+    The dense-prediction networks reuse it with their changes to the backbone: `conv1_padding` an int pads the
+    first conv by that many pixels (FCN's 100), `pool(x, block, name)` replaces the 2x2/2 max-pools (FCN's Caffe
+    ceil mode, DeepLab's 3x3 windows and strides of 1), `dilations` gives each block's dilation rate (DeepLab's
+    conv5 at 2), `width_multiplier` scales every conv's filters.
+    """
+    dilations = dilations or (1,) * len(blocks)
+    pools = []
+    for b, (convs, dilation) in enumerate(zip(blocks, dilations), start=1):
+        for c, (kernel_size, filters) in enumerate(convs, start=1):
+            filters, name = scaled(filters, width_multiplier), f"block{b}_conv{c}"
+            if (b, c) == (1, 1) and conv1_padding != "same":
+                x = DilatedConv2D(filters, kernel_size, padding=conv1_padding, activation="relu", name=name)(x)
+            else:
+                x = layers.Conv2D(
+                    filters, kernel_size, padding="same", dilation_rate=dilation, activation="relu", name=name
+                )(x)
+            if lrn and (b, c) == (1, 1):
+                x = LocalResponseNormalization(name="block1_lrn")(x)
+        x = pool(x, b, f"block{b}_pool")  # 224 -> 112 -> 56 -> 28 -> 14 -> 7 with 2x2/2 pools
+        pools.append(x)
+    return pools
+
+
 def vgg(
     blocks,
     *,
@@ -56,13 +95,7 @@ def vgg(
 ):
     """A VGG network from a table of blocks; see the module docstring."""
     inputs = layers.Input(input_shape, name="images")
-    x = inputs
-    for b, convs in enumerate(blocks, start=1):
-        for c, (kernel_size, filters) in enumerate(convs, start=1):
-            x = layers.Conv2D(filters, kernel_size, padding="same", activation="relu", name=f"block{b}_conv{c}")(x)
-            if lrn and (b, c) == (1, 1):
-                x = LocalResponseNormalization(name="block1_lrn")(x)
-        x = layers.MaxPooling2D(2, name=f"block{b}_pool")(x)  # 224 -> 112 -> 56 -> 28 -> 14 -> 7
+    x = vgg_features(inputs, blocks, lrn=lrn)[-1]
     if include_top:
         x = classifier_head(
             x,
