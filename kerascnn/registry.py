@@ -30,6 +30,13 @@ class ModelSpec:
     # input by a multiple of it shifts a dense model's output by the same amount (away from the borders). None
     # where the registry does not state it.
     output_stride: int | None = None
+    # Pixels a segmentation model's output loses on each side of its input (U-Net's valid convolutions: 92, so
+    # 572 -> 388); 0 where the output has the input's size. The output's pixel y is the input's y + output_margin.
+    output_margin: int = 0
+
+    def output_size(self, size):
+        """The height (or width) of a segmentation model's output for an input of that height (or width)."""
+        return None if size is None else size - 2 * self.output_margin
 
 
 _MODELS: dict[str, ModelSpec] = {}
@@ -49,6 +56,7 @@ def register_model(
     aliases=(),
     task="classification",
     output_stride=None,
+    output_margin=0,
     **defaults,
 ):
     """Registers `builder(**defaults, **kwargs)` under `name` (and its aliases), for a task in TASKS."""
@@ -58,7 +66,16 @@ def register_model(
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
     _MODELS[name] = ModelSpec(
-        name, builder, tuple(input_shape), min_size, family, tuple(aliases), defaults, task, output_stride
+        name,
+        builder,
+        tuple(input_shape),
+        min_size,
+        family,
+        tuple(aliases),
+        defaults,
+        task,
+        output_stride,
+        output_margin,
     )
     _ALIASES.update({alias: name for alias in aliases})
 

@@ -36,11 +36,33 @@ TRAINABLE_PARAMS = {
     "plain32": (10, 464_154),
     "plain44": (10, 658_586),
     "plain56": (10, 853_018),
+    # Dense prediction (tests/test_models.py counts them at a small input: they do not depend on the size).
+    # FCN: by hand, k*k*c_in*c_out + c_out per conv, as in the FCN module docstring; the paper says "134M".
+    "fcn32s": (21, 134_346_581),
+    "fcn16s": (21, 134_357_354),
+    "fcn8s": (21, 134_362_751),
+}
+# Fixed (non-trainable) parameters: FCN's bilinear transposed convs, k*k*21*21 each, no bias.
+NON_TRAINABLE_PARAMS = {"fcn32s": 64 * 64 * 21 * 21, "fcn16s": 458_640, "fcn8s": 127_008}
+# Switches that shrink a model for the tests that check its layers rather than its size.
+SMALL = {
+    "fcn32s": {"width_multiplier": 1 / 16},
+    "fcn16s": {"width_multiplier": 1 / 16},
+    "fcn8s": {"width_multiplier": 1 / 16},
 }
 
 
 def trainable(model):
     return sum(int(np.prod(w.shape)) for w in model.trainable_weights)
+
+
+def non_trainable(model):
+    return sum(int(np.prod(w.shape)) for w in model.non_trainable_weights)
+
+
+def segmentation_size(spec):
+    """A small input a segmentation model takes: its parameters do not depend on the size."""
+    return max(spec.min_size, 64)
 
 
 def test_the_table_covers_the_registry():
@@ -50,6 +72,27 @@ def test_the_table_covers_the_registry():
 @pytest.mark.parametrize("name", kerascnn.list_models())
 def test_paper_input_parameters_and_forward(name):
     num_classes, params = TRAINABLE_PARAMS[name]
+    spec = kerascnn.model_spec(name)
+    if spec.task == "segmentation":
+        # Counted without a forward pass (FCN's conv1_1 pads by 100: even a small input costs VGG-16 at 264 px);
+        # the forward pass runs on the same layers with fewer filters.
+        channels = spec.input_shape[-1]
+        model = kerascnn.get_model(name, num_classes=num_classes, input_shape=(None, None, channels))
+        assert trainable(model) == params
+        assert non_trainable(model) == NON_TRAINABLE_PARAMS.get(name, 0)
+        del model
+        size = segmentation_size(spec)
+        model = kerascnn.get_model(name, num_classes=num_classes, **SMALL.get(name, {}))
+        assert model.input_shape[1:] == spec.input_shape
+        model = kerascnn.get_model(
+            name, num_classes=num_classes, input_shape=(None, None, channels), **SMALL.get(name, {})
+        )
+        x = np.random.default_rng(0).uniform(-1, 1, (2, size, size + 16, channels)).astype("float32")
+        y = np.asarray(model(x, training=False))
+        assert y.shape == (2, spec.output_size(size), spec.output_size(size + 16), num_classes)
+        assert y.dtype == np.float32 and np.isfinite(y).all()
+        np.testing.assert_allclose(y.sum(axis=-1), 1.0, rtol=1e-5)
+        return
     model = kerascnn.get_model(name, num_classes=num_classes)
     assert trainable(model) == params
     assert model.input_shape[1:] == kerascnn.model_spec(name).input_shape
@@ -63,9 +106,11 @@ def test_paper_input_parameters_and_forward(name):
 @pytest.mark.parametrize("name", kerascnn.list_models())
 def test_keras_file_round_trip(name, tmp_path):
     # A small input keeps the FC layers of VGG and AlexNet small; the layers and their configs are the same.
-    size = max(kerascnn.model_spec(name).min_size, 32)
-    model = kerascnn.get_model(name, num_classes=7, input_shape=(size, size, 3))
-    x = np.random.default_rng(1).uniform(-1, 1, (2, size, size, 3)).astype("float32")
+    spec = kerascnn.model_spec(name)
+    size = max(spec.min_size, 32) if spec.task == "classification" else segmentation_size(spec)
+    channels = spec.input_shape[-1] if spec.task == "segmentation" else 3
+    model = kerascnn.get_model(name, num_classes=7, input_shape=(size, size, channels), **SMALL.get(name, {}))
+    x = np.random.default_rng(1).uniform(-1, 1, (2, size, size, channels)).astype("float32")
     path = tmp_path / f"{name}.keras"
     model.save(path)
     restored = keras.saving.load_model(path)  # safe mode: no lambdas anywhere in the zoo
@@ -140,9 +185,11 @@ def test_layer_names_are_stable_and_hierarchical():
 
 
 @pytest.mark.parametrize("mixed_policy", ["mixed_float16", "mixed_bfloat16"], indirect=True)
-@pytest.mark.parametrize("name", ["alexnet", "lenet5_original", "resnet20"])
+@pytest.mark.parametrize("name", ["alexnet", "lenet5_original", "resnet20", "fcn8s"])
 def test_mixed_precision_computes_in_half_and_predicts_in_float32(name, mixed_policy):
-    model = kerascnn.get_model(name, num_classes=5)
+    spec = kerascnn.model_spec(name)
+    shape = None if spec.task == "classification" else (segmentation_size(spec),) * 2 + spec.input_shape[-1:]
+    model = kerascnn.get_model(name, num_classes=5, input_shape=shape, **SMALL.get(name, {}))
     compute = {layer.name: layer.compute_dtype for layer in model.layers}
     assert compute["predictions"] == "float32"
     assert {"float16", "bfloat16"} & set(compute.values())
