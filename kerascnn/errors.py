@@ -1,28 +1,34 @@
-"""Errors a user can cause and fix: the pipelines print their one-line message and exit non-zero."""
+"""The errors a user can cause and fix, in one hierarchy: `UserError` at the root, `DataError` for the data.
+
+The library speaks of config fields, never of command-line flags: an error carries the field it is about
+(`UserError("batch_size must be at least 1, got 0.", field="batch_size")`) and names it in its message; only the
+command line (`pipelines.flags`) turns a field into the flag the user typed. The pipelines print the message as
+one line and exit 2.
+"""
 
 
 class UserError(Exception):
-    """A mistake in what the user asked for (a flag, a path, a dataset, a config), with how to fix it.
+    """A mistake in what the user asked for (a field, a path, a dataset, a config), with how to fix it.
 
-    The message is one line; the command-line entry points print it without a traceback."""
+    `field`: the dotted config field the error is about (e.g. "data.on_bad_image"), or None. The message is one
+    line; the command-line entry points print it without a traceback."""
+
+    def __init__(self, message, *, field=None):
+        super().__init__(message)
+        self.field = field
+
+    def __reduce__(self):  # keeps `field` across pickling (keras-tuner's workers, multiprocessing)
+        return _rebuild, (type(self), str(self), self.field)
 
 
-def checked_model(name, image_sizes=()):
-    """The registry's ModelSpec of `name`, for a command line: UserError for an unknown name (naming the closest
-    ones) or an --image-size below the model's minimum (None in `image_sizes` stands for the paper's size)."""
-    import kerascnn
+def _rebuild(cls, message, field):
+    return cls(message, field=field)
 
-    try:
-        spec = kerascnn.model_spec(name)
-    except ValueError as error:
-        raise UserError(str(error)) from None
-    for size in image_sizes:
-        if size is not None and size < spec.min_size:
-            raise UserError(
-                f"--image-size {size} is below {spec.name}'s minimum of {spec.min_size} pixels; use "
-                f"{spec.min_size} or more."
-            )
-    return spec
+
+class DataError(UserError, ValueError):
+    """A problem with the data (a dataset, a folder, a file, a data.* field) that a user can fix.
+
+    Also a ValueError, as it was before this hierarchy existed: `DataConfig(val_split=2)` is a bad value."""
 
 
 def write_error(error, what, where, intact):

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import keras
 
+from kerascnn.errors import UserError
+
 
 @dataclass(frozen=True)
 class ModelSpec:
@@ -96,6 +98,24 @@ def model_spec(name):
     close = difflib.get_close_matches(name.lower(), list(_MODELS) + list(_ALIASES), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}?" if close else "see kerascnn.list_models()."
     raise ValueError(f"Unknown model {name!r}: {hint}")
+
+
+def checked_model(name, image_sizes=()):
+    """The `ModelSpec` of `name` for a run's config: UserError (field "model") for an unknown name, naming the
+    closest ones, or (field "image_size") a size in `image_sizes` below the model's minimum; None in
+    `image_sizes` stands for the paper's size."""
+    try:
+        spec = model_spec(name)
+    except ValueError as error:
+        raise UserError(str(error), field="model") from None
+    for size in image_sizes:
+        if size is not None and size < spec.min_size:
+            raise UserError(
+                f"image_size {size} is below {spec.name}'s minimum of {spec.min_size} pixels; use "
+                f"{spec.min_size} or more.",
+                field="image_size",
+            )
+    return spec
 
 
 def get_model(name, *, num_classes=1000, input_shape=None, include_top=True, **kwargs):

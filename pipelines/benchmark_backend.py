@@ -8,6 +8,7 @@ its paper's input, and of each custom layer at the shapes its paper uses it (`--
 alternation. For the whole pipeline on TensorFlow, beside keras.applications, use `pipelines.benchmark`.
 """
 
+from pipelines import flags
 from pipelines.cli import ArgumentParser, run
 
 
@@ -69,4 +70,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run(main)
+    run(main, pipeline=flags.BENCHMARK)

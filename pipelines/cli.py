@@ -5,6 +5,8 @@ import errno
 import os
 import sys
 
+from pipelines import flags
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter, before it is imported
 
 EXIT_USAGE = 2  # a flag, a path, a dataset or a config the user can fix
@@ -38,27 +40,20 @@ def fail(message, code=EXIT_USAGE):
     sys.exit(code)
 
 
-def _user_errors():
-    # Imported when an error arrives, not before: `--help` should not wait for TensorFlow to load.
-    from kerascnn.errors import UserError
-
-    try:
-        from kerascnn.data import DataError
-    except ImportError:  # no TensorFlow (pipelines.benchmark_backend on JAX): no dataset errors either
-        return (UserError,)
-    return UserError, DataError
-
-
-def run(main, argv=None):
-    """Runs `main(argv)`, turning the errors a user can cause into one line on stderr and a non-zero exit."""
+def run(main, argv=None, *, pipeline=None):
+    """Runs `main(argv)`, turning the errors a user can cause into one line on stderr and exit 2. The message
+    names config fields; `pipeline` ("train", "tune") names the flags they are typed as in its command line."""
     try:
         code = main(argv)
     except Exception as error:
-        if not isinstance(error, _user_errors()):
-            if isinstance(error, OSError):
-                _os_error(error)
-            raise
-        fail(str(error))
+        # Imported when an error arrives, not before: `--help` should not wait for TensorFlow to load.
+        from kerascnn.errors import UserError
+
+        if isinstance(error, UserError):
+            fail(flags.speak(str(error), pipeline, error.field) if pipeline else str(error))
+        if isinstance(error, OSError):
+            _os_error(error)
+        raise
     except KeyboardInterrupt:
         fail("interrupted.", EXIT_INTERRUPTED)
     sys.exit(code or 0)

@@ -10,67 +10,32 @@ trials are printed and written to <tune-dir>/results.json, each trial's TensorBo
 import dataclasses
 from pathlib import Path
 
+from pipelines import flags
 from pipelines.cli import ArgumentParser, run
-
-RECIPE = "the model's recipe"
 
 
 def parse(argv):
     parser = ArgumentParser(prog="python -m pipelines.tune", description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="a model of kerascnn.list_models(), e.g. lenet5, resnet20, alexnet")
-    search = parser.add_argument_group("search")
-    search.add_argument("--tuner", default="random", choices=("random", "bayesian", "hyperband"))
-    search.add_argument(
-        "--max-trials", type=int, help="trials at most (default: 10; Hyperband: as many as its brackets hold)"
-    )
-    search.add_argument("--epochs", type=int, help=f"epochs a trial trains (Hyperband: at most); default: {RECIPE}")
-    search.add_argument(
-        "--objective",
-        default="val_accuracy",  # kerascnn.tuning.tuners.OBJECTIVES
-        choices=("val_accuracy", "val_loss", "val_top5_accuracy", "accuracy", "loss", "top5_accuracy"),
-    )
-    search.add_argument(
-        "--search-space",
-        metavar="FILE",
-        help="a JSON or YAML file of config fields and ranges (default: the family's; README)",
-    )
-    search.add_argument("--tune-dir", help="the search's folder (default: runs/tune/<model>-<dataset>-<tuner>)")
-    search.add_argument("--overwrite", action="store_true", help="start afresh instead of resuming the search")
-    data = parser.add_argument_group("data and training")
-    data.add_argument(
-        "--dataset",
-        default="shapes",
-        help="shapes (embedded, offline), a tensorflow-datasets name, or a folder of class folders",
-    )
-    data.add_argument("--data-dir", help="tensorflow-datasets' data directory (default: tfds' own)")
-    data.add_argument("--val-split", type=float, help="fraction of a folder held out for validation (default 0.1)")
-    data.add_argument("--batch-size", type=int, help=f"per replica; default: {RECIPE}")
-    data.add_argument("--image-size", type=int, help="input height and width (default: the paper's)")
-    data.add_argument("--precision", default="auto", choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"))
-    data.add_argument(
-        "--strategy", default="auto", choices=("auto", "default", "mirrored"), help="the devices each trial trains on"
-    )
-    data.add_argument("--seed", type=int, default=0, help="the search's draws and every trial's initial weights")
-    data.add_argument(
+    groups = {title: parser.add_argument_group(title) for title in ("search", "data and training", "the best trial")}
+    groups["data"] = groups["training"] = groups["data and training"]
+    flags.add_flags(parser, flags.TUNE, groups)
+    groups["training"].add_argument(
         "--set",
         action="append",
         default=[],
+        type=flags.key_value,
         metavar="KEY=VALUE",
         help="any field of the run's config, fixed for every trial (repeatable)",
     )
-    best = parser.add_argument_group("the best trial")
-    best.add_argument(
+    groups["the best trial"].add_argument(
         "--export-best",
         action="store_true",
         help="evaluate the best trial's model and push it as pipelines.train pushes",
     )
-    best.add_argument("--then-train", action="store_true", help="run pipelines.train with the best hyperparameters")
-    best.add_argument("--train-epochs", type=int, help=f"epochs of that run; default: {RECIPE}")
-    best.add_argument("--run-dir", help="that run's folder (default: <tune-dir>/train)")
-    best.add_argument("--output-dir", default="saved_models", help="where versions are pushed")
-    push = best.add_mutually_exclusive_group()
-    push.add_argument("--force-push", action="store_true", help="push even when not better than the last version")
-    push.add_argument("--no-push", action="store_true", help="evaluate only")
+    groups["the best trial"].add_argument(
+        "--then-train", action="store_true", help="run pipelines.train with the best hyperparameters"
+    )
     args = parser.parse_args(argv)
     for flag in ("max_trials", "epochs", "train_epochs", "batch_size"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
@@ -80,19 +45,7 @@ def parse(argv):
 
 def overrides(args):
     """The config fields the flags set (only those given, so the recipe decides the rest)."""
-    flags = {
-        "data.data_dir": args.data_dir,
-        "data.val_split": args.val_split,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "image_size": args.image_size,
-        "precision": args.precision,
-        "strategy": args.strategy,
-        "seed": args.seed,
-        "output_dir": args.output_dir,
-        "push": "force" if args.force_push else "never" if args.no_push else None,
-    }
-    return {key: value for key, value in flags.items() if value is not None}
+    return flags.overrides(args, flags.TUNE)
 
 
 def main(argv=None):
@@ -109,8 +62,9 @@ def main(argv=None):
     role = tuners.role()
     configs = TrialConfigs(args.model, args.dataset, tuple(overrides(args).items()), tuple(args.set))
     base = configs()
-    space = load_space(args.search_space) if args.search_space else default_space(base)
-    check_space(space, configs, source=f"--search-space {args.search_space}" if args.search_space else "default space")
+    source = f"--search-space {args.search_space}" if args.search_space else "default space"
+    space = load_space(args.search_space, source=source) if args.search_space else default_space(base)
+    check_space(space, configs, source=source)
     objective = tuners.objective(args.objective)
     tune_dir = Path(args.tune_dir or project.default_tune_dir(base, args.tuner))
     if role != "worker":  # workers may share the chief's folder: it is the chief's to clear and record
@@ -151,9 +105,10 @@ def main(argv=None):
         from pipelines import train
 
         values = active_values(trial.hyperparameters, tuner.order)
-        argv = best.train_arguments(
+        model, fields, sets = best.train_fields(
             configs, values, epochs=args.train_epochs, run_dir=args.run_dir or str(tune_dir / "train")
         )
+        argv = flags.train_argv(model, configs.dataset, fields, sets)
         print("Training the best trial: python -m pipelines.train " + " ".join(argv))
         return train.main(argv)
     return 0
@@ -189,4 +144,4 @@ def _export(tuner, hypermodel, trial, splits, retrain_dir):
 
 
 if __name__ == "__main__":
-    run(main)
+    run(main, pipeline=flags.TUNE)

@@ -46,13 +46,21 @@ def test_input_below_the_minimum_is_refused_clearly():
 
 
 def test_checked_model_turns_registry_mistakes_into_user_errors():
-    from kerascnn.errors import UserError, checked_model
+    from kerascnn.errors import UserError
+    from kerascnn.registry import checked_model
+    from pipelines import flags
 
     assert checked_model("VGG-16", [None, 32]).name == "vgg16"  # None: the paper's size; 32: vgg16's minimum
-    with pytest.raises(UserError, match="Unknown model 'resnet51': did you mean"):
+    with pytest.raises(UserError, match="Unknown model 'resnet51': did you mean") as error:
         checked_model("resnet51")
-    with pytest.raises(UserError, match="--image-size 66 is below alexnet's minimum of 67 pixels; use 67 or more"):
+    assert error.value.field == "model"
+    with pytest.raises(
+        UserError, match="image_size 66 is below alexnet's minimum of 67 pixels; use 67 or more"
+    ) as error:
         checked_model("alexnet", [227, 66])
+    assert error.value.field == "image_size"
+    spoken = flags.speak(str(error.value), flags.TRAIN, error.value.field)
+    assert spoken.startswith("--image-size 66 is below alexnet's minimum of 67 pixels; use 67 or more")
 
 
 @pytest.mark.parametrize("name", ["lenet5", "lenet5_original", "alexnet", "alexnet_single", "vgg11", "googlenet"])

@@ -5,6 +5,7 @@ import pytest
 
 from kerascnn.errors import UserError
 from kerascnn.training import config as config_lib
+from pipelines import flags
 
 
 def test_recipes_are_the_papers():
@@ -47,24 +48,55 @@ def test_set_parses_by_the_fields_type():
 
 
 @pytest.mark.parametrize(
-    "sets, message",
+    "sets, field, message, spoken",
     [
-        (["optimizer.learning_rate=-0.1"], "--learning-rate (optimizer.learning_rate) must be positive, got -0.1"),
-        (["batch_size=0"], "--batch-size (batch_size) must be at least 1, got 0"),
-        (["epochs=two"], "--epochs=two: expected int"),
-        (["optimizer.momentum=x"], "--set optimizer.momentum=x: expected float"),
-        (["data.val_split=1.5"], "--val-split (data.val_split) must be a fraction in [0, 1)"),
-        (["optimizer.learnig_rate=0.1"], "did you mean optimizer.learning_rate"),
-        (["nothing.here=1"], "unknown config section 'nothing'"),
-        (["data.augmentation=mixup"], "data.augmentation must be one of"),
-        (["optimizer.schedule=plateau", "optimizer.warmup_epochs=1"], "warmup_epochs must be 0 with the plateau"),
-        (["learning_rate"], "--set expects key=value"),
+        (
+            ["optimizer.learning_rate=-0.1"],
+            "optimizer.learning_rate",
+            "optimizer.learning_rate must be positive, got -0.1",
+            "--learning-rate (optimizer.learning_rate) must be positive, got -0.1",
+        ),
+        (
+            ["batch_size=0"],
+            "batch_size",
+            "batch_size must be at least 1, got 0",
+            "--batch-size must be at least 1, got 0",
+        ),
+        (["epochs=two"], "epochs", "epochs=two: expected int", "--epochs two: expected int"),
+        (
+            ["optimizer.momentum=x"],
+            "optimizer.momentum",
+            "optimizer.momentum=x: expected float",
+            "--set optimizer.momentum=x: expected float",
+        ),
+        (
+            ["data.val_split=1.5"],
+            "data.val_split",
+            "data.val_split must be a fraction in [0, 1)",
+            "--val-split (data.val_split) must be a fraction in [0, 1)",
+        ),
+        (["optimizer.learnig_rate=0.1"], "optimizer.learnig_rate", "did you mean optimizer.learning_rate", None),
+        (["nothing.here=1"], "nothing.here", "unknown config section 'nothing'", None),
+        (["data.augmentation=mixup"], "data.augmentation", "data.augmentation must be one of", None),
+        (
+            ["optimizer.schedule=plateau", "optimizer.warmup_epochs=1"],
+            "optimizer.warmup_epochs",
+            "warmup_epochs must be 0 with the plateau",
+            None,
+        ),
+        (["precision=float64"], "precision", "precision must be one of auto, float32", "--precision must be one of"),
+        (["learning_rate"], None, "A config item is key=value, got 'learning_rate'", None),
     ],
 )
-def test_bad_values_name_the_field(sets, message):
+def test_bad_values_name_the_field(sets, field, message, spoken):
+    """The library names the config field (and carries it); the command line speaks of the flag typed."""
     with pytest.raises(UserError, match=re.escape(message)) as error:
         config_lib.resolve("alexnet", sets=sets)
     assert "\n" not in str(error.value)
+    assert error.value.field == field
+    assert "--" not in str(error.value)
+    if spoken:
+        assert spoken in flags.speak(str(error.value), flags.TRAIN, error.value.field)
 
 
 def test_unknown_model():

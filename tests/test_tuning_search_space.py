@@ -157,8 +157,10 @@ def test_malformed_spaces_are_refused_in_one_line(document, fragment):
 )
 def test_unreadable_files_are_refused_in_one_line(tmp_path, text, name, fragment):
     (tmp_path / name).write_text(text)
-    with pytest.raises(UserError, match="^--search-space .*" + fragment.replace(".", r"\.")):
+    with pytest.raises(UserError, match="^search space .*" + fragment.replace(".", r"\.")):
         load_space(tmp_path / name)
+    with pytest.raises(UserError, match="^--search-space .*" + fragment.replace(".", r"\.")):
+        load_space(tmp_path / name, source=f"--search-space {name}")
     with pytest.raises(UserError, match="cannot read it"):
         load_space(tmp_path / "missing.json")
 

@@ -5,13 +5,15 @@ import pytest
 
 from kerascnn.errors import UserError
 from kerascnn.tuning.tuners import objective, planned_trials, role
+from pipelines import flags
 
 
 def test_losses_are_minimised_and_accuracies_maximised():
     assert objective("val_loss").direction == "min" and objective("loss").direction == "min"
     assert objective("val_accuracy").direction == "max" and objective("val_top5_accuracy").direction == "max"
-    with pytest.raises(UserError, match="--objective must be one of"):
+    with pytest.raises(UserError, match="^objective must be one of") as error:
         objective("val_f1")
+    assert flags.speak(str(error.value), flags.TUNE, error.value.field).startswith("--objective must be one of")
 
 
 def test_roles_follow_keras_tuners_variables():

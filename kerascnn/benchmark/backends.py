@@ -20,7 +20,7 @@ import kerascnn
 from kerascnn import layers as zoo
 from kerascnn.benchmark.machine import cpu_model
 from kerascnn.benchmark.throughput import alternate, summarize
-from kerascnn.errors import checked_model
+from kerascnn.registry import checked_model
 
 # Each custom layer where its paper uses it: (a layer builder, the input's shape without the batch).
 LAYER_WORKLOADS = {

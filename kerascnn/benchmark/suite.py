@@ -17,7 +17,8 @@ from kerascnn.benchmark.candidates import COUNTERPARTS, OURS, THEIRS, candidates
 from kerascnn.benchmark.machine import describe_machine
 from kerascnn.benchmark.probe import measure_point
 from kerascnn.benchmark.throughput import ratios, summarize
-from kerascnn.errors import UserError, checked_model
+from kerascnn.errors import UserError
+from kerascnn.registry import checked_model
 from kerascnn.training.devices import PRECISIONS
 
 
@@ -45,15 +46,19 @@ def validate(settings):
     spec = checked_model(settings.model, settings.image_sizes)
     sizes = settings.image_sizes or (spec.input_shape[0],)
     if settings.compare and spec.name not in COUNTERPARTS:
-        raise UserError(f"--compare: keras.applications has no {spec.name}; it has {', '.join(COUNTERPARTS)}.")
+        raise UserError(
+            f"compare: keras.applications has no {spec.name}; it has {', '.join(COUNTERPARTS)}.", field="compare"
+        )
     bad = [p for p in settings.precisions if p not in PRECISIONS]
     if bad:
-        raise UserError(f"--precision {bad[0]!r} is not one of {', '.join(PRECISIONS)}.")
+        raise UserError(f"precisions {bad[0]!r} is not one of {', '.join(PRECISIONS)}.", field="precisions")
     for name in ("steps", "repeats", "input_batches"):
         if getattr(settings, name) < 1:
-            raise UserError(f"--{name.replace('_', '-')} must be at least 1, got {getattr(settings, name)}.")
-    if settings.warmup < 0 or min(settings.batch_sizes) < 1:
-        raise UserError("--warmup must be 0 or more and every --batch-size at least 1.")
+            raise UserError(f"{name} must be at least 1, got {getattr(settings, name)}.", field=name)
+    if settings.warmup < 0:
+        raise UserError(f"warmup must be 0 or more, got {settings.warmup}.", field="warmup")
+    if min(settings.batch_sizes) < 1:
+        raise UserError(f"batch_sizes must each be at least 1, got {min(settings.batch_sizes)}.", field="batch_sizes")
     classes = settings.num_classes or (10 if spec.input_shape[0] <= 32 else 1000)
     return dataclasses.replace(settings, model=spec.name, image_sizes=tuple(sizes), num_classes=classes)
 
@@ -68,7 +73,7 @@ def run_benchmark(settings, *, log=print):
     log(f"{settings.model}: {len(timed)} model(s) at batch {main_batch}, {main_size}x{main_size}, in a fresh process")
     main = measure_point(_point(settings, main_batch, main_size, timed), timeout=settings.timeout)
     if "error" in main:
-        hint = "; a smaller --batch-size or --image-size may fit" if "memory" in main["error"] else ""
+        hint = "; smaller batch_sizes or image_sizes may fit" if "memory" in main["error"] else ""
         raise UserError(f"{settings.model} at batch {main_batch}, {main_size}x{main_size}: {main['error']}{hint}.")
     rows = [_summarized(row) for row in main["candidates"]]
     sweep = [{"batch_size": main_batch, "image_size": main_size, **_sweep_row(rows[0])}]

@@ -1,6 +1,6 @@
 """What the data stage of a run can be told: one typed config, and the one error a user can cause.
 
-`DataConfig` is nested in the run's config and overridden field by field (`--set data.augmentation=vgg`); each
+`DataConfig` is nested in the run's config and overridden field by field (`data.augmentation=vgg`); each
 model's paper recipe picks an `augmentation` and a `normalization` by name.
 """
 
@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from kerascnn.data.recipes import RECIPES
 from kerascnn.data.shapes import SHAPE_NAMES
+from kerascnn.errors import DataError  # noqa: F401  (kerascnn.data's error, defined with UserError)
 
 # Per-channel mean and std, on the 0-255 scale images are decoded to: x -> (x - mean) / std.
 NORMALIZATIONS = {
@@ -24,13 +25,6 @@ NORMALIZATIONS = {
 
 AUGMENTATIONS = tuple(RECIPES)
 BAD_IMAGE_POLICIES = ("fail", "skip")
-
-
-class DataError(ValueError):
-    """A problem with the data a user can fix; its message is one line saying what is wrong and how to fix it.
-
-    Command-line entry points print it (without a traceback) and exit non-zero.
-    """
 
 
 @dataclass
@@ -71,7 +65,9 @@ class DataConfig:
                 try:
                     setattr(self, name, tuple(float(v) for v in (value if hasattr(value, "__iter__") else (value,))))
                 except ValueError:
-                    raise DataError(f"data.{name} must be numbers, got {getattr(self, name)!r}.") from None
+                    raise DataError(
+                        f"data.{name} must be numbers, got {getattr(self, name)!r}.", field=f"data.{name}"
+                    ) from None
         self.validate()
 
     def validate(self):
@@ -93,7 +89,7 @@ class DataConfig:
         ]
         for name, ok, expected in checks:
             if not ok:
-                raise DataError(f"data.{name} must be {expected}, got {getattr(self, name)!r}.")
+                raise DataError(f"data.{name} must be {expected}, got {getattr(self, name)!r}.", field=f"data.{name}")
 
     def normalization_stats(self, channels):
         """(mean, std) as `channels` floats each, on the 0-255 scale."""
@@ -117,5 +113,6 @@ def _per_channel(values, channels, name):
     if len(values) == 3 and channels == 1:  # RGB statistics for a grayscale model: those of the luma
         return (sum(w * v for w, v in zip(LUMA, values)),)
     raise DataError(
-        f"data.{name} has {len(values)} values but the model takes {channels} channels; give 1 or {channels}."
+        f"data.{name} has {len(values)} values but the model takes {channels} channels; give 1 or {channels}.",
+        field=f"data.{name}",
     )

@@ -22,13 +22,16 @@ from kerascnn.data.transforms import decode_image
 from kerascnn.data.verify import check_files
 
 IGNORED = {"thumbs.db", "desktop.ini"}
-SKIP_HINT = "or leave such files out with --on-bad-image skip (data.on_bad_image=skip)"
+SKIP_HINT = "or leave such files out with data.on_bad_image=skip"
 
 
 def folder_splits(config, channels, seed=0):
     root = Path(config.dataset).expanduser()
     if not root.is_dir():
-        raise DataError(f"No folder {str(root)!r}: give an existing folder of class subfolders, or a dataset name.")
+        raise DataError(
+            f"No folder {str(root)!r}: give an existing folder of class subfolders, or a dataset name.",
+            field="data.dataset",
+        )
     train_root, val_root = _layout(root)
     class_names = sorted(entry.name for entry in _subfolders(train_root))
     unprintable = [name for name in class_names if not name.isprintable()]
@@ -56,7 +59,7 @@ def folder_splits(config, channels, seed=0):
     if bad and config.on_bad_image == "fail":
         path, reason = bad.entries[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise DataError(f"Bad image {path}: {reason}{more}. Remove or fix it, {SKIP_HINT}.")
+        raise DataError(f"Bad image {path}: {reason}{more}. Remove or fix it, {SKIP_HINT}.", field="data.on_bad_image")
 
     def usable(files):
         return [(checks[p].converted or str(p), label) for p, label in files if not checks[p].error]
@@ -73,7 +76,8 @@ def folder_splits(config, channels, seed=0):
         if config.val_split <= 0:
             raise DataError(
                 f"{root} has no val/ folder and data.val_split is 0: give a fraction to hold out "
-                "(--val-split 0.1) or add train/ and val/ folders."
+                "(data.val_split=0.1) or add train/ and val/ folders.",
+                field="data.val_split",
             )
         train, val = split_stratified(train, config.val_split, seed)
     if not val:
@@ -166,7 +170,8 @@ def _drop_empty_classes(train, val, class_names, train_root, bad, policy):
         return train, val, class_names
     if policy == "fail":
         raise DataError(
-            f"Class folder {train_root / empty[0]} has no usable images: add some or remove it, {SKIP_HINT}."
+            f"Class folder {train_root / empty[0]} has no usable images: add some or remove it, {SKIP_HINT}.",
+            field="data.on_bad_image",
         )
     for name in empty:
         bad.add(train_root / name, "class folder without usable images: class left out")

@@ -24,7 +24,9 @@ def tfds_splits(config, channels):
     if base not in known:
         close = difflib.get_close_matches(base, known, n=3, cutoff=0.6)
         hint = f"did you mean {', '.join(close)}?" if close else "see https://www.tensorflow.org/datasets/catalog."
-        raise DataError(f"Unknown dataset {name!r}: not a folder, and not a tensorflow-datasets name; {hint}")
+        raise DataError(
+            f"Unknown dataset {name!r}: not a folder, and not a tensorflow-datasets name; {hint}", field="data.dataset"
+        )
     try:
         builder = tfds.builder(name, data_dir=config.data_dir)
     except Exception as error:  # noqa: BLE001  (a bad config or version; tfds' message says which)
@@ -49,7 +51,7 @@ def tfds_splits(config, channels):
         try:
             ds = builder.as_dataset(split=split, as_supervised=True, shuffle_files=False)
         except AssertionError:  # tfds' way of saying the prepared files are not there
-            raise DataError(_not_prepared(builder, name, config.data_dir)) from None
+            raise DataError(_not_prepared(builder, name, config.data_dir), field="data.download") from None
         datasets.append(
             ds.map(lambda x, y: (to_channels(x, channels), tf.cast(y, tf.int64)), num_parallel_calls=tf.data.AUTOTUNE)
         )
@@ -73,7 +75,10 @@ def _pick_splits(available, val_split, name):
         if val in available:
             return "train", val
     if val_split <= 0:
-        raise DataError(f"tensorflow-datasets {name!r} has no validation or test split: set --val-split above 0.")
+        raise DataError(
+            f"tensorflow-datasets {name!r} has no validation or test split: set data.val_split above 0.",
+            field="data.val_split",
+        )
     percent = max(1, round(100 * val_split))
     return f"train[:{100 - percent}%]", f"train[{100 - percent}%:]"
 
@@ -98,7 +103,7 @@ def _not_prepared(builder, name, data_dir):
     return (
         f"tensorflow-datasets {name!r} is not prepared in {where} and this run does not download. Prepare it "
         f"on a machine with network with `tfds build {name} --data_dir {where}` (and copy that folder here), or "
-        "let this run download it with --set data.download=true."
+        "let this run download it with data.download=true."
     )
 
 

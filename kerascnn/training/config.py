@@ -1,8 +1,9 @@
-"""One typed config per run: defaults with reasons, each family's paper recipe as a small override, the command
-line's flags and `--set key=value` on top; the resolved config is written next to the run's outputs.
+"""One typed config per run: defaults with reasons, each family's paper recipe as a small override, the user's
+fields (`key=value`) on top; the resolved config is written next to the run's outputs.
 
 Resolution order: RunConfig defaults -> the family's recipe -> the model's own -> the shapes demo sizing (only
-when the dataset is "shapes" and the user did not say otherwise) -> flags and --set.
+when the dataset is "shapes" and the user did not say otherwise) -> the user's fields (the command line's flags
+and --set items; pipelines.flags maps the one to the other).
 """
 
 import dataclasses
@@ -12,9 +13,14 @@ import types
 import typing
 from dataclasses import dataclass, field
 
-from kerascnn.data.config import DataConfig, DataError
+from kerascnn.data.config import DataConfig
 from kerascnn.errors import UserError
+from kerascnn.registry import checked_model, list_models
 from kerascnn.training.recipes import FAMILY_RECIPES, MODEL_RECIPES, SHAPES_DEMO
+
+# The choices of `precision` and `strategy` (kerascnn.training.devices says what each does).
+PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
 @dataclass
@@ -46,8 +52,8 @@ class RunConfig:
     batch_size: int = 128  # per replica; the global batch is this times the replicas
     global_batch_size: int | None = None  # instead of batch_size: the global batch, divided among the replicas
     seed: int = 0
-    precision: str = "auto"  # auto | float32 | mixed_float16 | mixed_bfloat16
-    strategy: str = "auto"  # auto | default | mirrored | multi_worker | tpu
+    precision: str = "auto"  # one of PRECISIONS
+    strategy: str = "auto"  # one of STRATEGIES
     jit_compile: bool | str = "auto"  # Keras' rule: XLA on accelerators, not on CPUs (slower there, measured)
     steps_per_execution: int = 1
     deterministic: bool = False  # TensorFlow op determinism: reruns give bit-identical weights, a little slower
@@ -74,31 +80,6 @@ class RunConfig:
     export_weights: str = "final"  # final | best: the weights pushed (best: the epoch of best val_accuracy)
 
 
-# The command-line flags of config fields, so that an error names what the user typed.
-FLAGS = {
-    "epochs": "--epochs",
-    "batch_size": "--batch-size",
-    "global_batch_size": "--global-batch-size",
-    "optimizer.learning_rate": "--learning-rate",
-    "image_size": "--image-size",
-    "precision": "--precision",
-    "strategy": "--strategy",
-    "seed": "--seed",
-    "output_dir": "--output-dir",
-    "run_dir": "--run-dir",
-    "data.dataset": "--dataset",
-    "data.data_dir": "--data-dir",
-    "data.val_split": "--val-split",
-    "data.on_bad_image": "--on-bad-image",
-    "profile_batches": "--profile-batches",
-}
-
-
-def label(name):
-    """How an error names a config field: "--batch-size (batch_size)", or the dotted name alone."""
-    return f"{FLAGS[name]} ({name})" if name in FLAGS else name
-
-
 def _fields(cls):
     return {f.name: f for f in dataclasses.fields(cls)}
 
@@ -116,7 +97,7 @@ def _coerce(text, annotation, key):
                 return _coerce(text, option, key)
             except UserError:
                 continue
-        raise UserError(f"{_source(key)}={text}: expected {_describe(annotation)}.")
+        raise UserError(f"{key}={text}: expected {_describe(annotation)}.", field=key)
     try:
         if annotation is bool:
             if text.lower() in ("true", "1", "yes", "on"):
@@ -133,11 +114,7 @@ def _coerce(text, annotation, key):
             return json.loads(text)
         return text
     except (ValueError, json.JSONDecodeError):
-        raise UserError(f"{_source(key)}={text}: expected {_describe(annotation)}.") from None
-
-
-def _source(key):
-    return FLAGS.get(key, f"--set {key}")
+        raise UserError(f"{key}={text}: expected {_describe(annotation)}.", field=key) from None
 
 
 def _describe(annotation):
@@ -156,7 +133,9 @@ def apply(config, key, value):
         elif dataclasses.is_dataclass(target) and part in _fields(type(target)):
             target = getattr(target, part)
         else:
-            raise UserError(f"--set {key}: unknown config section {'.'.join(path)!r}; see the resolved config.json.")
+            raise UserError(
+                f"{key}: unknown config section {'.'.join(path)!r}; see the resolved config.json.", field=key
+            )
     if isinstance(target, dict):
         target[name] = _coerce_literal(value)
         return
@@ -166,7 +145,7 @@ def apply(config, key, value):
 
         close = difflib.get_close_matches(name, fields, n=1)
         hint = f" (did you mean {'.'.join([*parents, close[0]])}?)" if close else ""
-        raise UserError(f"--set {key}: unknown config field{hint}.")
+        raise UserError(f"{key}: unknown config field{hint}.", field=key)
     hints = typing.get_type_hints(type(target))
     setattr(target, name, _coerce(value, hints[name], key))
 
@@ -182,45 +161,35 @@ def _coerce_literal(text):
 
 
 def resolve(model, *, dataset=None, overrides=(), sets=()):
-    """The run's config: defaults, recipes, then `overrides` (pairs from flags) and `sets` ("key=value" strings).
+    """The run's config: defaults, recipes, then `overrides` ((field, value) pairs) and `sets` ("key=value"
+    strings, parsed by the field's type).
 
-    Raises UserError on an unknown model or field, a value of the wrong type or out of range."""
-    import kerascnn
-
-    try:
-        spec = kerascnn.model_spec(model)
-    except ValueError as error:
-        raise UserError(str(error)) from None
+    Raises UserError (DataError for a data.* field) naming the field: an unknown model or field, a value of the
+    wrong type or out of range."""
+    spec = checked_model(model)
     config = RunConfig(model=spec.name)
     steps = [FAMILY_RECIPES.get(spec.family, {}), MODEL_RECIPES.get(spec.name, {})]
     user = dict(overrides)
     for item in sets:
         key, sep, value = item.partition("=")
         if not sep:
-            raise UserError(f"--set expects key=value, got {item!r}.")
+            raise UserError(f"A config item is key=value, got {item!r}.")
         user[key.strip()] = value.strip()
     if dataset is not None:
         user["data.dataset"] = dataset
     if user.get("data.dataset", config.data.dataset) == "shapes":
         steps.append({k: v for k, v in SHAPES_DEMO.items() if k not in user})
     steps.append(user)
-    try:
-        for step in steps:
-            for key, value in step.items():
-                apply(config, key, value)
-        config.data = dataclasses.replace(config.data)  # re-runs DataConfig's checks on the final values
-    except DataError as error:
-        message = str(error)
-        field = message.split(" ", 1)[0]
-        raise UserError(message.replace(field, label(field), 1) if field in FLAGS else message) from None
+    for step in steps:
+        for key, value in step.items():
+            apply(config, key, value)
+    config.data = dataclasses.replace(config.data)  # re-runs DataConfig's checks on the final values
     validate(config)
     return config
 
 
 def validate(config):
     """Raises UserError naming the first field that is out of range or conflicts with another."""
-    import kerascnn
-
     o = config.optimizer
     checks = [
         ("epochs", config.epochs >= 1, "at least 1"),
@@ -229,6 +198,8 @@ def validate(config):
         ("image_size", config.image_size is None or config.image_size >= 1, "positive"),
         ("channels", config.channels is None or config.channels >= 1, "positive"),
         ("steps_per_execution", config.steps_per_execution >= 1, "at least 1"),
+        ("precision", config.precision in PRECISIONS, f"one of {', '.join(PRECISIONS)}"),
+        ("strategy", config.strategy in STRATEGIES, f"one of {', '.join(STRATEGIES)}"),
         ("push", config.push in ("blessed", "force", "never"), "blessed, force or never"),
         ("on_nan", config.on_nan in ("stop", "recover"), "stop or recover"),
         ("export_weights", config.export_weights in ("final", "best"), "final or best"),
@@ -259,11 +230,11 @@ def validate(config):
         ("max_recoveries", config.max_recoveries >= 0, "0 or more"),
         ("histogram_freq", config.histogram_freq >= 0, "0 or more"),
         ("profile_batches", _profile_range(config.profile_batches), "empty, a step N or a range N,M of steps"),
-        ("model", config.model in kerascnn.list_models(), "a model of --list-models"),
+        ("model", config.model in list_models(), "a model of kerascnn.list_models()"),
     ]
     for name, ok, expected in checks:
         if not ok:
-            raise UserError(f"{label(name)} must be {expected}, got {_get(config, name)!r}.")
+            raise UserError(f"{name} must be {expected}, got {_get(config, name)!r}.", field=name)
 
 
 def _profile_range(text):

@@ -6,9 +6,7 @@ import os
 import tensorflow as tf
 
 from kerascnn.errors import UserError
-
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
+from kerascnn.training.config import PRECISIONS, STRATEGIES
 
 
 def split_cpu(count):
@@ -28,7 +26,7 @@ def make_strategy(name="auto"):
     worker). tpu: TPUStrategy over the TPU the environment names.
     """
     if name not in STRATEGIES:
-        raise UserError(f"--strategy must be one of {', '.join(STRATEGIES)}, got {name!r}.")
+        raise UserError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}.", field="strategy")
     if name == "auto":
         name = _auto_strategy()
     if name == "default":
@@ -39,14 +37,16 @@ def make_strategy(name="auto"):
         return tf.distribute.MirroredStrategy(devices)
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
-            raise UserError("--strategy multi_worker needs TF_CONFIG naming the cluster and this worker's task.")
+            raise UserError(
+                "strategy=multi_worker needs TF_CONFIG naming the cluster and this worker's task.", field="strategy"
+            )
         return tf.distribute.MultiWorkerMirroredStrategy()
     try:
         resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, tf.errors.NotFoundError) as error:
-        raise UserError(f"--strategy tpu: no TPU found ({error}).") from None
+        raise UserError(f"strategy=tpu: no TPU found ({error}).", field="strategy") from None
     return tf.distribute.TPUStrategy(resolver)
 
 
@@ -71,7 +71,7 @@ def choose_precision(name="auto", strategy=None):
     float16 has no fast CPU kernels at all.
     """
     if name not in PRECISIONS:
-        raise UserError(f"--precision must be one of {', '.join(PRECISIONS)}, got {name!r}.")
+        raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}.", field="precision")
     if name != "auto":
         return name
     if isinstance(strategy, tf.distribute.TPUStrategy):

@@ -108,9 +108,9 @@ def deliver(run, model, splits, metrics, *, log=print):
     model_dir = Path(config.output_dir) / config.model
     blessed, reason = blessing(model_dir, metrics)
     if config.push == "never":
-        return None, "pushing is off (--no-push)"
+        return None, "pushing is off (push=never)"
     if not blessed and config.push != "force":
-        return None, f"not blessed: {reason} (--force-push pushes it anyway)"
+        return None, f"not blessed: {reason} (push=force pushes it anyway)"
     if not weights_are_finite(model):
         return None, "not pushed: the weights are not finite"
     size, channels = run.input_shape[0], run.input_shape[2]

@@ -12,7 +12,8 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from kerascnn.errors import UserError, checked_model
+from kerascnn.errors import UserError
+from kerascnn.registry import checked_model
 from kerascnn.training import config as config_lib
 from kerascnn.training.devices import choose_precision, is_chief, make_strategy
 
@@ -67,9 +68,11 @@ def prepare(config):
     spec = checked_model(config.model, [config.image_size])
     size = config.image_size or spec.input_shape[0]
     input_shape = (size, size, config.channels or spec.input_shape[2])
-    for flag, folder in (("--output-dir", config.output_dir), ("--run-dir", config.run_dir)):
+    for name, folder in (("output_dir", config.output_dir), ("run_dir", config.run_dir)):
         if folder and Path(folder).exists() and not Path(folder).is_dir():
-            raise UserError(f"{flag} {folder} is a file, not a folder: give a folder (it is created if missing).")
+            raise UserError(
+                f"{name} {folder} is a file, not a folder: give a folder (it is created if missing).", field=name
+            )
     run = Run(
         config=config,
         strategy=strategy,
@@ -80,8 +83,9 @@ def prepare(config):
     )
     if config.global_batch_size and config.global_batch_size % run.replicas:
         raise UserError(
-            f"--global-batch-size {config.global_batch_size} does not divide among {run.replicas} replicas; "
-            f"use a multiple of {run.replicas}, or --batch-size for the batch of each replica."
+            f"global_batch_size {config.global_batch_size} does not divide among {run.replicas} replicas; "
+            f"use a multiple of {run.replicas}, or batch_size for the batch of each replica.",
+            field="global_batch_size",
         )
     _record_config(run)
     return run
@@ -97,7 +101,8 @@ def _record_config(run):
             changed = _differences(recorded.get("config", {}), config_lib.to_dict(run.config))
             raise UserError(
                 f"{run.run_dir} holds a run with another config ({', '.join(changed[:3]) or 'changed'}); "
-                "rerun with its settings to resume it, or pass another --run-dir to start a new run."
+                "rerun with its settings to resume it, or give another run_dir to start a new run.",
+                field="run_dir",
             )
     if not run.chief:
         return

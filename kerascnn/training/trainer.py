@@ -37,7 +37,8 @@ def fit(run, splits, *, log=print):
     if steps == 0:
         raise UserError(
             f"The training split has {splits.num_train} images, fewer than one global batch of {run.global_batch}; "
-            "lower --batch-size."
+            "lower batch_size.",
+            field="batch_size",
         )
     store = CheckpointStore(run.checkpoint_dir, keep=config.keep_checkpoints)
     recovering = 0
@@ -61,8 +62,9 @@ def fit(run, splits, *, log=print):
             if config.on_nan != "recover" or recovering >= config.max_recoveries or not store.checkpoints():
                 raise UserError(
                     f"Training stopped: {error}. The checkpoints before it are intact; lower the learning rate "
-                    "(--learning-rate), or pass --recover to go back to the last checkpoint with a lower rate, and "
-                    "rerun."
+                    "(optimizer.learning_rate), or pass on_nan=recover to go back to the last checkpoint with a lower "
+                    "rate, and rerun.",
+                    field="on_nan",
                 ) from None
             recovering += 1
             _update_last_state(store, lr_scale=lr_scale * config.recover_factor)
@@ -90,7 +92,7 @@ def _fit_from(run, model, splits, store, state, steps, log):
     epoch, step = state["epoch"], state["step"]
     history = state.get("history", [])
     if epoch >= config.epochs:
-        log(f"{run.run_dir} already holds {epoch} trained epochs; raise --epochs to train further.")
+        log(f"{run.run_dir} already holds {epoch} trained epochs; raise epochs to train further.")
         return history
     if epoch or step:
         log(f"Resuming {run.run_dir} at epoch {epoch + 1}, step {step} ({state['path']}).")
@@ -192,5 +194,7 @@ def load_best(run, model):
     """Loads the weights of the run's best epoch (by validation accuracy) into `model`."""
     path = run.run_dir / "best" / "model.weights.h5"
     if not path.exists():
-        raise UserError(f"{path} does not exist: no epoch was evaluated; use --set export_weights=final.")
+        raise UserError(
+            f"{path} does not exist: no epoch was evaluated; use export_weights=final.", field="export_weights"
+        )
     model.load_weights(path)

@@ -40,17 +40,12 @@ def restore_or_retrain(tuner, hypermodel, trial, splits, *, retrain_dir, log=pri
     return run, model
 
 
-def train_arguments(configs, values, *, run_dir, epochs=None):
-    """`pipelines.train`'s command line for a full run of the trial with `values`: the search's model (or the
-    searched one), dataset, flags and --set items, with the trial's hyperparameters as more --set items.
+def train_fields(configs, values, *, run_dir, epochs=None):
+    """A full training run of the trial with `values`, as (model, {config field: value}, "key=value" items): the
+    search's model (or the searched one), its fields and items, with the trial's hyperparameters as more items
+    (pipelines.flags.train_argv makes them a `pipelines.train` command line).
 
     `epochs`: the run's (default: the recipe's; the search's per-trial epochs are not carried over)."""
-    overrides = {key: value for key, value in configs.overrides if key not in ("epochs", "run_dir")}
-    overrides.update({"run_dir": run_dir, **({"epochs": epochs} if epochs else {})})
-    items = [*(f"{key}={value}" for key, value in overrides.items()), *configs.sets, *as_sets(values)]
-    argv = [searched_model(values, configs.model)]
-    if configs.dataset:
-        argv += ["--dataset", configs.dataset]
-    for item in items:
-        argv += ["--set", item]
-    return argv
+    fields = {key: value for key, value in configs.overrides if key not in ("epochs", "run_dir")}
+    fields.update({"run_dir": run_dir, **({"epochs": epochs} if epochs else {})})
+    return searched_model(values, configs.model), fields, [*configs.sets, *as_sets(values)]

@@ -16,7 +16,7 @@ import keras
 import keras_tuner
 
 from kerascnn.data import make_datasets, steps_per_epoch
-from kerascnn.errors import checked_model
+from kerascnn.registry import checked_model
 from kerascnn.training.callbacks import TrainingMonitor
 from kerascnn.training.models import build_model, compile_model
 from kerascnn.tuning.search_space import active_values

@@ -48,7 +48,8 @@ def record_search(folder, description):
         if changed:
             raise UserError(
                 f"{folder} holds another search ({', '.join(changed[:3])}); rerun it with its settings to resume it, "
-                "pass --overwrite to start afresh, or give another --tune-dir."
+                "start afresh (overwrite), or give another tune_dir.",
+                field="overwrite",
             )
         return
     folder.mkdir(parents=True, exist_ok=True)
@@ -75,7 +76,8 @@ def clear(folder):
         return
     if not (folder / "search.json").exists() and any(folder.iterdir()):
         raise UserError(
-            f"--overwrite: {folder} holds no search (no search.json) and is not empty; remove it "
-            "yourself or give another --tune-dir."
+            f"overwrite: {folder} holds no search (no search.json) and is not empty; remove it "
+            "yourself or give another tune_dir.",
+            field="overwrite",
         )
     shutil.rmtree(folder)

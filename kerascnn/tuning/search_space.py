@@ -79,14 +79,16 @@ class Hyperparameter:
         )
 
 
-def load_space(path):
-    """The hyperparameters of a JSON or YAML file; raises UserError naming the file and what is wrong in it."""
+def load_space(path, source=None):
+    """The hyperparameters of a JSON or YAML file; raises UserError naming the file (as `source`, default
+    "search space <path>") and what is wrong in it."""
     path = Path(path)
+    source = source or f"search space {path}"
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         reason = getattr(error, "strerror", None) or error
-        raise UserError(f"--search-space {path}: cannot read it ({reason}).") from None
+        raise UserError(f"{source}: cannot read it ({reason}).") from None
     if path.suffix.lower() in (".yaml", ".yml"):
         import yaml
 
@@ -96,15 +98,15 @@ def load_space(path):
             mark = getattr(error, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark else ""
             problem = getattr(error, "problem", None) or error
-            raise UserError(f"--search-space {path}: not valid YAML{where} ({problem}).") from None
+            raise UserError(f"{source}: not valid YAML{where} ({problem}).") from None
     elif path.suffix.lower() == ".json":
         try:
             document = json.loads(text)
         except json.JSONDecodeError as error:
-            raise UserError(f"--search-space {path}: not valid JSON at line {error.lineno} ({error.msg}).") from None
+            raise UserError(f"{source}: not valid JSON at line {error.lineno} ({error.msg}).") from None
     else:
-        raise UserError(f"--search-space {path}: expected a .json, .yaml or .yml file.")
-    return parse_space(document, source=f"--search-space {path}")
+        raise UserError(f"{source}: expected a .json, .yaml or .yml file.")
+    return parse_space(document, source=source)
 
 
 def parse_space(document, source="the search space"):
@@ -278,28 +280,13 @@ def check_space(space, configs, source="the search space"):
 
 
 def _probe(configs, values, where):
-    from kerascnn.data import DataError
-
     try:
         configs(values)
-    except (UserError, DataError) as error:
-        message = _by_field(str(error))
+    except UserError as error:
         source, name = where.rsplit(": ", 1)
         key = name.split("@")[0]
-        raise UserError(f"{source if message.startswith(key) else where}: {message}") from None
-
-
-def _by_field(message):
-    """A config error as a search space names it: by the field ("epochs=1.0: ..."), not by the command line's
-    flag ("--epochs=1.0: ...", "--epochs (epochs) must be ...") or --set."""
-    from kerascnn.training.config import FLAGS
-
-    message = message.removeprefix("--set ")
-    for key, flag in FLAGS.items():
-        for spelled in (f"{flag} ({key})", flag):
-            if message.startswith(spelled) and message[len(spelled) : len(spelled) + 1] in ("=", " "):
-                return key + message[len(spelled) :]
-    return message
+        # An error about the searched field names it already; one about another field needs the searched one.
+        raise UserError(f"{source if error.field == key else where}: {error}") from None
 
 
 def _check_option(model, option, where):
