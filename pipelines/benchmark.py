@@ -8,7 +8,6 @@ Training and inference images per second (median of repetitions, after uncounted
 pipeline's images per second for each source, the time from start to the first training step, peak memory.
 """
 
-from pipelines import flags
 from pipelines.cli import ArgumentParser, run
 
 
@@ -91,4 +90,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run(main, pipeline=flags.BENCHMARK)
+    run(main)

@@ -8,7 +8,6 @@ its paper's input, and of each custom layer at the shapes its paper uses it (`--
 alternation. For the whole pipeline on TensorFlow, beside keras.applications, use `pipelines.benchmark`.
 """
 
-from pipelines import flags
 from pipelines.cli import ArgumentParser, run
 
 
@@ -70,4 +69,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run(main, pipeline=flags.BENCHMARK)
+    run(main)

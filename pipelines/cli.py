@@ -42,7 +42,12 @@ def fail(message, code=EXIT_USAGE):
 
 def run(main, argv=None, *, pipeline=None):
     """Runs `main(argv)`, turning the errors a user can cause into one line on stderr and exit 2. The message
-    names config fields; `pipeline` ("train", "tune") names the flags they are typed as in its command line."""
+    names config fields; `pipeline` ("train", "tune"; default: the name of `main`'s module) says in whose
+    command line's flags."""
+    module = main.__module__
+    if module == "__main__":  # python -m pipelines.train: the module's own name is in its spec
+        module = getattr(sys.modules["__main__"].__spec__, "name", module)
+    pipeline = pipeline or module.rpartition(".")[2]
     try:
         code = main(argv)
     except Exception as error:
@@ -50,7 +55,7 @@ def run(main, argv=None, *, pipeline=None):
         from kerascnn.errors import UserError
 
         if isinstance(error, UserError):
-            fail(flags.speak(str(error), pipeline, error.field) if pipeline else str(error))
+            fail(flags.speak(str(error), pipeline, error.field))
         if isinstance(error, OSError):
             _os_error(error)
         raise

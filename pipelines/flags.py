@@ -14,7 +14,7 @@ import re
 # library loads TensorFlow, seconds that `--help` should not wait; tests/test_pipeline_flags.py keeps them equal.
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
-TRAIN, TUNE, BENCHMARK = "train", "tune", "benchmark"
+TRAIN, TUNE, BENCHMARK, BACKEND, INSPECT = "train", "tune", "benchmark", "benchmark_backend", "inspect"
 RECIPE = "the model's recipe (--show-config prints it)"
 
 
@@ -246,7 +246,7 @@ FLAGS = (
     # pipelines.benchmark and benchmark_backend parse their own lists of values (nargs); these rows name their
     # settings (kerascnn.benchmark.suite.Settings) in its errors.
     *(
-        Flag(flag, field, pipelines=(BENCHMARK,), config=False, type=str)
+        Flag(flag, field, pipelines=(BENCHMARK, BACKEND), config=False, type=str)
         for flag, field in (
             ("--batch-size", "batch_sizes"),
             ("--image-size", "image_sizes"),
@@ -258,7 +258,13 @@ FLAGS = (
             ("--warmup", "warmup"),
         )
     ),
-    Flag("--compare", "compare", pipelines=(BENCHMARK,), config=False),
+    Flag("--compare", "compare", pipelines=(BENCHMARK, BACKEND), config=False),
+    # pipelines.inspect's arguments (kerascnn.analysis.inspection's), for its errors.
+    *(
+        Flag(flag, flag[2:].replace("-", "_"), pipelines=(INSPECT,), config=False, type=str)
+        for flag in ("--keras-file", "--input-size", "--image", "--layer", "--max-shift", "--plot-dir")
+    ),
+    Flag("--unsafe-deserialization", "unsafe_deserialization", pipelines=(INSPECT,), config=False),
 )
 
 
@@ -366,7 +372,11 @@ def _speak_field(message, field, rows):
         return match.group(0)
 
     # The field as a word: not inside a path or a longer name; "field=value" with the value up to a space or
-    # a closing punctuation mark. A field that is an English word ("epochs") is taken at its first mention only.
-    plain = "_" not in field and "." not in field
-    pattern = rf"(?<![\w./-]){re.escape(field)}(?:=(?P<value>[^\s,;)]*[^\s,;).:]))?(?![\w/]|\.\w)"
-    return re.sub(pattern, spoken, message, count=1 if plain else 0)
+    # a closing punctuation mark. A field that is an English word ("epochs", "layer") is taken for the field only
+    # where it opens the message or has a value ("epochs=0"), never in a sentence.
+    value = r"=(?P<value>[^\s,;)]*[^\s,;).:])"
+    if "_" in field or "." in field:
+        pattern = rf"(?<![\w./-]){re.escape(field)}(?:{value})?(?![\w/]|\.\w)"
+    else:
+        pattern = rf"(?:^|(?<![\w./-])(?={re.escape(field)}=)){re.escape(field)}(?:{value})?(?![\w/]|\.\w)"
+    return re.sub(pattern, spoken, message)

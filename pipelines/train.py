@@ -93,4 +93,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    run(main, pipeline=flags.TRAIN)
+    run(main)

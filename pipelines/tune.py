@@ -144,4 +144,4 @@ def _export(tuner, hypermodel, trial, splits, retrain_dir):
 
 
 if __name__ == "__main__":
-    run(main, pipeline=flags.TUNE)
+    run(main)

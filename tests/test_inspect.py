@@ -12,17 +12,19 @@ import pytest
 from PIL import Image
 
 from pipelines import inspect
+from pipelines.cli import run
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _error(capsys, argv):
-    """The message main() exits with; it must be one line."""
+    """The message main() exits with, through pipelines.cli as every pipeline: one line, exit 2."""
+    capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:
-        inspect.main(argv)
-    message = exit_info.value.code
-    assert isinstance(message, str) and "\n" not in message, message
-    return message
+        run(inspect.main, argv)
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert exit_info.value.code == 2 and len(lines) == 1, lines
+    return lines[0].removeprefix("error: ")
 
 
 def test_json_totals_of_a_zoo_model(capsys):
@@ -43,7 +45,7 @@ def test_markdown_table_and_input_size(capsys):
 
 
 def test_unknown_model_and_bad_flags(capsys):
-    assert _error(capsys, ["resnet19"]).startswith("inspect: Unknown model 'resnet19': did you mean resnet18,")
+    assert _error(capsys, ["resnet19"]).startswith("Unknown model 'resnet19': did you mean resnet18,")
     assert "one of the two" in _error(capsys, [])
     assert "at least 32x32" in _error(capsys, ["vgg16", "--input-size", "16"])
     assert "--plot-dir" in _error(capsys, ["vgg16", "--image", "x.png"])
@@ -53,7 +55,7 @@ def test_unknown_model_and_bad_flags(capsys):
 def test_plot_dir_that_cannot_be_written(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("a file where the folder should go")
-    assert "cannot write the pictures to" in _error(capsys, ["lenet5", "--plot-dir", str(blocker / "plots")])
+    assert "Cannot write the pictures to" in _error(capsys, ["lenet5", "--plot-dir", str(blocker / "plots")])
 
 
 def _save(model, path):
@@ -79,10 +81,10 @@ def test_keras_file_resized_keeps_its_weights(tmp_path, capsys):
 
 
 def test_keras_file_errors(tmp_path, capsys):
-    assert _error(capsys, ["--keras-file", str(tmp_path / "missing.keras")]).startswith("inspect: no such file")
+    assert _error(capsys, ["--keras-file", str(tmp_path / "missing.keras")]).startswith("No such file")
     garbage = tmp_path / "garbage.keras"
     garbage.write_bytes(b"this is not a zip archive")
-    assert _error(capsys, ["--keras-file", str(garbage)]).startswith(f"inspect: cannot load {garbage}: ")
+    assert _error(capsys, ["--keras-file", str(garbage)]).startswith(f"Cannot load {garbage}: ")
     with_lambda = _save(_small_model(lambda_layer=True), tmp_path / "lambda.keras")
     refused = _error(capsys, ["--keras-file", with_lambda])
     assert refused.endswith("(if you trust the file, add --unsafe-deserialization)")
@@ -97,7 +99,7 @@ def test_pictures_of_a_model_without_a_fixed_input_size(tmp_path, capsys):
     photo = tmp_path / "photo.png"
     Image.fromarray(np.zeros((20, 30, 3), "uint8")).save(photo)
     argv = ["--keras-file", path, "--plot-dir", str(tmp_path / "plots"), "--image", str(photo)]
-    assert _error(capsys, argv) == "inspect: any_size takes images of any size: give one with --input-size N."
+    assert _error(capsys, argv) == "any_size takes images of any size: give one with --input-size N."
     inspect.main([*argv, "--input-size", "24", "--max-shift", "1"])
     assert len(os.listdir(tmp_path / "plots")) == 4
 
@@ -115,19 +117,19 @@ def test_pictures(tmp_path, capsys):
     assert f"wrote {plots / 'shift.png'}" in capsys.readouterr().err
     corrupt = tmp_path / "corrupt.jpg"
     corrupt.write_bytes(b"\xff\xd8 not really a jpeg")
-    assert "cannot read image" in _error(capsys, ["lenet5", "--plot-dir", str(plots), "--image", str(corrupt)])
+    assert "Cannot read image" in _error(capsys, ["lenet5", "--plot-dir", str(plots), "--image", str(corrupt)])
     message = _error(capsys, ["lenet5", "--plot-dir", str(plots), "--image", str(photo), "--layer", "c9"])
-    assert message.startswith("inspect: lenet5 has no layer named 'c9': did you mean ") and "c1" in message
+    assert message.startswith("lenet5 has no layer named 'c9': did you mean ") and "c1" in message
 
 
 @pytest.mark.parametrize(
     "argv, message",
-    [(["resnet19"], "inspect: Unknown model 'resnet19'"), (["--keras-file", __file__], "inspect: cannot load ")],
+    [(["resnet19"], "error: Unknown model 'resnet19'"), (["--keras-file", __file__], "error: Cannot load ")],
 )
 def test_command_line_errors_are_one_line_without_traceback(argv, message):
     result = subprocess.run(
         [sys.executable, "-m", "pipelines.inspect", *argv], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
-    assert result.returncode == 1 and result.stdout == ""
-    lines = [line for line in result.stderr.splitlines() if line.startswith("inspect:")]
+    assert result.returncode == 2 and result.stdout == ""
+    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith(message) and "Traceback" not in result.stderr

@@ -48,7 +48,7 @@ def record_search(folder, description):
         if changed:
             raise UserError(
                 f"{folder} holds another search ({', '.join(changed[:3])}); rerun it with its settings to resume it, "
-                "start afresh (overwrite), or give another tune_dir.",
+                "start afresh with overwrite=True, or give another tune_dir.",
                 field="overwrite",
             )
         return

@@ -1,0 +1,118 @@
+"""What `python -m pipelines.inspect` does, for tests and notebooks: the model to inspect (a zoo model or a .keras
+file, resized), the images to show it, and the pictures of what it computes.
+
+    model = inspection.load_model("alexnet", input_size=64)
+    images = inspection.read_images(model, ["cat.jpg"])
+    inspection.write_pictures(model, analysis.layer_stats(model), "pictures", images)
+
+Every mistake a user can make raises UserError naming the argument (`keras_file`, `input_size`, `layer`...).
+"""
+
+import difflib
+import os
+
+import keras
+import numpy as np
+
+from kerascnn.analysis.equivariance import equivariance_error, translation_invariance
+from kerascnn.analysis.grids import feature_map_grid, feature_maps, filter_grid, first_conv
+from kerascnn.analysis.plots import plot_receptive_field_growth, plot_shift_sensitivity, save_png
+from kerascnn.errors import UserError
+from kerascnn.registry import get_model, model_spec
+
+
+def load_model(name=None, *, keras_file=None, input_size=None, num_classes=1000, unsafe_deserialization=False):
+    """The zoo's model `name`, or the model saved in `keras_file` (one of the two), at `input_size` if given."""
+    if bool(name) == bool(keras_file):
+        raise UserError("Name a model of the zoo or give keras_file, one of the two.", field="keras_file")
+    if input_size is not None and input_size < 1:
+        raise UserError(f"input_size must be a positive number of pixels, got {input_size}.", field="input_size")
+    if name:
+        try:
+            spec = model_spec(name)
+            size = input_size or spec.input_shape[0]
+            return get_model(name, num_classes=num_classes, input_shape=(size, size, spec.input_shape[2]))
+        except ValueError as error:
+            raise UserError(str(error), field="model" if "Unknown model" in str(error) else "input_size") from None
+    if not os.path.isfile(keras_file):
+        raise UserError(f"No such file: {keras_file}", field="keras_file")
+    try:
+        model = keras.saving.load_model(keras_file, compile=False, safe_mode=not unsafe_deserialization)
+    except Exception as error:  # Keras raises many kinds for a file it cannot read; all mean the same to a user
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        hint = " (if you trust the file, add unsafe_deserialization=True)" if "safe_mode" in str(error) else ""
+        raise UserError(f"Cannot load {keras_file}: {reason}{hint}", field="unsafe_deserialization") from None
+    return resized(model, input_size) if input_size else model
+
+
+def resized(model, size):
+    """The model on size x size inputs, with its weights (possible where they do not depend on the input size)."""
+    shape = (size, size, model.inputs[0].shape[-1])
+    try:
+        clone = keras.models.clone_model(model, input_tensors=keras.Input(shape, name=model.inputs[0].name))
+        clone.set_weights(model.get_weights())
+    except Exception as error:  # noqa: BLE001  (a shape error of any layer: the model is fixed to its size)
+        message = f"{model.name} cannot take {size}x{size} inputs: {error}".splitlines()[0]
+        raise UserError(message, field="input_size") from None
+    return clone
+
+
+def check_layer(model, layer):
+    """UserError unless `layer` (None: the default) names a layer of `model`, with the closest names."""
+    names = [each.name for each in model.layers]
+    if layer and layer not in names:
+        close = ", ".join(difflib.get_close_matches(layer, names, n=3, cutoff=0.5)) or ", ".join(names[-3:])
+        raise UserError(f"{model.name} has no layer named {layer!r}: did you mean {close}?", field="layer")
+
+
+def read_images(model, paths):
+    """The image files at `paths`, each resized to `model`'s input and standardised per channel (mean 0,
+    deviation 1)."""
+    from PIL import Image, UnidentifiedImageError
+
+    shape = tuple(model.inputs[0].shape[1:])
+    if paths and None in shape:
+        raise UserError(f"{model.name} takes images of any size: give one with input_size N.", field="input_size")
+    images = []
+    for path in paths:
+        try:
+            with Image.open(path) as image:
+                image = image.convert("RGB" if shape[-1] == 3 else "L").resize((shape[1], shape[0]))
+        except (OSError, UnidentifiedImageError) as error:
+            raise UserError(f"Cannot read image {path}: {error}") from None
+        pixels = np.asarray(image, "float32").reshape(shape)
+        images.append((pixels - pixels.mean(axis=(0, 1))) / (pixels.std(axis=(0, 1)) + 1e-6))
+    return images
+
+
+def write_pictures(model, stats, directory, images=(), layer=None, max_shift=8):
+    """Writes the receptive-field growth and, given images, the first layer's filters and feature maps and the
+    sensitivity to shifts of up to `max_shift` pixels (of `layer`, default the deepest feature map) into
+    `directory`. Returns the paths written."""
+    if max_shift < 0:
+        raise UserError(f"max_shift must be 0 or more pixels, got {max_shift}.", field="max_shift")
+    try:
+        written = [plot_receptive_field_growth(stats, os.path.join(directory, "receptive_field.png"))]
+        if not len(images):
+            return written
+        images = np.stack(images)
+        try:
+            conv = first_conv(model)
+            shifts = range(max_shift + 1)
+            equivariance = equivariance_error(model, images, shifts, layer=layer)
+        except ValueError as error:
+            raise UserError(str(error)) from None
+        filters = filter_grid(keras.ops.convert_to_numpy(conv.kernel))
+        maps = feature_map_grid(feature_maps(model, images[0], conv))
+        return [
+            *written,
+            save_png(filters, os.path.join(directory, "filters.png")),
+            save_png(maps, os.path.join(directory, "feature_maps.png")),
+            plot_shift_sensitivity(
+                {model.name: equivariance},
+                {model.name: translation_invariance(model, images, shifts)},
+                os.path.join(directory, "shift.png"),
+            ),
+        ]
+    except OSError as error:
+        raise UserError(f"Cannot write the pictures to {directory}: {error}", field="plot_dir") from None

@@ -1,0 +1,117 @@
+"""pipelines.flags: the one table of (config field, flag, help) for train and tune, and the errors it speaks."""
+
+import dataclasses
+
+import pytest
+
+from kerascnn.errors import DataError, UserError
+from kerascnn.training import config as config_lib
+from pipelines import flags, train, tune
+
+
+def test_the_command_lines_choices_are_the_librarys():
+    assert flags.PRECISIONS == config_lib.PRECISIONS and flags.STRATEGIES == config_lib.STRATEGIES
+    rows = {row.flag: row for row in flags.flags(flags.TRAIN)}
+    assert rows["--precision"].choices == config_lib.PRECISIONS
+    assert set(rows["--strategy"].get("choices", flags.TUNE)) < set(config_lib.STRATEGIES)
+
+
+@pytest.mark.parametrize("pipeline", [flags.TRAIN, flags.TUNE])
+def test_every_config_row_names_a_field_of_the_run_config(pipeline):
+    for row in flags.flags(pipeline):
+        if row.config:
+            value = row.value if row.type is None else {int: "3", float: "0.5", str: None}[row.type]
+            if value is None:  # a string field: its default round-trips
+                value = str(config_lib._get(config_lib.RunConfig(), row.field) or "x")
+            config_lib.apply(config_lib.RunConfig(), row.field, value)  # raises on an unknown field
+
+
+def test_flags_give_the_fields_they_name_and_train_argv_gives_them_back():
+    args = train.parse(["lenet5", "--epochs", "3", "--learning-rate", "0.05", "--no-push", "--recover", "--ten-crop"])
+    fields = train.overrides(args)
+    assert fields == {
+        "epochs": 3,
+        "optimizer.learning_rate": 0.05,
+        "push": "never",
+        "on_nan": "recover",
+        "ten_crop": True,
+        "precision": "auto",  # flags with a default are always given
+        "strategy": "auto",
+        "seed": 0,
+        "output_dir": "saved_models",
+    }
+    argv = flags.train_argv("lenet5", "shapes", {**fields, "optimizer.momentum": 0.8}, ["model_options.x=1"])
+    again = train.parse(argv)
+    assert train.overrides(again) == fields and again.dataset == "shapes"
+    assert again.set == ["optimizer.momentum=0.8", "model_options.x=1"]  # no flag: --set
+
+
+def test_tune_has_its_own_flags_from_the_same_table():
+    args = tune.parse(["lenet5", "--epochs", "2", "--strategy", "mirrored", "--tuner", "hyperband", "--no-push"])
+    assert tune.overrides(args)["strategy"] == "mirrored" and tune.overrides(args)["push"] == "never"
+    assert "tuner" not in tune.overrides(args) and args.tuner == "hyperband"  # a setting of the search, not a field
+    with pytest.raises(SystemExit):
+        tune.parse(["lenet5", "--strategy", "tpu"])  # a trial trains on this machine's devices
+    with pytest.raises(SystemExit):
+        tune.parse(["lenet5", "--on-bad-image", "skip"])  # train's only: tune takes it as --set
+
+
+@pytest.mark.parametrize(
+    "message, pipeline, field, spoken",
+    [
+        ("batch_size must be at least 1, got 0.", flags.TRAIN, "batch_size", "--batch-size must be at least 1, got 0."),
+        (
+            "Bad image /d/x_y.jpg: broken. Remove or fix it, or leave such files out with data.on_bad_image=skip.",
+            flags.TRAIN,
+            "data.on_bad_image",
+            "Bad image /d/x_y.jpg: broken. Remove or fix it, or leave such files out with --on-bad-image skip.",
+        ),
+        (  # tune has no --on-bad-image: the field goes through --set
+            "leave such files out with data.on_bad_image=skip.",
+            flags.TUNE,
+            "data.on_bad_image",
+            "leave such files out with --set data.on_bad_image=skip.",
+        ),
+        (
+            "not blessed: x (push=force pushes it anyway)",
+            flags.TRAIN,
+            "push",
+            "not blessed: x (--force-push pushes it anyway)",
+        ),
+        (
+            "epochs must be at least 1; it trained 3 epochs",
+            flags.TRAIN,
+            "epochs",
+            "--epochs must be at least 1; it trained 3 epochs",
+        ),
+        (
+            "lenet5 has no layer named 'c9'",
+            flags.INSPECT,
+            "layer",
+            "lenet5 has no layer named 'c9'",
+        ),  # a word, not a flag
+        ("runs/data.val_split_x is a file", flags.TRAIN, "data.val_split", "runs/data.val_split_x is a file"),  # a path
+        (
+            "optimizer.momentum=x: expected float.",
+            flags.TRAIN,
+            "optimizer.momentum",
+            "--set optimizer.momentum=x: expected float.",
+        ),
+        (
+            "x holds another search; start afresh with overwrite=True, or give another tune_dir.",
+            flags.TUNE,
+            "overwrite",
+            "x holds another search; start afresh with --overwrite, or give another --tune-dir.",
+        ),
+    ],
+)
+def test_an_errors_field_is_spoken_as_the_flag_typed(message, pipeline, field, spoken):
+    assert flags.speak(message, pipeline, field) == spoken
+
+
+def test_one_hierarchy_carries_the_field_through_pickling():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(DataError("data.val_split must be ...", field="data.val_split")))
+    assert isinstance(error, UserError) and isinstance(error, ValueError) and error.field == "data.val_split"
+    assert dataclasses.is_dataclass(flags.Flag)
