@@ -16,6 +16,7 @@ from kerascnn.data.splits import BadImages, Splits
 from kerascnn.data.transforms import (
     decode_for_serving,
     eval_transform,
+    serving_limits,
     serving_transform,
     serving_transform_bytes,
     ten_crop,
@@ -37,6 +38,7 @@ __all__ = [
     "load_splits",
     "make_dataset",
     "make_datasets",
+    "serving_limits",
     "serving_transform",
     "serving_transform_bytes",
     "steps_per_epoch",

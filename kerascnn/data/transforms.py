@@ -8,6 +8,7 @@ evaluation transform of the training pipeline, batched.
 
 import tensorflow as tf
 
+from kerascnn.data import serving_guard
 from kerascnn.data.config import LUMA
 from kerascnn.data.recipes import eval_resize, paper_pixels
 
@@ -97,36 +98,46 @@ def eval_transform(image, image_size, channels, config):
     return normalize(x, *config.normalization_stats(channels))
 
 
-def serving_transform(images, image_size, channels, config):
-    """What an exported model does to its `images` input: uint8 [B, H, W, C] of any H, W and C -> float32
-    [B, S, S, channels], equal to `eval_transform` of each image (tests/test_data_transforms.py checks this)."""
+def serving_transform(images, image_size, channels, config, *, max_pixels=None, max_batch_pixels=None):
+    """What an exported model does to its `images` input: uint8 [B, H, W, C] of any H, W and C of 1 to 4 -> float32
+    [B, S, S, channels], equal to `eval_transform` of each image (tests/test_data_transforms.py checks this).
+    Refused in the graph (serving_guard.checked_images): a zero side, another channel count, more than
+    `max_pixels` pixels an image or `max_batch_pixels` a batch (both default to config.max_image_pixels)."""
     images = tf.convert_to_tensor(images)
     if images.shape.rank != 4:
         raise ValueError(f"serving_transform takes a batch [batch, height, width, channels], got {images.shape}.")
+    max_pixels, max_batch_pixels = serving_limits(config, max_pixels, max_batch_pixels)
+    images = serving_guard.checked_images(images, max_pixels, max_batch_pixels)
     outputs = eval_transform(images, image_size, channels, config)
     return tf.ensure_shape(outputs, [None, image_size, image_size, channels])
 
 
+def serving_limits(config, max_pixels=None, max_batch_pixels=None):
+    """(pixels an image, pixels a batch) a serving graph accepts: by default the training side's
+    data.max_image_pixels for both, so a whole request costs at most what one largest image may."""
+    max_pixels = max_pixels or config.max_image_pixels
+    return max_pixels, max_batch_pixels or max_pixels
+
+
 def decode_image(encoded, channels):
     """JPEG, PNG (8 or 16 bits), GIF (its first frame), BMP or WebP bytes (a scalar string) -> uint8
-    [H, W, channels]. The training pipeline and the serving graph both decode with this."""
-    image = tf.cond(
-        tf.io.is_jpeg(encoded),
-        # The accurate inverse DCT, as Pillow (and so torchvision) decodes; CMYK JPEGs come out as RGB.
-        lambda: tf.io.decode_jpeg(encoded, dct_method="INTEGER_ACCURATE"),
-        lambda: tf.io.decode_image(encoded, channels=0, expand_animations=False),
-    )
-    return to_channels(image, channels)
+    [H, W, channels]. The training pipeline decodes with this (its files verified before, verify.py); the serving
+    graph decodes what serving_guard let through with the same ops."""
+    return to_channels(serving_guard.decode(encoded), channels)
 
 
 decode_for_serving = decode_image
 
 
-def serving_transform_bytes(encoded, image_size, channels, config):
-    """A batch of encoded images [B] (each its own size) -> float32 [B, S, S, channels], for a bytes signature."""
+def serving_transform_bytes(encoded, image_size, channels, config, *, max_pixels=None, max_batch_pixels=None):
+    """A batch of encoded images [B] (each its own size) -> float32 [B, S, S, channels], for a bytes signature.
+    Every header is read and checked first (serving_guard.checked_batch: format, truncation, zero sides,
+    `max_pixels` an image and `max_batch_pixels` the batch), then the images are decoded one by one."""
+    max_pixels, max_batch_pixels = serving_limits(config, max_pixels, max_batch_pixels)
+    prepared = serving_guard.checked_batch(encoded, max_pixels, max_batch_pixels)
     return tf.map_fn(
         lambda e: eval_transform(decode_image(e, channels), image_size, channels, config),
-        encoded,
+        prepared,
         fn_output_signature=tf.TensorSpec([image_size, image_size, channels], tf.float32),
     )
 

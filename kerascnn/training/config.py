@@ -78,6 +78,10 @@ class RunConfig:
     recover_factor: float = 0.5
     max_recoveries: int = 3
     export_weights: str = "final"  # final | best: the weights pushed (best: the epoch of best val_accuracy)
+    # What the served model accepts (kerascnn.data.serving_guard), in declared pixels; recorded in the version's
+    # assets.extra/serving.json. 0: data.max_image_pixels for an image, and the image limit for a whole batch.
+    serving_max_pixels: int = 0
+    serving_max_batch_pixels: int = 0
 
 
 def _fields(cls):
@@ -203,6 +207,8 @@ def validate(config):
         ("push", config.push in ("blessed", "force", "never"), "blessed, force or never"),
         ("on_nan", config.on_nan in ("stop", "recover"), "stop or recover"),
         ("export_weights", config.export_weights in ("final", "best"), "final or best"),
+        ("serving_max_pixels", config.serving_max_pixels >= 0, "0 (data.max_image_pixels) or more"),
+        ("serving_max_batch_pixels", config.serving_max_batch_pixels >= 0, "0 (serving_max_pixels) or more"),
         ("jit_compile", config.jit_compile in (True, False, "auto"), "auto, true or false"),
         ("checkpoint_every", config.checkpoint_every >= 0, "0 or more"),
         ("keep_checkpoints", config.keep_checkpoints >= 1, "at least 1"),
@@ -271,6 +277,8 @@ RESUMABLE_CHANGES = {
     "recover_factor",
     "loss_upper_bound",
     "export_weights",
+    "serving_max_pixels",
+    "serving_max_batch_pixels",
     "deterministic",
     "jit_compile",
     "steps_per_execution",

@@ -4,8 +4,12 @@ Two signatures, both returning `probabilities` (float32 [batch, classes]) and th
 `scores` (float32) and `class_names` (string):
 - `serving_default` takes `images`, uint8 [batch, height, width, channels] of any size and channel count; the
   resize, crop and normalisation of the evaluation transform run inside the graph;
-- `serving_bytes` takes `image_bytes`, encoded JPEG or PNG strings [batch] (TF Serving's REST API accepts them
-  as {"b64": ...}), decoded and transformed one by one inside the graph.
+- `serving_bytes` takes `image_bytes`, encoded JPEG, PNG, GIF (first frame), BMP or WebP strings [batch] (TF
+  Serving's REST API accepts them as {"b64": ...}), decoded and transformed one by one inside the graph.
+Both refuse hostile requests inside the graph before decoding or resizing anything (kerascnn.data.serving_guard):
+an image declaring more than `max_image_pixels` pixels, a batch declaring more than `max_batch_pixels` in all, an
+unknown format, a truncated header, a zero side, a channel count other than 1 to 4; each an InvalidArgument that
+names the limit and the declared size. The limits are recorded in `assets.extra/serving.json`.
 The model is rebuilt in float32 for the export, whatever precision trained it, and holds no XLA must-compile
 function (see GroupedConv2D), so the folder loads with plain TensorFlow: no kerascnn, no custom objects.
 Beside the graph: `assets/labels.txt` (one class name a line) and `assets.extra/tf_serving_warmup_requests`
@@ -41,7 +45,7 @@ def serving_model(trained, config, *, num_classes, input_shape):
 
 
 def write_saved_model(
-    model, folder, *, class_names, preprocess_images, preprocess_bytes, model_name, warmup_image=None
+    model, folder, *, class_names, preprocess_images, preprocess_bytes, model_name, limits, warmup_image=None
 ):
     """Exports `model` (float32) with the two serving signatures, labels and warm-up requests into `folder`.
 
@@ -50,6 +54,8 @@ def write_saved_model(
         preprocess_bytes: encoded images [batch] -> the model's float input [batch, S, S, C].
         Both in TensorFlow ops only (kerascnn.data.serving_transform and serving_transform_bytes), so the graph
         needs no Python to run.
+        limits: {"max_image_pixels": ..., "max_batch_pixels": ...}, the limits the two preprocess functions enforce
+            (kerascnn.data.serving_limits), written to assets.extra/serving.json for whoever runs the server.
         warmup_image: a uint8 [h, w, c] example for the warm-up requests (defaults to mid-grey at the input size).
     """
     height, width, channels = model.input_shape[1:]
@@ -86,6 +92,22 @@ def write_saved_model(
     if warmup_image is None:
         warmup_image = np.full((height, width, channels), 128, np.uint8)
     write_warmup_requests(folder, model_name, warmup_image)
+    write_serving_limits(folder, limits)
+
+
+def write_serving_limits(folder, limits):
+    """assets.extra/serving.json: what a request may be, as the graph enforces it."""
+    from kerascnn.data.serving_guard import FORMATS, MAX_CHANNELS
+
+    about = {
+        **limits,
+        "image_bytes_formats": list(FORMATS),
+        "animations": "GIF: the first frame only; animated WebP refused",
+        "images_channels": [1, MAX_CHANNELS],
+    }
+    extra = Path(folder) / "assets.extra"
+    extra.mkdir(exist_ok=True)
+    (extra / "serving.json").write_text(json.dumps(about, indent=2, sort_keys=True))
 
 
 def _encode_png(image):

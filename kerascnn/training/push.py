@@ -100,7 +100,7 @@ def write_models_config(output_dir):
 def deliver(run, model, splits, metrics, *, log=print):
     """The pusher's stage: exports `model` and pushes it as the next version if it is blessed (or pushing is
     forced). Returns (path of the new version or None, the reason)."""
-    from kerascnn.data import serving_transform, serving_transform_bytes
+    from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
     from kerascnn.training.callbacks import weights_are_finite
     from kerascnn.training.export import serving_model, write_saved_model
 
@@ -114,6 +114,11 @@ def deliver(run, model, splits, metrics, *, log=print):
     if not weights_are_finite(model):
         return None, "not pushed: the weights are not finite"
     size, channels = run.input_shape[0], run.input_shape[2]
+    max_pixels, max_batch_pixels = serving_limits(
+        config.data, config.serving_max_pixels, config.serving_max_batch_pixels
+    )
+    limits = {"max_image_pixels": max_pixels, "max_batch_pixels": max_batch_pixels}
+    limits_kw = {"max_pixels": max_pixels, "max_batch_pixels": max_batch_pixels}
     warmup = next(iter(splits.val.take(1)))[0].numpy()
     progress = tqdm(total=3, desc=f"Exporting {config.model}", unit="stage", disable=None)
 
@@ -126,8 +131,9 @@ def deliver(run, model, splits, metrics, *, log=print):
             class_names=splits.class_names,
             model_name=config.model,
             warmup_image=warmup,
-            preprocess_images=lambda images: serving_transform(images, size, channels, config.data),
-            preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, channels, config.data),
+            limits=limits,
+            preprocess_images=lambda images: serving_transform(images, size, channels, config.data, **limits_kw),
+            preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, channels, config.data, **limits_kw),
         )
         progress.update()  # the traced signatures and the SavedModel
 

@@ -1,0 +1,200 @@
+"""Hostile requests to a pushed version, as a client nobody vets would send them: each is sent to the SavedModel
+loaded with plain TensorFlow (no kerascnn) in a subprocess whose address space is capped a little above what the
+loaded and warmed-up model uses, so that decoding any of the bombs would fail there. Each must end in its expected
+InvalidArgument (or its answer), with the process alive and under its limit. The same process then decodes one of
+the bombs and the many-frame GIF without the guard, to show the cap is tight enough that the test can fail."""
+
+import json
+import pickle
+import subprocess
+import sys
+
+import keras
+import numpy as np
+import pytest
+from harness import ROOT, environment, record
+from hostile import bmp, encode, gif, jpeg, png, png_text_bomb, small, webp_extended, webp_lossless
+
+from kerascnn.data import DataConfig, serving_limits, serving_transform, serving_transform_bytes
+from kerascnn.training.export import write_saved_model
+
+LIMIT = DataConfig().max_image_pixels  # the default a push exports with (89,478,485)
+MARGIN = 256 * 2**20  # what a request may add to the address space: under the 400 MB of the PNG bomb decoded
+
+SERVER = """
+import json, pickle, resource, sys, time
+sys.modules["kerascnn"] = None
+import numpy as np, tensorflow as tf
+
+def status(key):  # kB in /proc/self/status
+    return int(next(l for l in open("/proc/self/status") if l.startswith(key + ":")).split()[1]) * 1024
+
+model = tf.saved_model.load(sys.argv[1])
+cases, margin = pickle.load(open(sys.argv[2], "rb")), int(sys.argv[3])
+calls = {"bytes": lambda x: model.signatures["serving_bytes"](image_bytes=tf.constant(x, tf.string)),
+         "images": lambda x: model.signatures["serving_default"](images=tf.constant(x, tf.uint8))}
+# Warm-up: every path a request takes runs once (kernels, thread pools, allocator arenas exist) before the cap.
+for name, signature, payload, _ in cases:
+    if name.startswith("valid"):
+        calls[signature](payload)
+# TensorFlow reserves far more address space than it touches (thread stacks, arenas), so the cap is relative to the
+# size measured now, not absolute: a decode that needs more than `margin` new bytes fails with ResourceExhausted.
+base = status("VmSize")
+resource.setrlimit(resource.RLIMIT_AS, (base + margin, base + margin))
+print(json.dumps({"base_vm": base, "base_rss": status("VmRSS")}), flush=True)
+for name, signature, payload, _ in cases:
+    start = time.monotonic()
+    try:
+        out = calls[signature](payload)["probabilities"].numpy()
+        result = {"outcome": "ok", "shape": list(out.shape)}
+    except tf.errors.OpError as error:
+        result = {"outcome": type(error).__name__, "message": error.message[-400:]}
+    seconds = round(time.monotonic() - start, 2)
+    print(json.dumps({"case": name, **result, "seconds": seconds, "vm": status("VmSize")}), flush=True)
+print(json.dumps({"done": True, "vm_peak": status("VmPeak"), "rss_peak": status("VmHWM")}), flush=True)
+# Unguarded, the same bombs: each must fail under the same cap (the process may also die of it: that too is failing).
+unguarded = {"decode_png": lambda: tf.io.decode_png(bomb),
+             "decode_image_first_frame": lambda: tf.io.decode_image(frames, expand_animations=False)}
+bomb, frames = (next(p[0] for n, _, p, _ in cases if n == key) for key in ("bomb PNG", "animated GIF 1500 frames"))
+for name, run in unguarded.items():
+    try:
+        outcome = str(run().shape)
+    except (tf.errors.OpError, MemoryError) as error:
+        outcome = type(error).__name__
+    print(json.dumps({"unguarded": name, "outcome": outcome, "vm_peak": status("VmPeak")}), flush=True)
+"""
+
+
+def _refused(*words):
+    return ("InvalidArgumentError", words)
+
+
+OK = ("ok", ())
+
+
+def cases():
+    """(name, fault-table group, signature, payload, (outcome, words the message must hold))."""
+    over = f"over the serving limit of {LIMIT} pixels"
+    table = [
+        ("valid JPEG", "valid", "bytes", [small("JPEG")], OK),
+        ("valid PNG", "valid", "bytes", [small("PNG")], OK),
+        ("valid GIF", "valid", "bytes", [small("GIF")], OK),
+        ("valid BMP", "valid", "bytes", [small("BMP")], OK),
+        ("valid WebP", "valid", "bytes", [small("WEBP")], OK),
+        ("valid images", "valid", "images", np.zeros((2, 40, 30, 3), np.uint8), OK),
+        ("bomb PNG", "bomb", "bytes", [png(20_000, 20_000, bit_depth=1)], _refused("20000x20000", over)),
+        ("bomb JPEG", "bomb", "bytes", [jpeg(60_000, 60_000)], _refused("60000x60000", over)),
+        ("bomb GIF screen", "bomb", "bytes", [gif((65_535, 65_535), side=8)], _refused("65535x65535", over)),
+        ("bomb GIF frame", "bomb", "bytes", [gif((8, 8), frame=(65_535, 65_535), side=8)], _refused("65535x65535")),
+        ("bomb WebP VP8L", "bomb", "bytes", [webp_lossless(16_384, 16_384)], _refused("16384x16384", over)),
+        ("bomb WebP VP8X", "bomb", "bytes", [webp_extended(20_000, 20_000)], _refused("20000x20000", over)),
+        ("bomb BMP top-down", "bomb", "bytes", [bmp(30_000, -30_000)], _refused("30000x30000", over)),
+        ("PNG with a 512 MB zTXt chunk", "text", "bytes", [png_text_bomb(512)], OK),
+        ("animated GIF 1500 frames", "animation", "bytes", [gif((1000, 1000), frames=1500)], OK),
+        ("animated WebP", "animation", "bytes", [webp_extended(64, 64, animated=True)], _refused("animated WebP")),
+        ("batch over its total", "batch", "bytes", [png(3000, 3000, bit_depth=1)] * 12, _refused("batch of 12")),
+        ("empty batch of bytes", "empty", "bytes", [], OK),
+        ("empty batch of images", "empty", "images", np.zeros((0, 8, 8, 3), np.uint8), OK),
+        ("empty string", "unsupported", "bytes", [b""], _refused("not a JPEG, PNG, GIF, BMP or WebP")),
+        ("garbage bytes", "unsupported", "bytes", [bytes(range(256)) * 4], _refused("not a JPEG")),
+        ("TIFF", "unsupported", "bytes", [encode(np.zeros((8, 8), np.uint8), "TIFF")], _refused("not a JPEG")),
+        (
+            "BMP with an OS/2 header",
+            "unsupported",
+            "bytes",
+            [b"BM" + bytes(12) + b"\x0c" + bytes(40)],
+            _refused("OS/2"),
+        ),
+        ("zero-sized PNG", "zero", "bytes", [png(0, 10)], _refused("0x10", "zero width or height")),
+        ("zero-sized GIF", "zero", "bytes", [gif((0, 10), frame=(4, 4), side=4)], _refused("zero width or height")),
+        ("zero-sized BMP", "zero", "bytes", [bmp(0, 10)], _refused("0x10", "zero width or height")),
+        ("zero-sized JPEG", "zero", "bytes", [jpeg(0, 10)], _refused()),
+        ("zero-sized images", "zero", "images", np.zeros((1, 0, 8, 3), np.uint8), _refused("8x0", "zero width")),
+        ("5-channel images", "channels", "images", np.zeros((1, 8, 8, 5), np.uint8), _refused("5 channels")),
+        ("0-channel images", "channels", "images", np.zeros((1, 8, 8, 0), np.uint8), _refused("0 channels")),
+    ]
+    rng = np.random.default_rng(0)
+    for fmt in ("JPEG", "PNG", "GIF", "BMP", "WEBP"):
+        data = small(fmt)
+        noise = rng.integers(0, 256, len(data), dtype=np.uint8).tobytes()
+        table += [
+            (f"truncated {fmt} header", "truncated", "bytes", [data[:10]], _refused()),
+            (f"truncated {fmt} data", "truncated", "bytes", [data[: len(data) // 2]], _refused()),
+            (f"corrupt {fmt}", "corrupt", "bytes", [data[:12] + noise], _refused()),
+        ]
+    return table
+
+
+GROUPS = {
+    "valid": "served model, valid JPEG/PNG/GIF/BMP/WebP and arrays: answered",
+    "bomb": "served model, decompression bombs (PNG, JPEG, GIF, WebP, BMP): refused",
+    "text": "served model, PNG whose zTXt chunk inflates to 512 MB: answered, libpng caps it",
+    "animation": "served model, 1500-frame GIF (first frame only), animated WebP (refused)",
+    "batch": "served model, batch of images under the limit, over it in all: refused",
+    "empty": "served model, empty batches: empty answer",
+    "unsupported": "served model, empty string, garbage, TIFF, OS/2 BMP: refused",
+    "zero": "served model, zero width or height (bytes and arrays): refused",
+    "channels": "served model, arrays of 0 or 5 channels: refused",
+    "truncated": "served model, truncated files of each format: refused",
+    "corrupt": "served model, corrupt files of each format: refused",
+}
+
+
+@pytest.fixture(scope="module")
+def version(tmp_path_factory):
+    """A LeNet-5 version exported as a push does, with the default limits."""
+    folder = tmp_path_factory.mktemp("served") / "1"
+    layers = [keras.layers.Conv2D(2, 5), keras.layers.Flatten(), keras.layers.Dense(3, activation="softmax")]
+    model = keras.Sequential([keras.Input((32, 32, 1)), *layers])  # smaller than LeNet-5: the graph is the point
+    config = DataConfig()
+    max_pixels, max_batch_pixels = serving_limits(config)
+    write_saved_model(
+        model,
+        folder,
+        class_names=["a", "b", "c"],
+        model_name="lenet5",
+        limits={"max_image_pixels": max_pixels, "max_batch_pixels": max_batch_pixels},
+        preprocess_images=lambda images: serving_transform(images, 32, 1, config),
+        preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, 32, 1, config),
+    )
+    return folder
+
+
+def test_hostile_requests_are_refused_without_taking_the_server_down(version, tmp_path):
+    table = cases()
+    with open(tmp_path / "cases.pkl", "wb") as f:
+        pickle.dump([(name, signature, payload, None) for name, _, signature, payload, _ in table], f)
+    env = environment(MALLOC_ARENA_MAX="2")  # glibc's per-thread arenas would reserve 64 MB each under the cap
+    result = subprocess.run(
+        [sys.executable, "-c", SERVER, str(version), str(tmp_path / "cases.pkl"), str(MARGIN)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=300,
+    )
+    lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert lines and "base_vm" in lines[0], result.stderr[-3000:]
+    outcomes = {line["case"]: line for line in lines if "case" in line}
+    finished = any(line.get("done") for line in lines)
+    failures = []
+    for name, group, _, payload, (outcome, words) in table:
+        got = outcomes.get(name, {"outcome": "process died"})
+        survived = got["outcome"] == outcome and all(w in got.get("message", "") for w in words)
+        survived &= finished and got.get("vm", 0) <= lines[0]["base_vm"] + MARGIN
+        if outcome == "ok":
+            expected_rows = 0 if name.startswith("empty") else len(payload)
+            survived &= got.get("shape") == [expected_rows, 3]
+        record(GROUPS[group], survived)
+        if not survived:
+            failures.append((name, got))
+    assert not failures, failures
+    done = next(line for line in lines if line.get("done"))
+    assert done["vm_peak"] <= lines[0]["base_vm"] + MARGIN
+    # The cap is tight enough: without the guard, the PNG bomb fails under it; the many-frame GIF, even asked for
+    # its first frame alone (tf.io.decode_image(expand_animations=False) decompresses every frame), runs into it
+    # (giflib gives up on the frames it cannot allocate). Dying of either would be failing too.
+    unguarded = {line["unguarded"]: line for line in lines if "unguarded" in line}
+    assert unguarded.get("decode_png", {}).get("outcome", "died") == "ResourceExhaustedError", unguarded
+    frames = unguarded.get("decode_image_first_frame", {"vm_peak": 2**62})
+    assert frames["vm_peak"] > lines[0]["base_vm"] + MARGIN - 32 * 2**20, (unguarded, lines[0])
