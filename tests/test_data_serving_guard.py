@@ -16,9 +16,12 @@ from kerascnn.data import DataConfig, serving_guard, serving_transform, serving_
 sys.path.insert(0, str(Path(__file__).parent / "faults"))
 from hostile import bmp, encode, gif  # noqa: E402
 
+# Traced once for every test here: run eagerly, each call would build the format branches again.
+_declared_size = tf.function(serving_guard.declared_size, input_signature=[tf.TensorSpec([], tf.string)])
+
 
 def _declared(data):
-    kind, _, height, width, problem = serving_guard.declared_size(tf.constant(data))
+    kind, _, height, width, problem = _declared_size(tf.constant(data))
     return int(kind), int(height), int(width), problem.numpy().decode()
 
 
@@ -70,7 +73,7 @@ def test_an_animated_gif_is_cut_to_its_first_frame():
     buffer = io.BytesIO()
     frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:], comment=b"x" * 600)
     data = buffer.getvalue()
-    _, prepared, height, width, _ = serving_guard.declared_size(tf.constant(data))
+    _, prepared, height, width, _ = _declared_size(tf.constant(data))
     assert (int(height), int(width)) == (9, 11) and len(prepared.numpy()) < len(data) // 2
     assert tf.io.decode_gif(prepared).shape[0] == 1  # one frame left in the file
     first = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))

@@ -125,7 +125,7 @@ def _kind(encoded, head):
 
 def _checked_image(encoded, max_pixels):
     kind, prepared, height, width, problem = declared_size(encoded)
-    readable = _assert(tf.equal(problem, ""), "{}", [problem])
+    readable = tf.debugging.Assert(tf.equal(problem, ""), [problem], summarize=1)  # printed as it is, unquoted
     with tf.control_dependencies([readable]):
         size = _size_check(height, width, max_pixels)
     with tf.control_dependencies([size]):

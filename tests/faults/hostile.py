@@ -39,9 +39,16 @@ def png(width, height, bit_depth=8, rows=None):
 
 
 def png_text_bomb(megabytes):
-    """A 16 x 16 PNG carrying a zTXt chunk that inflates to `megabytes` MB of zeros (libpng caps what it inflates)."""
-    deflate = zlib.compressobj(9)
-    text = b"".join(deflate.compress(bytes(2**20)) for _ in range(megabytes)) + deflate.flush()
+    """A 16 x 16 PNG carrying a zTXt chunk that inflates to `megabytes` MB of zeros (libpng caps what it inflates).
+    The zlib stream is one compressed MB repeated: after a full flush deflate starts afresh, so each MB compresses
+    to the same bytes (RFC 1951), and the Adler-32 of the whole (RFC 1950) closes it."""
+    block = bytes(2**20)
+    deflate = zlib.compressobj(9, zlib.DEFLATED, -15)  # raw deflate: header and checksum written here
+    one = deflate.compress(block) + deflate.flush(zlib.Z_FULL_FLUSH)
+    adler = 1
+    for _ in range(megabytes):
+        adler = zlib.adler32(block, adler)
+    text = b"\x78\xda" + one * megabytes + deflate.flush() + struct.pack(">I", adler)
     data = png(16, 16)
     ihdr_end = 8 + 12 + 13
     return data[:ihdr_end] + _chunk(b"zTXt", b"Comment\0\0" + text) + data[ihdr_end:]

@@ -41,7 +41,7 @@ for name, signature, payload, _ in cases:
 # size measured now, not absolute: a decode that needs more than `margin` new bytes fails with ResourceExhausted.
 base = status("VmSize")
 resource.setrlimit(resource.RLIMIT_AS, (base + margin, base + margin))
-print(json.dumps({"base_vm": base, "base_rss": status("VmRSS")}), flush=True)
+print(json.dumps({"base_vm": base, "base_rss": status("VmRSS"), "startup_s": time.process_time()}), flush=True)
 for name, signature, payload, _ in cases:
     start = time.monotonic()
     try:
@@ -57,11 +57,13 @@ unguarded = {"decode_png": lambda: tf.io.decode_png(bomb),
              "decode_image_first_frame": lambda: tf.io.decode_image(frames, expand_animations=False)}
 bomb, frames = (next(p[0] for n, _, p, _ in cases if n == key) for key in ("bomb PNG", "animated GIF 1500 frames"))
 for name, run in unguarded.items():
+    start = time.monotonic()
     try:
         outcome = str(run().shape)
     except (tf.errors.OpError, MemoryError) as error:
         outcome = type(error).__name__
-    print(json.dumps({"unguarded": name, "outcome": outcome, "vm_peak": status("VmPeak")}), flush=True)
+    seconds = round(time.monotonic() - start, 2)
+    print(json.dumps({"unguarded": name, "outcome": outcome, "vm_peak": status("VmPeak"), "seconds": seconds}))
 """
 
 
@@ -174,6 +176,7 @@ def test_hostile_requests_are_refused_without_taking_the_server_down(version, tm
         timeout=300,
     )
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    print(*lines, sep="\n")  # the measurements, shown with -s
     assert lines and "base_vm" in lines[0], result.stderr[-3000:]
     outcomes = {line["case"]: line for line in lines if "case" in line}
     finished = any(line.get("done") for line in lines)
