@@ -60,6 +60,7 @@ def main(argv=None):
 
     args = parse(argv)
     from kerascnn.benchmark import Settings, report, run_benchmark
+    from kerascnn.training.atomic import write_atomic
 
     jit = [{"auto": "auto", "true": True, "false": False}[value] for value in args.jit_compile]
     results = []
@@ -83,9 +84,9 @@ def main(argv=None):
     text = report.markdown(results, command)
     print(text)
     if args.markdown:
-        report.write_atomic(args.markdown, text)
+        write_atomic(args.markdown, text)
     if args.json:
-        report.write_atomic(args.json, report.to_json(results, command))
+        write_atomic(args.json, report.to_json(results, command))
     return 0
 
 

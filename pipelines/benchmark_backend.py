@@ -45,7 +45,8 @@ def main(argv=None):
     import sys
 
     args = parse(argv)
-    from kerascnn.benchmark import backends, report
+    from kerascnn.benchmark import backends
+    from kerascnn.training.atomic import write_atomic
 
     workloads = {
         name: backends.model_workload(name, num_classes=args.num_classes, image_size=args.image_size)
@@ -64,7 +65,7 @@ def main(argv=None):
     text = backends.markdown(backends.describe_backend(), results, command=command, **timing)
     print(text)
     if args.markdown:
-        report.write_atomic(args.markdown, text)
+        write_atomic(args.markdown, text)
     return 0
 
 

@@ -6,6 +6,7 @@ import keras
 import numpy as np
 import pytest
 
+from kerascnn.training import atomic
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
 from kerascnn.training.checkpoints import CheckpointStore
 
@@ -16,6 +17,22 @@ def test_failed_write_leaves_nothing(tmp_path):
             (temp / "half.bin").write_bytes(b"x")
             raise RuntimeError("disk full")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_write_atomic_replaces_a_file_whole_or_leaves_it(tmp_path):
+    path = tmp_path / "sub" / "results.json"
+    assert atomic.write_atomic(path, "first") == path and path.read_text() == "first"  # the folder is created
+    atomic.write_atomic(path, b"second")
+    assert path.read_bytes() == b"second"
+
+    def fails_midway(f):
+        f.write(b"half of a third")
+        raise OSError(28, "No space left on device")
+
+    with pytest.raises(OSError):
+        atomic.write_atomic(path, fails_midway)
+    assert path.read_text() == "second" and sorted(p.name for p in path.parent.iterdir()) == ["results.json"]
+    assert (path.stat().st_mode & 0o777) == 0o666 & ~atomic._umask()  # not mkstemp's private 0o600
 
 
 def test_publish_never_replaces_an_existing_folder(tmp_path):

@@ -7,11 +7,11 @@ temporary name next to its destination and renamed, so an interrupted run never 
 """
 
 import os
-import tempfile
 
 import numpy as np
 
 from kerascnn.analysis.receptive import receptive_field_growth
+from kerascnn.training.atomic import write_atomic
 
 
 def save_png(image, path):
@@ -20,7 +20,7 @@ def save_png(image, path):
 
     image = np.asarray(image, "uint8")
     image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
-    return _write_atomically(path, lambda f: Image.fromarray(image).save(f, format="PNG"))
+    return os.fspath(write_atomic(path, lambda f: Image.fromarray(image).save(f, format="PNG")))
 
 
 def plot_receptive_field_growth(stats, path, *, title=None):
@@ -87,27 +87,4 @@ def _figure(ncols=1, figsize=(6.4, 4.8)):
 
 
 def _save_figure(figure, path):
-    return _write_atomically(path, lambda f: figure.savefig(f, format="png", dpi=100))
-
-
-def _write_atomically(path, write):
-    """Calls write(file) on a temporary file beside `path`, then renames it to `path`."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".png.tmp", dir=directory)
-    try:
-        with os.fdopen(handle, "wb") as f:
-            write(f)
-        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes the file private; a PNG is not a secret
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-    return path
-
-
-def _umask():
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
+    return os.fspath(write_atomic(path, lambda f: figure.savefig(f, format="png", dpi=100)))

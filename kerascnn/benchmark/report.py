@@ -1,8 +1,6 @@
 """The results of `run_benchmark` as markdown (what the command prints and benchmarks/ keeps) or JSON."""
 
 import json
-import os
-from pathlib import Path
 
 from kerascnn.benchmark.machine import summary_line
 
@@ -165,15 +163,3 @@ def _ratio(summary):
 
 def to_json(results, command=None):
     return json.dumps({"command": command, "results": results}, indent=2, default=str)
-
-
-def write_atomic(path, text):
-    """Writes `text` to `path` whole or not at all: a temporary file beside it, then a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        temp.write_text(text)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)

@@ -11,7 +11,6 @@ and modification time), so a rerun checks only what changed.
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
+
+from kerascnn.training.atomic import write_atomic
 
 TF_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "BMP", "WEBP"}  # what tf.io.decode_image reads
 _CACHE_VERSION = 1
@@ -113,9 +114,7 @@ def _convert_to_png(image, path, convert_dir):
         image = image.convert("RGBA" if "A" in image.mode or "transparency" in image.info else "RGB")
     convert_dir.mkdir(parents=True, exist_ok=True)
     target = convert_dir / f"{_digest(path.resolve(), path.stat().st_mtime_ns)}.png"
-    with tempfile.NamedTemporaryFile(dir=convert_dir, suffix=".tmp", delete=False) as tmp:
-        image.save(tmp, "PNG")
-    os.replace(tmp.name, target)
+    write_atomic(target, lambda f: image.save(f, "PNG"))
     return str(target)
 
 
@@ -134,9 +133,6 @@ def _load(store):
 def _save(store, files):
     """Writes the verdicts whole or not at all; a read-only cache directory only costs a recheck next time."""
     try:
-        store.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=store.parent, suffix=".tmp", delete=False) as tmp:
-            json.dump({"version": _CACHE_VERSION, "files": files}, tmp)
-        os.replace(tmp.name, store)
+        write_atomic(store, json.dumps({"version": _CACHE_VERSION, "files": files}))
     except OSError:
         pass

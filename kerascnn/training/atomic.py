@@ -1,17 +1,51 @@
-"""Folders that appear whole or not at all.
+"""Files and folders that appear whole or not at all.
 
-A checkpoint or an exported version is written into a hidden temporary folder beside its final place, flushed to
-disk, then renamed into place: rename is atomic on POSIX, so a reader (a resumed run, TF Serving polling its
-model folder) sees the folder complete or does not see it, whatever kills the writer and whenever.
+`write_atomic(path, data)` writes one file: a temporary file beside it, flushed to disk, then renamed over it
+(`os.replace`), so a reader sees the previous file or the new one, never half of one.
+
+A folder (a checkpoint, an exported version) is written into a hidden temporary folder beside its final place,
+flushed to disk, then renamed into place: rename is atomic on POSIX, so a reader (a resumed run, TF Serving polling
+its model folder) sees the folder complete or does not see it, whatever kills the writer and whenever.
 """
 
 import contextlib
 import os
 import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
 TEMP_PREFIX = ".tmp-"
+
+
+def write_atomic(path, data):
+    """Writes `data` to `path` whole or not at all, and returns the path. `data`: text, bytes, or a function that
+    writes into the binary file it is given (e.g. `lambda f: image.save(f, "PNG")`). The parent folder is
+    created if missing; on any error the temporary file goes and the previous file at `path` stays as it was."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(handle, "wb") as f:
+            if callable(data):
+                data(f)
+            else:
+                f.write(data.encode() if isinstance(data, str) else data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(temp, 0o666 & ~_umask())  # mkstemp makes the file private; these files are not secrets
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temp)
+        raise
+    return path
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_tree(folder):

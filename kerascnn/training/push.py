@@ -9,7 +9,6 @@ carries its metrics in `assets.extra/metrics.json`, and `<output-dir>/models.con
 """
 
 import json
-import os
 import re
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from kerascnn.errors import write_error
-from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
+from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries, write_atomic
 from kerascnn.training.export import write_metrics
 from kerascnn.training.failpoints import failpoint
 
@@ -92,9 +91,7 @@ def write_models_config(output_dir):
             "  }\n"
         )
     text = "model_config_list {\n" + "".join(entries) + "}\n"
-    temp = output_dir / f".models.config.{os.getpid()}"
-    temp.write_text(text)
-    os.replace(temp, output_dir / "models.config")
+    write_atomic(output_dir / "models.config", text)
 
 
 def deliver(run, model, splits, metrics, *, log=print):

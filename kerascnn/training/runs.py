@@ -15,6 +15,7 @@ import tensorflow as tf
 from kerascnn.errors import UserError
 from kerascnn.registry import checked_model
 from kerascnn.training import config as config_lib
+from kerascnn.training.atomic import write_atomic
 from kerascnn.training.devices import choose_precision, is_chief, make_strategy
 
 
@@ -116,9 +117,7 @@ def _record_config(run):
         "input_shape": list(run.input_shape),
         "config": config_lib.to_dict(run.config),
     }
-    temp = path.with_suffix(f".json.{os.getpid()}")
-    temp.write_text(json.dumps(resolved, indent=2, default=str))
-    os.replace(temp, path)
+    write_atomic(path, json.dumps(resolved, indent=2, default=str))
 
 
 def _differences(old, new, prefix=""):

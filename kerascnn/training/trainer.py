@@ -6,13 +6,13 @@ they were, so the result equals that of an uninterrupted run (exactly so with `d
 """
 
 import json
-import os
 import sys
 
 import keras
 
 from kerascnn.data import make_datasets, steps_per_epoch
 from kerascnn.errors import UserError
+from kerascnn.training.atomic import write_atomic
 from kerascnn.training.callbacks import (
     BestWeights,
     Checkpointing,
@@ -82,9 +82,7 @@ def _last_state(store):
 def _update_last_state(store, **changes):
     path = store.checkpoints()[-1][2] / "state.json"
     state = {**json.loads(path.read_text()), **changes}
-    temp = path.with_suffix(f".json.{os.getpid()}")
-    temp.write_text(json.dumps(state, indent=2))
-    os.replace(temp, path)
+    write_atomic(path, json.dumps(state, indent=2))
 
 
 def _fit_from(run, model, splits, store, state, steps, log):

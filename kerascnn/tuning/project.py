@@ -8,12 +8,12 @@ rank trials that are not comparable, so it is refused.
 
 import dataclasses
 import json
-import os
 import shutil
 from pathlib import Path
 
 from kerascnn.errors import UserError
 from kerascnn.training import config as config_lib
+from kerascnn.training.atomic import write_atomic
 from kerascnn.training.runs import default_run_dir
 
 # Fields a resumed search may change: where versions go, and how runs are monitored; not the epochs.
@@ -52,10 +52,7 @@ def record_search(folder, description):
                 field="overwrite",
             )
         return
-    folder.mkdir(parents=True, exist_ok=True)
-    temp = folder / f".search.json.{os.getpid()}"
-    temp.write_text(json.dumps(description, indent=2))
-    os.replace(temp, path)
+    write_atomic(path, json.dumps(description, indent=2))
 
 
 def _differences(old, new, prefix=""):

@@ -13,9 +13,9 @@ name the trial they continue).
 """
 
 import json
-import os
 from pathlib import Path
 
+from kerascnn.training.atomic import write_atomic
 from kerascnn.tuning.search_space import active_values, as_sets
 
 BOOKKEEPING = ("epochs", "best_epoch", "seconds")
@@ -63,9 +63,7 @@ def write_results(path, records, *, model, tuner, objective):
         "objective": {"name": objective.name, "direction": objective.direction},
         "trials": records,
     }
-    temp = path.with_name(f".{path.name}.{os.getpid()}")
-    temp.write_text(json.dumps(document, indent=2, default=float))
-    os.replace(temp, path)
+    write_atomic(path, json.dumps(document, indent=2, default=float))
 
 
 def _cell(value, digits=4):
