@@ -282,10 +282,14 @@ RESUMABLE_CHANGES = {
     "deterministic",
     "jit_compile",
     "steps_per_execution",
+    "data.on_bad_image",  # how undecodable files are reported; a run that skipped none trains the same
 }
 
 
 def fingerprint(config):
     """A digest of what determines the training itself, to refuse resuming a run with a different config."""
     essentials = {k: v for k, v in to_dict(config).items() if k not in RESUMABLE_CHANGES}
+    for key in (k for k in RESUMABLE_CHANGES if "." in k):
+        section, name = key.split(".", 1)
+        essentials.get(section, {}).pop(name, None)
     return hashlib.sha256(json.dumps(essentials, sort_keys=True, default=str).encode()).hexdigest()[:16]

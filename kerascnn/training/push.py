@@ -8,10 +8,12 @@ carries its metrics in `assets.extra/metrics.json`, and `<output-dir>/models.con
 `tensorflow_model_server --model_config_file`.
 """
 
+import hashlib
 import json
 import re
 from pathlib import Path
 
+import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
@@ -34,6 +36,14 @@ def versions(model_dir):
 def version_metrics(model_dir, version):
     path = Path(model_dir) / str(version) / "assets.extra" / "metrics.json"
     return json.loads(path.read_text()) if path.exists() else {}
+
+
+def weights_digest(model):
+    """A SHA-256 of the model's weights, stored with each version: a rerun that trained nothing new has the same."""
+    digest = hashlib.sha256()
+    for weights in model.get_weights():
+        digest.update(np.ascontiguousarray(weights).tobytes())
+    return digest.hexdigest()
 
 
 def blessing(model_dir, metrics):
@@ -106,6 +116,10 @@ def deliver(run, model, splits, metrics, *, log=print):
     blessed, reason = blessing(model_dir, metrics)
     if config.push == "never":
         return None, "pushing is off (push=never)"
+    digest, latest = weights_digest(model), versions(model_dir)[-1:]
+    if config.push == "blessed" and latest and version_metrics(model_dir, latest[0]).get("weights_sha256") == digest:
+        # A finished run rerun: its weights are those of a version already pushed, so it is no new version.
+        return None, f"the weights are those of version {latest[0]}, already pushed"
     if not blessed and config.push != "force":
         return None, f"not blessed: {reason} (push=force pushes it anyway)"
     if not weights_are_finite(model):
@@ -139,6 +153,7 @@ def deliver(run, model, splits, metrics, *, log=print):
         "input_shape": list(run.input_shape),
         "dataset": config.data.dataset,
         "precision_trained": run.precision,
+        "weights_sha256": digest,
     }
     with progress:
         pushed = push(config.output_dir, config.model, write, {**metrics, **about})

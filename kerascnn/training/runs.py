@@ -16,6 +16,7 @@ from kerascnn.errors import UserError
 from kerascnn.registry import checked_model
 from kerascnn.training import config as config_lib
 from kerascnn.training.atomic import write_atomic
+from kerascnn.training.checkpoints import CheckpointStore
 from kerascnn.training.devices import choose_precision, is_chief, make_strategy
 
 
@@ -96,12 +97,14 @@ def _record_config(run):
     """Writes the resolved config to <run-dir>/config.json, or checks a resumed run's matches it."""
     path = run.run_dir / "config.json"
     fingerprint = config_lib.fingerprint(run.config)
-    if path.exists():
+    # A folder without a checkpoint holds nothing to protect (a run that failed before its first step): its
+    # config is replaced. A fingerprint that differs only in fields a resumption may change is not another run.
+    if path.exists() and CheckpointStore(run.checkpoint_dir).checkpoints():
         recorded = json.loads(path.read_text())
-        if recorded.get("fingerprint") != fingerprint:
-            changed = _differences(recorded.get("config", {}), config_lib.to_dict(run.config))
+        changed = _differences(recorded.get("config", {}), config_lib.to_dict(run.config))
+        if recorded.get("fingerprint") != fingerprint and changed:
             raise UserError(
-                f"{run.run_dir} holds a run with another config ({', '.join(changed[:3]) or 'changed'}); "
+                f"{run.run_dir} holds a run with another config ({', '.join(changed[:3])}); "
                 "rerun with its settings to resume it, or give another run_dir to start a new run.",
                 field="run_dir",
             )

@@ -5,6 +5,7 @@ continues from the last checkpoint with the optimizer state, the random-number s
 they were, so the result equals that of an uninterrupted run (exactly so with `deterministic`).
 """
 
+import dataclasses
 import json
 import sys
 
@@ -32,14 +33,9 @@ def fit(run, splits, *, log=print):
     """Builds, compiles and trains the model on `splits`, resuming from the run's last checkpoint.
 
     Returns the trained model (compiled, in the run's precision) and the history of its epochs."""
+    run = batch_for_data(run, splits.num_train, log)
     config = run.config
     steps = steps_per_epoch(splits.num_train, run.global_batch)
-    if steps == 0:
-        raise UserError(
-            f"The training split has {splits.num_train} images, fewer than one global batch of {run.global_batch}; "
-            "lower batch_size.",
-            field="batch_size",
-        )
     store = CheckpointStore(run.checkpoint_dir, keep=config.keep_checkpoints)
     recovering = 0
     while True:
@@ -83,6 +79,28 @@ def _update_last_state(store, **changes):
     path = store.checkpoints()[-1][2] / "state.json"
     state = {**json.loads(path.read_text()), **changes}
     write_atomic(path, json.dumps(state, indent=2))
+
+
+def batch_for_data(run, num_train, log=print):
+    """`run`, with its global batch capped at the training images when they are fewer (people fine-tune on a few
+    dozen images): the largest batch the replicas can share, the learning rate scaled by the recipe's linear rule
+    (`Run.base_rate`). Deterministic in `num_train`, so a resumed run caps the same way."""
+    if num_train >= run.global_batch:
+        return run
+    per_replica = num_train // run.replicas
+    if per_replica < 1:
+        raise UserError(
+            f"The training split has {num_train} images, fewer than the {run.replicas} replicas; add images.",
+            field="data.dataset",
+        )
+    capped = dataclasses.replace(
+        run, config=dataclasses.replace(run.config, batch_size=per_replica, global_batch_size=None)
+    )
+    log(
+        f"The training split has {num_train} images, fewer than one global batch of {run.global_batch}: training "
+        f"with batches of {capped.global_batch} and the learning rate scaled to match, {capped.base_rate:.4g}."
+    )
+    return capped
 
 
 def _fit_from(run, model, splits, store, state, steps, log):

@@ -1,0 +1,79 @@
+"""What a new user hit: a rerun that pushed a copy, a fix that could not resume, a few dozen photos refused."""
+
+import dataclasses
+import json
+import types
+
+import keras
+import numpy as np
+import pytest
+
+from kerascnn.errors import UserError
+from kerascnn.training import config as config_lib
+from kerascnn.training import runs
+from kerascnn.training.push import deliver, push, versions, weights_digest
+from kerascnn.training.trainer import batch_for_data
+
+
+def _config(tmp_path, *sets):
+    return config_lib.resolve("lenet5", sets=[f"run_dir={tmp_path / 'run'}", f"output_dir={tmp_path / 'out'}", *sets])
+
+
+def _model(seed):
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input((4,))
+    return keras.Model(inputs, keras.layers.Dense(3)(inputs))
+
+
+def test_weights_equal_to_the_latest_version_are_no_new_version(tmp_path):
+    model = _model(0)
+    run = types.SimpleNamespace(config=_config(tmp_path))
+    model_dir = tmp_path / "out" / "lenet5"
+    metrics = {"val_accuracy": 0.5, "weights_sha256": weights_digest(model)}
+    push(tmp_path / "out", "lenet5", lambda folder: None, metrics)
+    pushed, reason = deliver(run, model, splits=None, metrics={"val_accuracy": 0.5})
+    assert pushed is None and reason == "the weights are those of version 1, already pushed"
+    # Other weights (the digest tells them apart) go on to the blessing, which this worse model fails.
+    other = _model(1)
+    assert weights_digest(other) != weights_digest(model)
+    pushed, reason = deliver(run, other, splits=None, metrics={"val_accuracy": 0.4})
+    assert pushed is None and reason.startswith("not blessed")
+    assert versions(model_dir) == [1]
+    digest = weights_digest(model)
+    model.layers[-1].kernel.assign(model.layers[-1].kernel + np.float32(1e-7))  # one ulp-scale change counts
+    assert weights_digest(model) != digest
+
+
+def test_a_run_folder_without_checkpoints_takes_another_config(tmp_path):
+    runs.prepare(_config(tmp_path))
+    # The first run failed before its first step (an undecodable file): the same folder takes the fix.
+    fixed = runs.prepare(_config(tmp_path, "data.on_bad_image=skip", "optimizer.learning_rate=0.5"))
+    recorded = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert recorded["config"]["optimizer"]["learning_rate"] == 0.5 and recorded[
+        "fingerprint"
+    ] == config_lib.fingerprint(fixed.config)
+    (tmp_path / "run" / "checkpoints" / "epoch-0001-step-000000").mkdir(parents=True)  # now it holds training
+    with pytest.raises(UserError, match=r"another config \(optimizer.learning_rate: 0.5 -> ") as error:
+        runs.prepare(_config(tmp_path, "data.on_bad_image=skip"))
+    assert error.value.field == "run_dir"
+    # How bad files are reported does not change what is trained: it never blocks a resumption.
+    runs.prepare(_config(tmp_path, "optimizer.learning_rate=0.5"))
+    base = _config(tmp_path)
+    assert config_lib.fingerprint(base) == config_lib.fingerprint(
+        dataclasses.replace(base, data=dataclasses.replace(base.data, on_bad_image="skip"))
+    )
+
+
+def test_the_batch_is_capped_at_a_small_training_split_with_the_rate_scaled(tmp_path):
+    run = runs.prepare(_config(tmp_path, "batch_size=256"))
+    lines = []
+    capped = batch_for_data(run, 36, lines.append)
+    assert capped.global_batch == 36 and run.global_batch == 256
+    # The recipe's linear rule: rate x global batch / reference batch.
+    optimizer = run.config.optimizer
+    assert capped.base_rate == pytest.approx(optimizer.learning_rate * 36 / optimizer.reference_batch)
+    assert capped.base_rate == pytest.approx(run.base_rate * 36 / 256)
+    assert len(lines) == 1 and "36 images, fewer than one global batch of 256" in lines[0]
+    assert batch_for_data(run, 256, lines.append) is run and len(lines) == 1  # enough data: untouched, silent
+    with pytest.raises(UserError, match="0 images"):
+        batch_for_data(run, 0)
