@@ -21,11 +21,10 @@ PCA lighting noise) lives in the data pipeline.
 import functools
 from typing import NamedTuple
 
-import keras
 from keras import layers
 
 from kerascnn.layers import GroupedConv2D, LocalResponseNormalization
-from kerascnn.models.heads import classifier_head, pool_features
+from kerascnn.models.heads import classifier_head, finish
 from kerascnn.registry import register_model
 
 
@@ -97,18 +96,15 @@ def alexnet(
             x = LocalResponseNormalization(2, bias=2.0, alpha=1e-4, beta=0.75, groups=conv.lrn, name=f"norm{i}")(x)
         if conv.pool:
             x = layers.MaxPooling2D(3, strides=2, name=f"pool{i}")(x)
-    if include_top:
-        x = classifier_head(
-            x,
-            num_classes,
-            pooling="flatten",
-            hidden=(4096, 4096),
-            dropout=dropout,
-            classifier_activation=classifier_activation,
-        )
-    else:
-        x = pool_features(x, pooling)
-    return keras.Model(inputs, x, name=name)
+    top = functools.partial(
+        classifier_head,
+        num_classes=num_classes,
+        pooling="flatten",
+        hidden=(4096, 4096),
+        dropout=dropout,
+        classifier_activation=classifier_activation,
+    )
+    return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name)
 
 
 register_model(

@@ -12,13 +12,13 @@ weights start from Glorot-uniform (Caffe's xavier) and biases from zero (Caffe: 
 a port of TF-slim's with BN, no LRN, a 3x3 conv in the "5x5" branch and dropout 0.2; this is the paper's.
 """
 
+import functools
 from typing import NamedTuple
 
-import keras
 from keras import layers
 
 from kerascnn.layers import AuxiliaryClassifier, InceptionModule, LocalResponseNormalization
-from kerascnn.models.heads import classifier_head, pool_features
+from kerascnn.models.heads import classifier_head, finish
 from kerascnn.registry import register_model
 
 
@@ -90,11 +90,14 @@ def googlenet(
                 )
                 auxiliary.append(head(x))
 
-    if include_top:
-        x = classifier_head(x, num_classes, pooling="avg", dropout=dropout, classifier_activation=classifier_activation)
-    else:
-        x = pool_features(x, pooling)
-    return keras.Model(inputs, [x, *auxiliary] if auxiliary else x, name=name)
+    top = functools.partial(
+        classifier_head,
+        num_classes=num_classes,
+        pooling="avg",
+        dropout=dropout,
+        classifier_activation=classifier_activation,
+    )
+    return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name, auxiliary=auxiliary)
 
 
 register_model(

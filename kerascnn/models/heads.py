@@ -1,6 +1,7 @@
 """The classifier head shared by every family: the backbone ends in feature maps, the head owns pooling, the
 hidden fully connected layers, dropout and the classes."""
 
+import keras
 from keras import layers
 
 POOLINGS = (None, "avg", "max", "flatten")
@@ -43,6 +44,14 @@ def classifier_head(
     if dropout and not hidden:
         x = layers.Dropout(dropout, name="dropout")(x)
     return layers.Dense(num_classes, activation=classifier_activation, dtype="float32", name="predictions")(x)
+
+
+def finish(inputs, x, top, *, include_top, pooling, name, auxiliary=()):
+    """The end of every classifier family: with `include_top`, `top(x)` (the family's head, usually
+    `functools.partial(classifier_head, num_classes=..., ...)`), else the features reduced by `pooling`
+    (`pool_features`); `auxiliary` outputs follow the main one (GoogLeNet). Returns the functional model."""
+    x = top(x) if include_top else pool_features(x, pooling)
+    return keras.Model(inputs, [x, *auxiliary] if auxiliary else x, name=name)
 
 
 def segmentation_head(logits, classifier_activation="softmax", name="predictions"):

@@ -15,11 +15,10 @@ Both take inputs of any size from 32 up and any channel count; the input normali
 background to -0.1 and ink to 1.175) belongs to the data pipeline.
 """
 
-import keras
 from keras import layers
 
 from kerascnn.layers import LENET5_C3_TABLE, ConnectionTableConv2D, EuclideanRBF, Subsampling2D, lecun_tanh
-from kerascnn.models.heads import classifier_head, pool_features
+from kerascnn.models.heads import classifier_head, finish
 from kerascnn.registry import register_model
 
 POOLS = {"max": layers.MaxPooling2D, "avg": layers.AveragePooling2D}
@@ -45,13 +44,13 @@ def lenet5(
     x = layers.Conv2D(16, 5, activation=activation, name="c3")(x)  # -> 10
     x = POOLS[pool](2, name="s4")(x)  # -> 5
     x = layers.Conv2D(120, 5, activation=activation, name="c5")(x)  # -> 1
-    if include_top:
+
+    def top(x):
         x = layers.Flatten(name="flatten")(x)
         x = layers.Dense(84, activation=activation, name="f6")(x)
-        x = classifier_head(x, num_classes, pooling=None, classifier_activation=classifier_activation)
-    else:
-        x = pool_features(x, pooling)
-    return keras.Model(inputs, x, name=name)
+        return classifier_head(x, num_classes, pooling=None, classifier_activation=classifier_activation)
+
+    return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name)
 
 
 def lenet5_original(
@@ -70,15 +69,16 @@ def lenet5_original(
     x = ConnectionTableConv2D(LENET5_C3_TABLE, 5, activation=lecun_tanh, name="c3")(x)  # -> 10
     x = Subsampling2D(2, activation=lecun_tanh, name="s4")(x)  # -> 5
     x = layers.Conv2D(120, 5, activation=lecun_tanh, name="c5")(x)  # -> 1
-    if not include_top:
-        return keras.Model(inputs, pool_features(x, pooling), name=name)
-    x = layers.Flatten(name="flatten")(x)
-    x = layers.Dense(84, activation=lecun_tanh, name="f6")(x)
-    # Penalties, negated into logits; all three in float32 under a mixed policy, like every classifier head.
-    x = EuclideanRBF(num_classes, dtype="float32", name="rbf")(x)
-    x = layers.Rescaling(-1.0, dtype="float32", name="logits")(x)
-    x = layers.Activation(classifier_activation, dtype="float32", name="predictions")(x)
-    return keras.Model(inputs, x, name=name)
+
+    def top(x):
+        x = layers.Flatten(name="flatten")(x)
+        x = layers.Dense(84, activation=lecun_tanh, name="f6")(x)
+        # Penalties, negated into logits; all three in float32 under a mixed policy, like every classifier head.
+        x = EuclideanRBF(num_classes, dtype="float32", name="rbf")(x)
+        x = layers.Rescaling(-1.0, dtype="float32", name="logits")(x)
+        return layers.Activation(classifier_activation, dtype="float32", name="predictions")(x)
+
+    return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name)
 
 
 register_model("lenet5", lenet5, input_shape=(32, 32, 1), min_size=32, family="lenet", aliases=("lenet",))

@@ -19,11 +19,10 @@ every conv (hence their larger parameter counts) and use epsilon 1.001e-5.
 
 import functools
 
-import keras
 from keras import layers
 
 from kerascnn.layers import ResidualBlock
-from kerascnn.models.heads import classifier_head, pool_features
+from kerascnn.models.heads import classifier_head, finish
 from kerascnn.registry import register_model
 
 # depth: (bottleneck blocks, blocks per stage)
@@ -61,11 +60,10 @@ def _stages(x, widths, blocks, strides, dilations, **block_options):
 
 
 def _finish(inputs, x, *, include_top, num_classes, pooling, classifier_activation, name):
-    if include_top:
-        x = classifier_head(x, num_classes, pooling="avg", classifier_activation=classifier_activation)
-    else:
-        x = pool_features(x, pooling)
-    return keras.Model(inputs, x, name=name)
+    top = functools.partial(
+        classifier_head, num_classes=num_classes, pooling="avg", classifier_activation=classifier_activation
+    )
+    return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name)
 
 
 def resnet(

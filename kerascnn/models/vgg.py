@@ -10,11 +10,10 @@ have the same layers without the dropout.
 
 import functools
 
-import keras
 from keras import layers
 
 from kerascnn.layers import DilatedConv2D, LocalResponseNormalization
-from kerascnn.models.heads import classifier_head, pool_features
+from kerascnn.models.heads import classifier_head, finish
 from kerascnn.registry import register_model
 
 
@@ -96,18 +95,15 @@ def vgg(
     """A VGG network from a table of blocks; see the module docstring."""
     inputs = layers.Input(input_shape, name="images")
     x = vgg_features(inputs, blocks, lrn=lrn)[-1]
-    if include_top:
-        x = classifier_head(
-            x,
-            num_classes,
-            pooling="flatten",
-            hidden=(4096, 4096),
-            dropout=dropout,
-            classifier_activation=classifier_activation,
-        )
-    else:
-        x = pool_features(x, pooling)
-    return keras.Model(inputs, x, name=name)
+    top = functools.partial(
+        classifier_head,
+        num_classes=num_classes,
+        pooling="flatten",
+        hidden=(4096, 4096),
+        dropout=dropout,
+        classifier_activation=classifier_activation,
+    )
+    return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name)
 
 
 for _name, (_config, _letter, _lrn) in VGG_VARIANTS.items():
