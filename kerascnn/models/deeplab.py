@@ -118,6 +118,7 @@ register_model(
     min_size=8,
     family="deeplab",
     task="segmentation",
+    num_classes=21,
     output_stride=OUTPUT_STRIDE,
 )
 register_model(
@@ -127,5 +128,6 @@ register_model(
     min_size=8,
     family="deeplab",
     task="segmentation",
+    num_classes=21,
     output_stride=OUTPUT_STRIDE,
 )

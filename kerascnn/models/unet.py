@@ -99,6 +99,7 @@ register_model(
     min_size=188,
     family="unet",
     task="segmentation",
+    num_classes=2,
     output_stride=OUTPUT_STRIDE,
     output_margin=OUTPUT_MARGIN,
 )
