@@ -171,8 +171,8 @@ def through(field, window):
             reads = [(math.ceil((y + before - (k - 1) * d) / stride), (y + before) // stride) for y in range(stride)]
             widest = max(range(stride), key=lambda y: reads[y][1] - reads[y][0])
             (first, last), new_jump = reads[widest], (j // stride if j % stride == 0 else j / stride)
-            start.append(s + first * j - widest * new_jump)
-            end.append(e + last * j - widest * new_jump)
+            start.append(_whole(s + first * j - widest * new_jump))
+            end.append(_whole(e + last * j - widest * new_jump))
             jump.append(new_jump)
             continue
         start.append(s - before * j)
@@ -214,6 +214,11 @@ def receptive_field_growth(stats):
         if row.depth not in best or point.receptive_field > best[row.depth].receptive_field:
             best[row.depth] = point
     return [best[d] for d in sorted(best)]
+
+
+def _whole(value):
+    """An int where a field's bound is a whole number of pixels (after an upsampling it may be a fraction)."""
+    return int(value) if float(value).is_integer() else value
 
 
 def _per_axis(value, n):
