@@ -48,7 +48,8 @@ def _check_size(input_shape):
         if nearest and nearest != (side,):
             raise UserError(
                 f"U-Net cannot take an input side of {side} (its valid 3x3 convs need 16n + 60 pixels, n >= 8): "
-                f"use {' or '.join(map(str, nearest))}."
+                f"use {' or '.join(map(str, nearest))}.",
+                field="input_shape",
             )
 
 
