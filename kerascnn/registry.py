@@ -35,6 +35,7 @@ class ModelSpec:
     # Pixels a segmentation model's output loses on each side of its input (U-Net's valid convolutions: 92, so
     # 572 -> 388); 0 where the output has the input's size. The output's pixel y is the input's y + output_margin.
     output_margin: int = 0
+    num_classes: int = 1000  # what get_model builds without num_classes: the paper's, for the dense models
 
     def output_size(self, size):
         """The height (or width) of a segmentation model's output for an input of that height (or width)."""
@@ -59,6 +60,7 @@ def register_model(
     task="classification",
     output_stride=None,
     output_margin=0,
+    num_classes=1000,
     **defaults,
 ):
     """Registers `builder(**defaults, **kwargs)` under `name` (and its aliases), for a task in TASKS."""
@@ -75,9 +77,10 @@ def register_model(
         family,
         tuple(aliases),
         defaults,
-        task,
-        output_stride,
-        output_margin,
+        task=task,
+        output_stride=output_stride,
+        output_margin=output_margin,
+        num_classes=num_classes,
     )
     _ALIASES.update({alias: name for alias in aliases})
 
@@ -118,12 +121,13 @@ def checked_model(name, image_sizes=()):
     return spec
 
 
-def get_model(name, *, num_classes=1000, input_shape=None, include_top=True, **kwargs):
+def get_model(name, *, num_classes=None, input_shape=None, include_top=True, **kwargs):
     """Builds a registered model as a functional `keras.Model`.
 
     Args:
         name: a name from `list_models()` or an alias (e.g. "vgg_d" for "vgg16").
-        num_classes: size of the classifier's output.
+        num_classes: size of the classifier's output; None means the spec's (1000 for the classifiers, the
+            paper's for the dense models: 21 PASCAL VOC classes for FCN and DeepLab, 2 for U-Net).
         input_shape: (height, width, channels); None means the paper's input. A segmentation model takes None
             for the height and width (any size it can take, fixed when it is called).
         include_top: whether to add the classifier head; without it the model ends in the backbone's features
@@ -141,4 +145,5 @@ def get_model(name, *, num_classes=1000, input_shape=None, include_top=True, **k
             f"{input_shape[0]}x{input_shape[1]}."
         )
     options = {"name": spec.name, **spec.defaults, **kwargs}
+    num_classes = spec.num_classes if num_classes is None else num_classes
     return spec.builder(num_classes=num_classes, input_shape=input_shape, include_top=include_top, **options)

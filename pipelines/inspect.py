@@ -26,7 +26,11 @@ def parse(argv):
         help="load a .keras file that runs code (Lambda layers); only for files you trust",
     )
     parser.add_argument("--input-size", type=int, help="input height and width (default: the paper's, or the file's)")
-    parser.add_argument("--num-classes", type=int, default=1000, help="classes of a zoo model's head")
+    parser.add_argument(
+        "--num-classes",
+        type=int,
+        help="classes of a zoo model's head (default: 1000 for a classifier, the paper's for a segmentation model)",
+    )
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--plot-dir", help="write PNG pictures here")
     parser.add_argument(

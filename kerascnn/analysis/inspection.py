@@ -21,8 +21,9 @@ from kerascnn.errors import UserError
 from kerascnn.registry import get_model, model_spec
 
 
-def load_model(name=None, *, keras_file=None, input_size=None, num_classes=1000, unsafe_deserialization=False):
-    """The zoo's model `name`, or the model saved in `keras_file` (one of the two), at `input_size` if given."""
+def load_model(name=None, *, keras_file=None, input_size=None, num_classes=None, unsafe_deserialization=False):
+    """The zoo's model `name`, or the model saved in `keras_file` (one of the two), at `input_size` if given;
+    `num_classes` None is the model's own (1000 for a classifier, the paper's for a segmentation model)."""
     if bool(name) == bool(keras_file):
         raise UserError("Name a model of the zoo or give keras_file, one of the two.", field="keras_file")
     if input_size is not None and input_size < 1:

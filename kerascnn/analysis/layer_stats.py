@@ -20,9 +20,14 @@ import keras
 
 from kerascnn.analysis.graph import flatten_graph
 from kerascnn.analysis.receptive import Field, Window, input_field, is_conv_or_pool, through, union, window_of
-from kerascnn.layers import EuclideanRBF
+from kerascnn.layers import Crop2D, EuclideanRBF, TransposedConv2D
 
-_TRANSPOSED = (keras.layers.Conv1DTranspose, keras.layers.Conv2DTranspose, keras.layers.Conv3DTranspose)
+_TRANSPOSED = (
+    keras.layers.Conv1DTranspose,
+    keras.layers.Conv2DTranspose,
+    keras.layers.Conv3DTranspose,
+    TransposedConv2D,
+)
 # Weights each of which takes part in one multiply-accumulate per output position: Keras' kernels, depthwise and
 # pointwise kernels, and ConnectionTableConv2D's kernel_<j>.
 _KERNEL_WEIGHT = re.compile(r"^(depthwise_|pointwise_)?kernel(_\d+)?$")
@@ -107,8 +112,10 @@ def layer_stats(model):
         layer = node.layer
         if node.inputs:
             window = window_of(layer, node.input_shapes[0], node.output_shapes[0])
-            field = through(union([fields.get(k) for k in node.inputs]), window)
-            depth = max(depths[k] for k in node.inputs) + int(is_conv_or_pool(layer))
+            # A crop reads the values of its first input only; the second gives it a size.
+            read = node.inputs[:1] if isinstance(layer, Crop2D) else node.inputs
+            field = through(union([fields.get(k) for k in read]), window)
+            depth = max(depths[k] for k in read) + int(is_conv_or_pool(layer))
         else:  # an input layer
             window, field, depth = None, fields.get(node.outputs[0]), 0
         fields.update((k, field) for k in node.outputs)

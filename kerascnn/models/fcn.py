@@ -113,5 +113,6 @@ for _name, _variant in FCN_VARIANTS.items():
         min_size=32,
         family="fcn",
         task="segmentation",
+        num_classes=21,
         output_stride=OUTPUT_STRIDE,
     )
