@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 import keras
 
+from kerascnn.compat import inbound_nodes, keras_history
 from kerascnn.layers.sublayers import BLOCK_INPUT
 
 _ELEMENTWISE_MERGES = (
@@ -50,7 +51,7 @@ def flatten_graph(model):
     flattener = _Flattener()
     input_keys = tuple(_key("", t) for t in model.inputs)
     for t, key in zip(model.inputs, input_keys):
-        layer = t._keras_history.operation
+        layer = keras_history(t).operation
         flattener.emit(layer.name, layer, (), (), (key,), (tuple(t.shape),))
     flattener.expand_model(model, "", input_keys)
     return input_keys, flattener.nodes
@@ -102,7 +103,8 @@ class _Flattener:
             layer = node.operation
             if not node.input_tensors:  # an input layer: already stands for input_keys
                 continue
-            suffix = "" if layer._inbound_nodes.index(node) == 0 else f"#{layer._inbound_nodes.index(node) + 1}"
+            call = inbound_nodes(layer).index(node)
+            suffix = "" if call == 0 else f"#{call + 1}"
             self.call(
                 f"{prefix}{layer.name}{suffix}",
                 layer,
@@ -147,8 +149,8 @@ def _nodes_in_order(model):
 
 
 def _producer(tensor):
-    history = tensor._keras_history
-    return history.operation._inbound_nodes[history.node_index]
+    history = keras_history(tensor)
+    return inbound_nodes(history.operation)[history.node_index]
 
 
 def _output_shape(layer, input_shapes):

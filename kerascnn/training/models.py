@@ -5,35 +5,26 @@ import contextlib
 import keras
 
 import kerascnn
+from kerascnn.compat import FirstReplicaBuild
 from kerascnn.training.schedules import make_optimizer
 
 
 @keras.saving.register_keras_serializable(package="kerascnn")
-class TrainingModel(keras.Model):
+class TrainingModel(FirstReplicaBuild, keras.Model):
     """The functional model a run trains, with two fixes for training across machines.
 
     Keras 3.15's `fit` under MultiWorkerMirroredStrategy (TF 2.21) fails twice, where MirroredStrategy works:
     - before the first step it averages the first batch across replicas with one `strategy.reduce` of the whole
       (images, labels) structure, only to learn its shapes, and that reduce fails on a structure: the shapes are
-      read from this worker's first replica instead;
+      read from this worker's first replica instead (kerascnn.compat.FirstReplicaBuild: a private hook);
     - after each step it averages every log with `strategy.reduce("MEAN", log, axis=0)`, which fails on a scalar:
-      the steps return each log as a vector of one.
+      the steps return each log as a vector of one (the public train_step and test_step).
     """
 
     def _multi_worker(self):
         import tensorflow as tf
 
         return isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)
-
-    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
-        if iterator is None or not self._multi_worker():
-            return super()._maybe_symbolic_build(iterator=iterator, data_batch=data_batch)
-        for _, _, batches in iterator:
-            batch = next(batches)
-            break
-        first = keras.tree.map_structure(lambda v: self.distribute_strategy.experimental_local_results(v)[0], batch)
-        with self.distribute_strategy.scope():
-            self._symbolic_build(data_batch=first)
 
     def train_step(self, data):
         return self._vector_logs(super().train_step(data))
@@ -51,7 +42,11 @@ class TrainingModel(keras.Model):
 class AuxiliaryHeadsModel(TrainingModel):
     """A functional model whose first output is the prediction and whose others are auxiliary heads (GoogLeNet):
     the loss is L(main) + aux_weight * sum L(aux) (Szegedy et al. 2015, Sec. 5: 0.3), the metrics are the main
-    head's alone, so logs read `accuracy` and `val_accuracy` as for any other model."""
+    head's alone, so logs read `accuracy` and `val_accuracy` as for any other model.
+
+    Public API only: the main loss is Keras' `compute_loss`, each auxiliary one the compiled loss (`self.loss`)
+    weighted. A three-output compile with `loss_weights=[1, 0.3, 0.3]` would need every batch's labels three
+    times, (y, y, y), and would name every metric by its output (`predictions_accuracy`)."""
 
     def __init__(self, *args, aux_weight=0.3, **kwargs):
         super().__init__(*args, **kwargs)
@@ -61,7 +56,7 @@ class AuxiliaryHeadsModel(TrainingModel):
         main, *auxiliary = y_pred
         loss = super().compute_loss(x, y, main, sample_weight, training)
         for aux in auxiliary:
-            loss = loss + self.aux_weight * self._compile_loss(y, aux, sample_weight)
+            loss = loss + self.aux_weight * self.loss(y, aux, sample_weight)
         return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None):

@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from kerascnn.compat import learning_rate_schedule
 from kerascnn.training.config import OptimizerConfig
 
 
@@ -78,7 +79,7 @@ def make_optimizer(config: OptimizerConfig, *, base_rate, steps_per_epoch, epoch
 
 def uses_schedule(optimizer):
     """Whether the optimizer's rate follows a schedule (else it is a variable that callbacks may change)."""
-    return isinstance(optimizer._learning_rate, keras.optimizers.schedules.LearningRateSchedule)
+    return learning_rate_schedule(optimizer) is not None
 
 
 def current_learning_rate(optimizer):

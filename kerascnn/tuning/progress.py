@@ -5,9 +5,7 @@ search's chief, which runs the oracle, prints them for every worker's trials."""
 import contextlib
 import io
 
-from keras_tuner.src.engine.conditions import Parent
-from keras_tuner.src.engine.oracle import Display
-
+from kerascnn import compat
 from kerascnn.tuning.search_space import active_values, describe
 
 
@@ -36,7 +34,7 @@ def end_line(trial, planned, objective, metrics, best):
     )
 
 
-class ChiefProgress(Display):
+class ChiefProgress(compat.tuner_display_class()):
     """The oracle's display on a chief: our lines for the trials the workers run (keras-tuner 1.4.8's own take
     any process with IPython installed for a notebook, and write screen-clearing codes into the log)."""
 
@@ -57,6 +55,7 @@ class ChiefProgress(Display):
 def quiet_condition_protos():
     """keras-tuner 1.4.8's `Parent.to_proto` prints its first value (a leftover debug print) whenever a trial with
     a conditional hyperparameter crosses gRPC; this swallows that print. For distributed searches only."""
+    Parent = compat.tuner_parent_condition()
     if getattr(Parent.to_proto, "quiet", False):
         return
     original = Parent.to_proto

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import keras_tuner
 
+from kerascnn import compat
 from kerascnn.errors import UserError
 from kerascnn.tuning import progress
 
@@ -110,8 +111,7 @@ def planned_trials(oracle):
     """How many trials `oracle` creates at most: its max_trials, or for Hyperband the trials of its brackets
     (each bracket's rounds run fewer models for more epochs)."""
     if isinstance(oracle, keras_tuner.oracles.HyperbandOracle):
-        brackets = range(oracle._get_num_brackets())
-        total = sum(oracle._get_size(b, r) for b in brackets for r in range(b + 1)) * oracle.hyperband_iterations
+        total = compat.hyperband_trials(oracle) * oracle.hyperband_iterations
         return min(total, oracle.max_trials) if oracle.max_trials else total
     return oracle.max_trials
 
@@ -137,7 +137,7 @@ def make_tuner(kind, hypermodel, *, objective, directory, max_trials=None, epoch
         tuner = Hyperband(max_epochs=epochs, factor=3, **common)
     else:
         tuner = TUNERS[kind](max_trials=max_trials, **common)
-    oracle = getattr(tuner.oracle, "_oracle", tuner.oracle)  # a worker's oracle is a client of the chief's
+    oracle = compat.local_oracle(tuner)
     if max_trials:
         oracle.max_trials = max_trials
     tuner.planned = planned_trials(oracle)
@@ -147,7 +147,7 @@ def make_tuner(kind, hypermodel, *, objective, directory, max_trials=None, epoch
     else:
         progress.quiet_condition_protos()
     if where == "chief":
-        oracle._display = progress.ChiefProgress(oracle, tuner.planned, tuner.order)
+        compat.set_display(oracle, progress.ChiefProgress(oracle, tuner.planned, tuner.order))
     return tuner
 
 
