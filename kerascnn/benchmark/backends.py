@@ -11,7 +11,6 @@ in alternation (throughput.alternate), so that a slow spell of the machine hits 
 
 import os
 import platform
-import time
 
 import keras
 import numpy as np
@@ -19,7 +18,8 @@ import numpy as np
 import kerascnn
 from kerascnn import layers as zoo
 from kerascnn.benchmark.machine import cpu_model
-from kerascnn.benchmark.throughput import alternate, summarize
+from kerascnn.benchmark.throughput import StepTimer, alternate, summarize
+from kerascnn.policy import dtype_policy
 from kerascnn.registry import checked_model
 
 # Each custom layer where its paper uses it: (a layer builder, the input's shape without the batch).
@@ -70,16 +70,12 @@ def model_workload(name, *, num_classes, image_size=None):
     return (lambda: kerascnn.get_model(spec.name, num_classes=num_classes, input_shape=shape)), shape
 
 
-class Step:
+class Step(StepTimer):
     """One compiled model (a zoo model, or a custom layer wrapped in one) and a batch held on the device."""
 
     def __init__(self, build, input_shape, *, precision, batch_size, num_classes, seed=0):
-        previous = keras.config.dtype_policy()
-        keras.config.set_dtype_policy(precision)
-        try:  # under the policy: a zoo model or layer takes its dtypes from it when built
+        with dtype_policy(precision):  # a zoo model or layer takes its dtypes from the policy when built
             built = build()
-        finally:
-            keras.config.set_dtype_policy(previous)
         rng = np.random.default_rng(seed)
         self.images = keras.ops.convert_to_tensor(rng.standard_normal((batch_size, *input_shape), dtype=np.float32))
         if isinstance(built, keras.Model):
@@ -94,28 +90,11 @@ class Step:
         self.batch_size = batch_size
         self.model.compile(optimizer=keras.optimizers.SGD(0.01, momentum=0.9), loss=loss)
 
-    # The methods of throughput.Timer, so that throughput.alternate times a Step as it times a Timer.
+    def train_step(self):
+        return self.model.train_on_batch(self.images, self.targets)
 
-    def train_steps(self, steps):
-        """Runs `steps` training steps; returns the seconds they took."""
-        start = time.perf_counter()
-        for _ in range(steps):
-            loss = self.model.train_on_batch(self.images, self.targets)
-        float(np.asarray(loss))  # waits for the last step (asynchronous dispatch on accelerators)
-        return time.perf_counter() - start
-
-    def predict_steps(self, steps):
-        """Runs `steps` inference batches; returns the seconds they took."""
-        start = time.perf_counter()
-        for _ in range(steps):
-            outputs = self.model.predict_on_batch(self.images)
-        np.asarray(outputs)
-        return time.perf_counter() - start
-
-    def warm_up(self, steps):
-        """Compiles both steps, and runs them `steps` times uncounted."""
-        self.train_steps(max(steps, 1))
-        self.predict_steps(max(steps, 1))
+    def predict_step(self):
+        return self.model.predict_on_batch(self.images)
 
 
 def time_workload(build, input_shape, *, precisions, batch_size, num_classes, steps, warmup, repeats):

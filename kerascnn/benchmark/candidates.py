@@ -14,9 +14,10 @@ import dataclasses
 import keras
 
 import kerascnn
+from kerascnn.policy import dtype_policy
 from kerascnn.training.config import resolve
 from kerascnn.training.devices import choose_precision
-from kerascnn.training.models import build_model, compile_model, dtype_policy
+from kerascnn.training.models import build_model, compile_model
 
 OURS = "kerascnn"
 THEIRS = "keras.applications"

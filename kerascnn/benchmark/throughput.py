@@ -25,7 +25,41 @@ def fixed_batch(model, batch_size, num_classes, seed=0):
     return images, labels
 
 
-class Timer:
+class StepTimer:
+    """Times a compiled model's training and inference steps on a batch held in memory, for `alternate`: the one
+    timer of both benchmarks. A subclass says how one step runs (`train_step`, `predict_step`, which return what
+    the step computed) and sets `batch_size`."""
+
+    def train_steps(self, steps, *args):
+        """Runs `steps` training steps; returns the seconds they took."""
+        return _timed(lambda: self.train_step(*args), steps)
+
+    def predict_steps(self, steps):
+        """Runs `steps` inference batches; returns the seconds they took."""
+        return _timed(self.predict_step, steps)
+
+    def warm_up(self, steps):
+        """Traces, optimises (and with XLA compiles) both steps, and runs them `steps` times uncounted."""
+        self.train_steps(max(steps, 1))
+        self.predict_steps(max(steps, 1))
+
+
+def _timed(step, steps):
+    start = time.perf_counter()
+    for _ in range(steps):
+        result = step()
+    _wait(result)  # dispatch is asynchronous on accelerators: the last step's result ends the time
+    return time.perf_counter() - start
+
+
+def _wait(result):
+    if isinstance(result, dict):
+        result = list(result.values())
+    for value in result if isinstance(result, (list, tuple)) else (result,):
+        np.asarray(value)
+
+
+class Timer(StepTimer):
     """Times one compiled model's training and inference steps on a batch held in memory."""
 
     def __init__(self, model, images, labels):
@@ -39,26 +73,11 @@ class Timer:
         model.make_train_function()
         model.make_predict_function()
 
-    def train_steps(self, steps, iterator=None):
-        """Runs `steps` training steps; returns the seconds they took."""
-        start = time.perf_counter()
-        for _ in range(steps):
-            logs = self.model.train_function(iterator or self.iterator)
-        float(logs["loss"])  # waits for the last step's result
-        return time.perf_counter() - start
+    def train_step(self, iterator=None):
+        return self.model.train_function(iterator or self.iterator)["loss"]
 
-    def predict_steps(self, steps):
-        """Runs `steps` inference batches; returns the seconds they took."""
-        start = time.perf_counter()
-        for _ in range(steps):
-            outputs = self.model.predict_function([(self.images,)])
-        np.asarray(outputs[0] if isinstance(outputs, (list, tuple)) else outputs)
-        return time.perf_counter() - start
-
-    def warm_up(self, steps):
-        """Traces, optimises (and with XLA compiles) both functions, and runs them `steps` times uncounted."""
-        self.train_steps(max(steps, 1))
-        self.predict_steps(max(steps, 1))
+    def predict_step(self):
+        return self.model.predict_function([(self.images,)])
 
 
 def alternate(timers, *, steps, repeats):

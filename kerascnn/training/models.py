@@ -1,11 +1,10 @@
 """The model a run trains: the registry's, compiled with the recipe's optimizer, loss and metrics."""
 
-import contextlib
-
 import keras
 
 import kerascnn
 from kerascnn.compat import FirstReplicaBuild
+from kerascnn.policy import dtype_policy
 from kerascnn.training.schedules import make_optimizer
 
 
@@ -64,17 +63,6 @@ class AuxiliaryHeadsModel(TrainingModel):
 
     def get_config(self):
         return {**super().get_config(), "aux_weight": self.aux_weight}
-
-
-@contextlib.contextmanager
-def dtype_policy(name):
-    """Builds layers under the global dtype policy `name`, and restores the previous one after."""
-    previous = keras.config.dtype_policy()
-    keras.config.set_dtype_policy(name)
-    try:
-        yield
-    finally:
-        keras.config.set_dtype_policy(previous)
 
 
 def build_model(config, *, num_classes, input_shape, precision, options=None):
