@@ -275,6 +275,11 @@ def key_value(text):
     return text
 
 
+def add_set(group, help):
+    """The --set option: any field of the run's config, repeatable."""
+    group.add_argument("--set", action="append", default=[], type=key_value, metavar="KEY=VALUE", help=help)
+
+
 def flags(pipeline):
     return [row for row in FLAGS if pipeline in row.pipelines]
 

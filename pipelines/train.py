@@ -27,14 +27,7 @@ def parse(argv):
         default=0,
         help="split the CPU into N logical devices (to try --strategy mirrored without GPUs)",
     )
-    groups["training"].add_argument(
-        "--set",
-        action="append",
-        default=[],
-        type=flags.key_value,
-        metavar="KEY=VALUE",
-        help="any field of the run's config, e.g. optimizer.weight_decay=1e-4 (repeatable)",
-    )
+    flags.add_set(groups["training"], "any field of the run's config, e.g. optimizer.weight_decay=1e-4 (repeatable)")
     args = parser.parse_args(argv)
     if not args.model and not args.list_models:
         parser.error("the model is required, e.g. `python -m pipelines.train alexnet`")

@@ -20,14 +20,7 @@ def parse(argv):
     groups = {title: parser.add_argument_group(title) for title in ("search", "data and training", "the best trial")}
     groups["data"] = groups["training"] = groups["data and training"]
     flags.add_flags(parser, flags.TUNE, groups)
-    groups["training"].add_argument(
-        "--set",
-        action="append",
-        default=[],
-        type=flags.key_value,
-        metavar="KEY=VALUE",
-        help="any field of the run's config, fixed for every trial (repeatable)",
-    )
+    flags.add_set(groups["training"], "any field of the run's config, fixed for every trial (repeatable)")
     groups["the best trial"].add_argument(
         "--export-best",
         action="store_true",

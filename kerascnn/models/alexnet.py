@@ -24,7 +24,7 @@ from typing import NamedTuple
 from keras import layers
 
 from kerascnn.layers import GroupedConv2D, LocalResponseNormalization
-from kerascnn.models.heads import classifier_head, finish
+from kerascnn.models.heads import fc_head, finish
 from kerascnn.registry import register_model
 
 
@@ -96,14 +96,7 @@ def alexnet(
             x = LocalResponseNormalization(2, bias=2.0, alpha=1e-4, beta=0.75, groups=conv.lrn, name=f"norm{i}")(x)
         if conv.pool:
             x = layers.MaxPooling2D(3, strides=2, name=f"pool{i}")(x)
-    top = functools.partial(
-        classifier_head,
-        num_classes=num_classes,
-        pooling="flatten",
-        hidden=(4096, 4096),
-        dropout=dropout,
-        classifier_activation=classifier_activation,
-    )
+    top = fc_head(num_classes, dropout=dropout, classifier_activation=classifier_activation)
     return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name)
 
 

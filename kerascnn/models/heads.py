@@ -1,6 +1,8 @@
 """The classifier head shared by every family: the backbone ends in feature maps, the head owns pooling, the
 hidden fully connected layers, dropout and the classes."""
 
+import functools
+
 import keras
 from keras import layers
 
@@ -44,6 +46,19 @@ def classifier_head(
     if dropout and not hidden:
         x = layers.Dropout(dropout, name="dropout")(x)
     return layers.Dense(num_classes, activation=classifier_activation, dtype="float32", name="predictions")(x)
+
+
+def fc_head(num_classes, *, dropout, classifier_activation="softmax"):
+    """AlexNet's head, which VGG kept: the maps flattened, fc6 and fc7 of 4096 units each followed by dropout,
+    then the classes; a `top` for `finish`."""
+    return functools.partial(
+        classifier_head,
+        num_classes=num_classes,
+        pooling="flatten",
+        hidden=(4096, 4096),
+        dropout=dropout,
+        classifier_activation=classifier_activation,
+    )
 
 
 def finish(inputs, x, top, *, include_top, pooling, name, auxiliary=()):

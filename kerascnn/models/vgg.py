@@ -13,7 +13,7 @@ import functools
 from keras import layers
 
 from kerascnn.layers import DilatedConv2D, LocalResponseNormalization
-from kerascnn.models.heads import classifier_head, finish
+from kerascnn.models.heads import fc_head, finish
 from kerascnn.registry import register_model
 
 
@@ -95,14 +95,7 @@ def vgg(
     """A VGG network from a table of blocks; see the module docstring."""
     inputs = layers.Input(input_shape, name="images")
     x = vgg_features(inputs, blocks, lrn=lrn)[-1]
-    top = functools.partial(
-        classifier_head,
-        num_classes=num_classes,
-        pooling="flatten",
-        hidden=(4096, 4096),
-        dropout=dropout,
-        classifier_activation=classifier_activation,
-    )
+    top = fc_head(num_classes, dropout=dropout, classifier_activation=classifier_activation)
     return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name)
 
 
