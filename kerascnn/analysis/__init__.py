@@ -6,6 +6,7 @@
     analysis.plot_receptive_field_growth(stats, "rf.png")
     analysis.equivariance_error(model, images, range(9), layer="conv3_block1")
     analysis.translation_invariance(model, images, range(9))
+    served = analysis.fold_batch_norms(model)    # BNs folded into the convs before them, for inference
 
 Works on any functional or Sequential Keras model; nested models and block layers with a `sublayer_graph()`
 (kerascnn.layers.sublayers) are expanded into their layers.
@@ -13,6 +14,7 @@ Works on any functional or Sequential Keras model; nested models and block layer
 
 from kerascnn.analysis.callbacks import FilterImagesCallback
 from kerascnn.analysis.equivariance import equivariance_error, shift_images, translation_invariance
+from kerascnn.analysis.folding import fold_batch_norms, folded_kernel_and_bias
 from kerascnn.analysis.grids import feature_map_grid, feature_maps, filter_grid, first_conv
 from kerascnn.analysis.layer_stats import LayerStats, ModelStats, Totals, layer_stats, multiply_accumulates
 from kerascnn.analysis.plots import plot_receptive_field_growth, plot_shift_sensitivity, save_png
@@ -32,6 +34,8 @@ __all__ = [
     "feature_maps",
     "filter_grid",
     "first_conv",
+    "fold_batch_norms",
+    "folded_kernel_and_bias",
     "format_stats",
     "layer_stats",
     "multiply_accumulates",

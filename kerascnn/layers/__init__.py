@@ -1,5 +1,6 @@
 """kerascnn's custom layers: each registered serializable under the package "kerascnn"."""
 
+from kerascnn.layers.batchnorm import FoldedBatchNormalization, FusedBatchNormalization
 from kerascnn.layers.conv import DilatedConv2D, GroupedConv2D, conv_output_size
 from kerascnn.layers.inception import AuxiliaryClassifier, InceptionModule
 from kerascnn.layers.lenet import (
@@ -33,6 +34,8 @@ __all__ = [
     "ConnectionTableConv2D",
     "DilatedConv2D",
     "EuclideanRBF",
+    "FoldedBatchNormalization",
+    "FusedBatchNormalization",
     "GroupedConv2D",
     "InceptionModule",
     "LENET5_C3_TABLE",

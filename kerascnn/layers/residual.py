@@ -3,6 +3,7 @@
 import keras
 from keras import layers, ops
 
+from kerascnn.layers.batchnorm import FusedBatchNormalization
 from kerascnn.layers.conv import DilatedConv2D, subsample
 from kerascnn.layers.sublayers import BLOCK_INPUT, Sublayer
 
@@ -23,7 +24,12 @@ class ResidualBlock(keras.layers.Layer):
     The paper and its Caffe models put a bottleneck's stride on the first 1x1 conv; `stride_in_3x3=True` moves it
     to the 3x3, as torchvision and most later code do ("ResNet v1.5": same parameters, more compute, better
     accuracy). Convs carry no bias since BN follows each; BN uses momentum 0.9 and epsilon 1e-5, the Caffe and
-    PyTorch settings (Keras' defaults are 0.99 and 1e-3).
+    PyTorch settings (Keras' defaults are 0.99 and 1e-3), computed by TensorFlow's fused kernel
+    (FusedBatchNormalization).
+
+    `folded=True` is the block for inference after its BNs were folded into the convs before them
+    (kerascnn.analysis.fold_batch_norms): every conv carries a bias and no BN follows, the same function in fewer
+    ops.
 
     Args:
         filters: the block's width (the output has 4x this for a bottleneck).
@@ -34,6 +40,7 @@ class ResidualBlock(keras.layers.Layer):
         stride_in_3x3: put a bottleneck's stride on its 3x3 conv instead of the first 1x1.
         dilation_rate: dilation of the 3x3 convs (DeepLab-style dense features instead of striding).
         kernel_initializer, kernel_regularizer: of every conv.
+        folded: convs with biases and no BNs (the served form of a trained block).
     """
 
     def __init__(
@@ -47,6 +54,7 @@ class ResidualBlock(keras.layers.Layer):
         dilation_rate=1,
         kernel_initializer="he_normal",
         kernel_regularizer=None,
+        folded=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -61,6 +69,7 @@ class ResidualBlock(keras.layers.Layer):
         self.dilation_rate = dilation_rate
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.folded = folded
 
         if bottleneck:
             first_stride, mid_stride = (1, strides) if stride_in_3x3 else (strides, 1)
@@ -68,13 +77,13 @@ class ResidualBlock(keras.layers.Layer):
         else:
             specs = [(filters, 3, strides, dilation_rate), (filters, 3, 1, dilation_rate)]
         self.convs = [self._conv(f, k, s, d, name=f"conv{i}") for i, (f, k, s, d) in enumerate(specs, start=1)]
-        self.norms = [self._norm(f"bn{i}") for i in range(1, len(specs) + 1)]
+        self.norms = [self._norm(f"bn{i}") for i in range(1, len(specs) + 1)]  # None where folded
         self.output_filters = specs[-1][0]
         self.projection = None  # created in build(), where the input's width tells whether the shape changes
 
     def _conv(self, filters, kernel_size, strides, dilation, name):
         options = dict(
-            use_bias=False,
+            use_bias=self.folded,
             kernel_initializer=self.kernel_initializer,
             kernel_regularizer=self.kernel_regularizer,
             dtype=self.dtype_policy,
@@ -89,25 +98,29 @@ class ResidualBlock(keras.layers.Layer):
         return layers.Conv2D(filters, kernel_size, strides, padding="same", dilation_rate=dilation, **options)
 
     def _norm(self, name):
-        return layers.BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=self.dtype_policy, name=name)
+        if self.folded:
+            return None
+        return FusedBatchNormalization(momentum=0.9, epsilon=1e-5, dtype=self.dtype_policy, name=name)
 
     def build(self, input_shape):
         shape = input_shape
         for conv, norm in zip(self.convs, self.norms):
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
-            norm.build(shape)
+            if norm is not None:
+                norm.build(shape)
         reshapes = self.strides != 1 or input_shape[-1] != self.output_filters
         if self.residual and (self.shortcut == "C" or (self.shortcut == "B" and reshapes)):
             self.projection = self._conv(self.output_filters, 1, self.strides, 1, name="shortcut_conv")
             self.projection_norm = self._norm("shortcut_bn")
             self.projection.build(input_shape)
-            self.projection_norm.build(self.projection.compute_output_shape(input_shape))
+            if self.projection_norm is not None:
+                self.projection_norm.build(self.projection.compute_output_shape(input_shape))
 
     def call(self, inputs, training=None):
         x = inputs
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms)):
-            x = norm(conv(x), training=training)
+            x = conv(x) if norm is None else norm(conv(x), training=training)
             if i < len(self.convs) - 1:
                 x = ops.relu(x)
         if self.residual:
@@ -116,7 +129,8 @@ class ResidualBlock(keras.layers.Layer):
 
     def _shortcut(self, inputs, training):
         if self.projection is not None:
-            return self.projection_norm(self.projection(inputs), training=training)
+            x = self.projection(inputs)
+            return x if self.projection_norm is None else self.projection_norm(x, training=training)
         x = subsample(inputs, (self.strides, self.strides))
         extra = self.output_filters - inputs.shape[-1]
         return ops.pad(x, [(0, 0), (0, 0), (0, 0), (0, extra)]) if extra > 0 else x
@@ -129,16 +143,22 @@ class ResidualBlock(keras.layers.Layer):
         """
         graph, x = [], BLOCK_INPUT
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms), start=1):
-            graph += [Sublayer(conv, (x,)), Sublayer(norm, (conv.name,))]
-            x = norm.name
+            graph.append(Sublayer(conv, (x,)))
+            x = conv.name
+            if norm is not None:
+                graph.append(Sublayer(norm, (x,)))
+                x = norm.name
             if i < len(self.convs):
                 graph.append(Sublayer(layers.ReLU(name=f"relu{i}"), (x,)))
                 x = f"relu{i}"
         if self.residual:
             shortcut = BLOCK_INPUT
             if self.projection is not None:
-                graph += [Sublayer(self.projection), Sublayer(self.projection_norm, (self.projection.name,))]
-                shortcut = self.projection_norm.name
+                graph.append(Sublayer(self.projection))
+                shortcut = self.projection.name
+                if self.projection_norm is not None:
+                    graph.append(Sublayer(self.projection_norm, (shortcut,)))
+                    shortcut = self.projection_norm.name
             elif self.strides > 1:
                 graph.append(Sublayer(layers.MaxPooling2D(1, self.strides, name="shortcut_subsample")))
                 shortcut = "shortcut_subsample"
@@ -165,5 +185,6 @@ class ResidualBlock(keras.layers.Layer):
             dilation_rate=self.dilation_rate,
             kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
             kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
+            folded=self.folded,
         )
         return config

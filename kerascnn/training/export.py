@@ -24,6 +24,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from kerascnn.analysis.folding import fold_batch_norms
 from kerascnn.training.models import build_model
 
 TOP_K = 5
@@ -31,7 +32,8 @@ TOP_K = 5
 
 def serving_model(trained, config, *, num_classes, input_shape):
     """A float32 copy of `trained` for inference: the registry's model with the main head only (GoogLeNet's
-    auxiliary heads are left out) and the trained weights, matched by layer name."""
+    auxiliary heads are left out) and the trained weights, matched by layer name, its batch normalisations folded
+    into the convolutions before them (kerascnn.analysis.fold_batch_norms)."""
     model = build_model(
         config,
         num_classes=num_classes,
@@ -41,7 +43,7 @@ def serving_model(trained, config, *, num_classes, input_shape):
     )
     for layer in model.layers:
         layer.set_weights([np.asarray(w, dtype=np.float32) for w in trained.get_layer(layer.name).get_weights()])
-    return model
+    return fold_batch_norms(model)
 
 
 def write_saved_model(
