@@ -1,6 +1,7 @@
 """Measure a model's speed on this machine, side by side with keras.applications:
 
     python -m pipelines.benchmark resnet50 --compare
+    python -m pipelines.benchmark resnet50 --compare --serving --precision float32 --sources
     python -m pipelines.benchmark vgg16 --batch-size 8 16 32 --image-size 160 224
     python -m pipelines.benchmark resnet50 --precision auto mixed_bfloat16 --jit-compile auto true
 
@@ -37,6 +38,12 @@ def parse(argv):
         action="store_true",
         help="also time keras.applications' build of the same architecture, in alternation",
     )
+    parser.add_argument(
+        "--serving",
+        action="store_true",
+        help="also time our exported SavedModel's serving signature against keras.applications' model.export "
+        "(throughput at the batch size, latency at batch 1)",
+    )
     parser.add_argument("--steps", type=int, default=3, help="timed steps in each repetition")
     parser.add_argument("--warmup", type=int, default=2, help="uncounted steps after the first, per model")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions (median and spread over them)")
@@ -72,6 +79,7 @@ def main(argv=None):
             precisions=tuple(args.precision),
             jit_compile=tuple(jit),
             compare=args.compare,
+            serving=args.serving,
             steps=args.steps,
             warmup=args.warmup,
             repeats=args.repeats,

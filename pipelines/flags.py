@@ -259,6 +259,7 @@ FLAGS = (
         )
     ),
     Flag("--compare", "compare", pipelines=(BENCHMARK, BACKEND), config=False),
+    Flag("--serving", "serving", pipelines=(BENCHMARK,), config=False),
     # pipelines.inspect's arguments (kerascnn.analysis.inspection's), for its errors.
     *(
         Flag(flag, flag[2:].replace("-", "_"), pipelines=(INSPECT,), config=False, type=str)

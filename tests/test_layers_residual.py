@@ -23,6 +23,11 @@ def zero_residual(block):
         ({"filters": 4, "bottleneck": True, "strides": 2, "shortcut": "C"}, (2, 9, 9, 8), (2, 5, 5, 16)),
         ({"filters": 4, "bottleneck": True, "dilation_rate": 2, "stride_in_3x3": True}, (2, 8, 8, 16), (2, 8, 8, 16)),
         ({"filters": 4, "residual": False, "strides": 2, "dilation_rate": 2}, (2, 8, 8, 4), (2, 4, 4, 4)),
+        (
+            {"filters": 4, "bottleneck": True, "strides": 2, "shortcut": "C", "folded": True},
+            (2, 9, 9, 8),
+            (2, 5, 5, 16),
+        ),
     ],
 )
 def test_layer_contract(kwargs, input_shape, output_shape):

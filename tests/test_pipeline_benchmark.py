@@ -91,6 +91,7 @@ def test_markdown_is_printed_and_written(report):
     "args, fragment",
     [
         (["lenet5", "--compare"], "keras.applications has no lenet5"),
+        (["resnet20", "--serving"], "--serving: keras.applications has no resnet20"),
         (["lenet_5x"], "Unknown model"),
         (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
     ],
@@ -121,3 +122,33 @@ def test_compare_times_keras_applications_in_alternation(tmp_path):
     ours, theirs = (row["train"]["samples"] for row in data["candidates"])
     assert ratio["train"]["samples"] == pytest.approx([a / b for a, b in zip(ours, theirs)])
     assert "Ours / keras.applications" in result.stdout
+
+
+@pytest.mark.slow
+def test_serving_times_both_saved_models_in_alternation(tmp_path):
+    result = run_pipeline(
+        "benchmark",
+        "resnet50",
+        "--serving",
+        "--image-size",
+        32,
+        "--batch-size",
+        2,
+        *TINY,
+        "--sources",
+        "--json",
+        tmp_path / "out.json",
+    )
+    assert result.returncode == 0, result.stderr
+    (data,) = json.loads((tmp_path / "out.json").read_text())["results"]
+    serving = data["serving"]
+    ours, theirs = (serving["throughput"][name]["samples"] for name in ("kerascnn", "keras.applications"))
+    assert len(ours) == len(theirs) == 2 and min(ours + theirs) > 0
+    assert serving["throughput_ratio"]["samples"] == pytest.approx([a / b for a, b in zip(ours, theirs)])
+    latency = serving["latency_ms"]
+    for name in ("kerascnn", "keras.applications"):
+        assert 0 < latency[name]["p50"] <= latency[name]["p95"]
+    assert serving["latency_ratio"]["p50"] == pytest.approx(
+        latency["kerascnn"]["p50"] / latency["keras.applications"]["p50"]
+    )
+    assert "### Serving" in result.stdout and "ours / keras.applications" in result.stdout

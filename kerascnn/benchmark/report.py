@@ -51,7 +51,34 @@ def _model_section(result):
         lines += _sweep(result["sweep"])
     if result["input_pipeline"]:
         lines += _inputs(result["input_pipeline"], batch, size)
+    if result.get("serving"):
+        lines += _serving(result["serving"])
     return lines + [""]
+
+
+def _serving(serving):
+    rate, latency = serving["throughput"], serving["latency_ms"]
+    ratio, latency_ratio = serving["throughput_ratio"], serving["latency_ratio"]
+    lines = [
+        "",
+        "### Serving",
+        "",
+        "Our pusher's SavedModel (`serving_default`, uint8 images, preprocessing in the graph, BN folded) against "
+        "keras.applications' `model.export` (its images cast to float32), both loaded with `tf.saved_model.load`, "
+        f"in alternation: images/s at batch {serving['batch_size']} (median of {serving['repeats']} repetitions of "
+        f"{serving['steps']} calls, lowest-highest) and the latency of single images over "
+        f"{serving['repeats'] * serving['calls']} calls each.",
+        "",
+        "| model | images/s | latency ms, median | 95th percentile |",
+        "|---|---:|---:|---:|",
+    ]
+    for name in rate:
+        lines.append(f"| {name} | {_rate(rate[name])} | {latency[name]['p50']:.1f} | {latency[name]['p95']:.1f} |")
+    lines.append(
+        f"| **ours / keras.applications** | **{_ratio(ratio)}** | **{latency_ratio['p50']:.2f}** | "
+        f"**{latency_ratio['p95']:.2f}** |"
+    )
+    return lines
 
 
 def _candidates(rows):

@@ -16,6 +16,7 @@ from kerascnn.benchmark import input_pipeline
 from kerascnn.benchmark.candidates import COUNTERPARTS, OURS, THEIRS, candidates
 from kerascnn.benchmark.machine import describe_machine
 from kerascnn.benchmark.probe import measure_point
+from kerascnn.benchmark.serving import measure_serving
 from kerascnn.benchmark.throughput import ratios, summarize
 from kerascnn.errors import UserError
 from kerascnn.registry import checked_model
@@ -32,6 +33,7 @@ class Settings:
     precisions: tuple[str, ...] = ("auto",)  # "auto" or Keras dtype policies; several are timed side by side
     jit_compile: tuple = ("auto",)  # "auto", True, False; several are timed side by side
     compare: bool = False  # also time keras.applications' build of the same architecture, in alternation
+    serving: bool = False  # also time the exported SavedModels' serving signatures, ours and keras.applications'
     steps: int = 3  # timed steps in each repetition
     warmup: int = 2  # uncounted steps after the first (which traces), per model
     repeats: int = 3  # repetitions; each gives one sample per model
@@ -45,10 +47,11 @@ def validate(settings):
     """The settings with the model's canonical name and sizes filled in; UserError on anything out of range."""
     spec = checked_model(settings.model, settings.image_sizes)
     sizes = settings.image_sizes or (spec.input_shape[0],)
-    if settings.compare and spec.name not in COUNTERPARTS:
-        raise UserError(
-            f"compare: keras.applications has no {spec.name}; it has {', '.join(COUNTERPARTS)}.", field="compare"
-        )
+    for flag in ("compare", "serving"):
+        if getattr(settings, flag) and spec.name not in COUNTERPARTS:
+            raise UserError(
+                f"{flag}: keras.applications has no {spec.name}; it has {', '.join(COUNTERPARTS)}.", field=flag
+            )
     bad = [p for p in settings.precisions if p not in PRECISIONS]
     if bad:
         raise UserError(f"precisions {bad[0]!r} is not one of {', '.join(PRECISIONS)}.", field="precisions")
@@ -93,6 +96,18 @@ def run_benchmark(settings, *, log=print):
         batches=settings.input_batches,
         repeats=settings.repeats,
     )
+    serving = None
+    if settings.serving:
+        log(f"{settings.model}: serving signatures, ours and keras.applications' exported SavedModel")
+        serving = measure_serving(
+            settings.model,
+            image_size=main_size,
+            num_classes=settings.num_classes,
+            batch_size=main_batch,
+            steps=settings.steps,
+            repeats=settings.repeats,
+            warmup=settings.warmup,
+        )
     ours = next(row for row in rows if row["implementation"] == OURS)
     for source in inputs.values():
         source["over_training"] = source["median"] / ours["train"]["median"]
@@ -106,6 +121,7 @@ def run_benchmark(settings, *, log=print):
         "auto": _auto_check(rows),
         "sweep": sweep,
         "input_pipeline": inputs,
+        "serving": serving,
     }
 
 

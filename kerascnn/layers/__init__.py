@@ -1,6 +1,6 @@
 """kerascnn's custom layers: each registered serializable under the package "kerascnn"."""
 
-from kerascnn.layers.batchnorm import FoldedBatchNormalization, FusedBatchNormalization
+from kerascnn.layers.batchnorm import BatchNormalization, FoldedBatchNormalization
 from kerascnn.layers.conv import DilatedConv2D, GroupedConv2D, conv_output_size
 from kerascnn.layers.inception import AuxiliaryClassifier, InceptionModule
 from kerascnn.layers.lenet import (
@@ -28,6 +28,7 @@ from kerascnn.layers.upsampling import (
 __all__ = [
     "AuxiliaryClassifier",
     "BLOCK_INPUT",
+    "BatchNormalization",
     "BilinearKernel",
     "BilinearUpsampling2D",
     "Crop2D",
@@ -35,7 +36,6 @@ __all__ = [
     "DilatedConv2D",
     "EuclideanRBF",
     "FoldedBatchNormalization",
-    "FusedBatchNormalization",
     "GroupedConv2D",
     "InceptionModule",
     "LENET5_C3_TABLE",

@@ -3,9 +3,12 @@
 Keras 3 computes `BatchNormalization` as separate reduce, subtract, multiply and add ops on every backend; on
 ResNet-50 at batch 16 on a CPU they were about a quarter of the op time. TensorFlow has one kernel for the whole
 normalisation and one for its gradient (`FusedBatchNormV3`: oneDNN on CPUs, cuDNN on GPUs), which
-`FusedBatchNormalization` calls on the TensorFlow backend. Everything else is Keras' layer: the same config, the
-same weights in the same order (gamma, beta, moving_mean, moving_variance), so a model saved with
-`keras.layers.BatchNormalization` loads into it and back.
+`kerascnn.layers.BatchNormalization` calls on the TensorFlow backend. Everything else is Keras' layer: the same
+config, the same weights in the same order (gamma, beta, moving_mean, moving_variance).
+
+The class keeps Keras' name on purpose: Keras' weight files address a block's sublayers by their class name
+(`residual_block/norms/batch_normalization_1`), so under another name the weights and checkpoints of the zoo
+saved before this layer existed would not load.
 """
 
 import keras
@@ -21,8 +24,8 @@ def _tensorflow():
 
 
 @keras.saving.register_keras_serializable(package="kerascnn")
-class FusedBatchNormalization(keras.layers.BatchNormalization):
-    """`keras.layers.BatchNormalization` computed by TensorFlow's fused kernel where it applies.
+class BatchNormalization(keras.layers.BatchNormalization):
+    """`keras.layers.BatchNormalization`, computed by TensorFlow's fused kernel where it applies.
 
     The fused path runs on the TensorFlow backend for 4-D channels-last inputs without a mask, batch
     renormalisation or `synchronized=True` (cross-replica moments are Keras' own); everything else calls Keras'

@@ -3,7 +3,7 @@
 import keras
 from keras import layers, ops
 
-from kerascnn.layers.batchnorm import FusedBatchNormalization
+from kerascnn.layers.batchnorm import BatchNormalization
 from kerascnn.layers.conv import DilatedConv2D, subsample
 from kerascnn.layers.sublayers import BLOCK_INPUT, Sublayer
 
@@ -25,7 +25,7 @@ class ResidualBlock(keras.layers.Layer):
     to the 3x3, as torchvision and most later code do ("ResNet v1.5": same parameters, more compute, better
     accuracy). Convs carry no bias since BN follows each; BN uses momentum 0.9 and epsilon 1e-5, the Caffe and
     PyTorch settings (Keras' defaults are 0.99 and 1e-3), computed by TensorFlow's fused kernel
-    (FusedBatchNormalization).
+    (BatchNormalization).
 
     `folded=True` is the block for inference after its BNs were folded into the convs before them
     (kerascnn.analysis.fold_batch_norms): every conv carries a bias and no BN follows, the same function in fewer
@@ -100,7 +100,7 @@ class ResidualBlock(keras.layers.Layer):
     def _norm(self, name):
         if self.folded:
             return None
-        return FusedBatchNormalization(momentum=0.9, epsilon=1e-5, dtype=self.dtype_policy, name=name)
+        return BatchNormalization(momentum=0.9, epsilon=1e-5, dtype=self.dtype_policy, name=name)
 
     def build(self, input_shape):
         shape = input_shape

@@ -21,7 +21,7 @@ import functools
 
 from keras import layers
 
-from kerascnn.layers import FusedBatchNormalization, ResidualBlock
+from kerascnn.layers import BatchNormalization, ResidualBlock
 from kerascnn.models.heads import classifier_head, finish
 from kerascnn.registry import register_model
 
@@ -38,7 +38,7 @@ CIFAR_SPECS = {20: 3, 32: 5, 44: 7, 56: 9, 110: 18}
 
 
 def _batch_norm(name):
-    return FusedBatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
+    return BatchNormalization(momentum=0.9, epsilon=1e-5, name=name)
 
 
 def _stages(x, widths, blocks, strides, dilations, **block_options):
