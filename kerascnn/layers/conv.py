@@ -185,7 +185,9 @@ class DilatedConv2D(keras.layers.Layer):
             kernels = ops.split(self.kernel, self.groups, axis=-1)
             y = ops.concatenate([self._convolve(xg, kg, padding) for xg, kg in zip(xs, kernels)], axis=-1)
         if self.use_bias:
-            y = y + self.bias
+            # Broadcast from [1, 1, 1, C], as Keras' Conv2D adds its bias: TensorFlow's graph optimiser turns that
+            # into a BiasAdd and fuses it (and a ReLU after it) into the convolution; a plain [C] addition stays.
+            y = y + ops.reshape(self.bias, (1, 1, 1, -1))
         return self.activation(y)
 
     def compute_output_shape(self, input_shape):
