@@ -106,6 +106,7 @@ def test_pushers_export_is_folded_and_serves_the_trained_probabilities(tmp_path)
         tmp_path / "1",
         class_names=["a", "b", "c", "d"],
         model_name="resnet20",
+        limits={"max_image_pixels": 10**6, "max_batch_pixels": 10**7},
         preprocess_images=transform,
         preprocess_bytes=lambda encoded: transform(tf.map_fn(tf.io.decode_png, encoded, fn_output_signature=tf.uint8)),
     )

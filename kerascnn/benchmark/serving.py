@@ -25,7 +25,7 @@ from kerascnn.benchmark.throughput import ratios, summarize
 
 def export_ours(model, folder, *, image_size, num_classes):
     """Our pusher's SavedModel of `model` (random weights, the paper's evaluation transform) in `folder`."""
-    from kerascnn.data import serving_transform, serving_transform_bytes
+    from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
     from kerascnn.training.export import serving_model, write_saved_model
     from kerascnn.training.models import build_model
 
@@ -33,13 +33,16 @@ def export_ours(model, folder, *, image_size, num_classes):
     input_shape = (image_size, image_size, config.channels or 3)
     trained = build_model(config, num_classes=num_classes, input_shape=input_shape, precision="float32")
     channels = input_shape[2]
+    max_pixels, max_batch_pixels = serving_limits(config.data)
+    limits = {"max_pixels": max_pixels, "max_batch_pixels": max_batch_pixels}
     write_saved_model(
         serving_model(trained, config, num_classes=num_classes, input_shape=input_shape),
         folder,
         class_names=[f"class{i}" for i in range(num_classes)],
         model_name=model,
-        preprocess_images=lambda images: serving_transform(images, image_size, channels, config.data),
-        preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, image_size, channels, config.data),
+        limits={"max_image_pixels": max_pixels, "max_batch_pixels": max_batch_pixels},
+        preprocess_images=lambda images: serving_transform(images, image_size, channels, config.data, **limits),
+        preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, image_size, channels, config.data, **limits),
     )
 
 
