@@ -17,7 +17,7 @@ FAST = ("resnet20", "plain20", "resnet18", "resnet50")
 
 
 def bn_models():
-    names = [n for n in kerascnn.list_models() if n.startswith(("resnet", "plain"))]
+    names = [n for n in kerascnn.list_models() if n.startswith(("resnet", "plain")) or n == "deeplab_v2"]
     return [pytest.param(n, marks=() if n in FAST else pytest.mark.slow) for n in names]
 
 
@@ -41,7 +41,9 @@ def op_types(model, input_shape):
 @pytest.mark.parametrize("name", bn_models())
 def test_folded_model_computes_the_same_logits_and_probabilities_without_bn(name):
     input_shape = (32, 32, 3)
-    model = kerascnn.get_model(name, input_shape=input_shape, num_classes=10, classifier_activation=None)
+    # Logits, not probabilities, where the head allows it: random statistics saturate a softmax.
+    options = {} if name == "deeplab_v2" else {"classifier_activation": None}
+    model = kerascnn.get_model(name, input_shape=input_shape, num_classes=10, **options)
     randomize_statistics(model)
     folded = fold_batch_norms(model)
 
@@ -50,7 +52,8 @@ def test_folded_model_computes_the_same_logits_and_probabilities_without_bn(name
     scale = np.abs(logits).max()
     assert scale > 1e-3  # a real function, not zeros
     np.testing.assert_allclose(folded_logits, logits, atol=1e-5 * scale)
-    np.testing.assert_allclose(tf.nn.softmax(folded_logits), tf.nn.softmax(logits), atol=1e-5)
+    if options:
+        np.testing.assert_allclose(tf.nn.softmax(folded_logits), tf.nn.softmax(logits), atol=1e-5)
 
     assert not any("BatchNorm" in type(layer).__name__ and layer.weights for layer in folded.layers)
     assert all(block.folded for block in folded.layers if isinstance(block, ResidualBlock))
