@@ -121,11 +121,14 @@ def checked_model(name, image_sizes=()):
     return spec
 
 
-def get_model(name, *, num_classes=None, input_shape=None, include_top=True, **kwargs):
+def get_model(name, *, weights=None, num_classes=None, input_shape=None, include_top=True, **kwargs):
     """Builds a registered model as a functional `keras.Model`.
 
     Args:
         name: a name from `list_models()` or an alias (e.g. "vgg_d" for "vgg16").
+        weights: None (initialised), "imagenet" (the published weights, downloaded once) or a weights file; see
+            kerascnn.weights. With another num_classes than 1000, or include_top=False, the backbone is loaded and
+            the head left new. The model then says in `model.preprocessing` what input the weights expect.
         num_classes: size of the classifier's output; None means the spec's (1000 for the classifiers, the
             paper's for the dense models: 21 PASCAL VOC classes for FCN and DeepLab, 2 for U-Net).
         input_shape: (height, width, channels); None means the paper's input. A segmentation model takes None
@@ -146,4 +149,12 @@ def get_model(name, *, num_classes=None, input_shape=None, include_top=True, **k
         )
     options = {"name": spec.name, **spec.defaults, **kwargs}
     num_classes = spec.num_classes if num_classes is None else num_classes
-    return spec.builder(num_classes=num_classes, input_shape=input_shape, include_top=include_top, **options)
+    if weights is None:
+        return spec.builder(num_classes=num_classes, input_shape=input_shape, include_top=include_top, **options)
+    from kerascnn import weights as weights_lib
+
+    options = {**weights_lib.build_options(spec.name, weights), **options}
+    model = spec.builder(num_classes=num_classes, input_shape=input_shape, include_top=include_top, **options)
+    head = include_top and num_classes == weights_lib.IMAGENET_CLASSES
+    weights_lib.load_weights(model, spec.name, weights, head=head)
+    return model

@@ -21,7 +21,17 @@ NORMALIZATIONS = {
     "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
     # CIFAR-10 training set statistics (as in the pytorch-cifar and timm recipes).
     "cifar10": ((125.307, 122.961, 113.8575), (62.9932, 62.0887, 66.7048)),
+    # The pretrained weights' own (kerascnn.weights), which take BGR images: these means are in B, G, R order.
+    # keras.applications' "caffe" mode (VGG, ResNet): the ImageNet mean pixel subtracted, no scaling.
+    "caffe": ((103.939, 116.779, 123.68), (1.0,)),
+    # Caffe's bvlc_googlenet (its train_val.prototxt mean_value) and the ONNX zoo's copy of it.
+    "bvlc": ((104.0, 117.0, 123.0), (1.0,)),
+    # Caffe's bvlc_alexnet subtracts the mean image (ilsvrc_2012_mean); its per-channel average, as pycaffe's
+    # classification example uses, stands in for it at any crop.
+    "bvlc_alexnet": ((104.00698793, 116.66876762, 122.67891434), (1.0,)),
 }
+# Normalisations whose images go into the model as B, G, R (Caffe's order); the flip is part of the transform.
+BGR_NORMALIZATIONS = ("caffe", "bvlc", "bvlc_alexnet")
 
 AUGMENTATIONS = tuple(RECIPES)
 BAD_IMAGE_POLICIES = ("fail", "skip")
@@ -40,7 +50,9 @@ class DataConfig:
     # Evaluation: shorter side resized to image_size / eval_crop_fraction, then a centre crop (torchvision's 0.875
     # is 224 of 256). 0 takes the recipe's: 256 for a 224-227 crop in the ImageNet recipes, none otherwise.
     eval_crop_fraction: float = 0.0
-    normalization: str = "unit"  # a name from NORMALIZATIONS: unit | centered | lenet | imagenet | cifar10
+    # a name from NORMALIZATIONS: unit | centered | lenet | imagenet | cifar10, or a pretrained model's caffe | bvlc
+    # | bvlc_alexnet (BGR, which pretrained weights set themselves)
+    normalization: str = "unit"
     mean: tuple[float, ...] | None = None  # overrides the normalization's mean (0-255 scale, 1 or C values)
     std: tuple[float, ...] | None = None  # overrides its std
     cache: bool | str = "auto"  # keep decoded images in memory: "auto" does when they fit in a quarter of RAM
@@ -96,6 +108,11 @@ class DataConfig:
         mean, std = NORMALIZATIONS[self.normalization]
         mean, std = self.mean or mean, self.std or std
         return _per_channel(mean, channels, "mean"), _per_channel(std, channels, "std")
+
+    @property
+    def bgr(self):
+        """Whether the model takes its colour channels as B, G, R (the Caffe-trained pretrained weights)."""
+        return self.normalization in BGR_NORMALIZATIONS
 
     def replace(self, **changes):
         return dataclasses.replace(self, **changes)

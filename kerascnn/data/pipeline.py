@@ -83,7 +83,7 @@ def make_dataset(
             image, label = example
             image_seed = tf.random.experimental.stateless_fold_in(epoch_seed, index)
             x = augment(image, image_seed, image_size=image_size, channels=channels, recipe_name=config.augmentation)
-            return normalize(x, mean, std), label
+            return normalize(x, mean, std, bgr=config.bgr), label
 
         ds = ds.enumerate().map(train_transform, num_parallel_calls=AUTOTUNE)
         return ds.batch(batch_size, drop_remainder=True)

@@ -84,9 +84,13 @@ def centre_crop(images, size):
     return images[..., top : top + size, left : left + size, :]
 
 
-def normalize(images, mean, std):
-    """(x - mean) / std per channel, on the 0-255 scale of the decoded images."""
-    return (tf.cast(images, tf.float32) - tf.constant(mean, tf.float32)) / tf.constant(std, tf.float32)
+def normalize(images, mean, std, bgr=False):
+    """(x - mean) / std per channel, on the 0-255 scale of the decoded images; `bgr` reverses RGB images to B, G,
+    R first (Caffe's order, which the Caffe-trained pretrained weights take; mean and std then in that order)."""
+    images = tf.cast(images, tf.float32)
+    if bgr and images.shape[-1] == 3:
+        images = images[..., ::-1]
+    return (images - tf.constant(mean, tf.float32)) / tf.constant(std, tf.float32)
 
 
 def eval_transform(image, image_size, channels, config):
@@ -95,7 +99,7 @@ def eval_transform(image, image_size, channels, config):
     x = to_channels(image, channels)
     x = resize_shorter(x, eval_resize(image_size, config.augmentation, config.eval_crop_fraction))
     x = centre_crop(x, image_size)
-    return normalize(x, *config.normalization_stats(channels))
+    return normalize(x, *config.normalization_stats(channels), bgr=config.bgr)
 
 
 def serving_transform(images, image_size, channels, config, *, max_pixels=None, max_batch_pixels=None):
@@ -152,4 +156,4 @@ def ten_crop(image, image_size, channels, config):
     corners = [(0, 0), (0, far), (far, 0), (far, far), (far // 2, far // 2)]
     crops = tf.stack([x[top : top + image_size, left : left + image_size] for top, left in corners])
     crops = tf.concat([crops, tf.reverse(crops, axis=[2])], axis=0)
-    return normalize(crops, *config.normalization_stats(channels))
+    return normalize(crops, *config.normalization_stats(channels), bgr=config.bgr)

@@ -82,18 +82,22 @@ def alexnet(
     include_top=True,
     pooling=None,
     lrn=True,
+    lrn_options=None,
     dropout=0.5,
     classifier_activation="softmax",
     name="alexnet",
 ):
     """An AlexNet from a table of convs; see the module docstring. `lrn=False` leaves out the table's local
-    response normalizations: the paper's ablation (Sec. 3.3: they lowered top-1 and top-5 error by 1.4% and 1.2%)."""
+    response normalizations: the paper's ablation (Sec. 3.3: they lowered top-1 and top-5 error by 1.4% and 1.2%).
+    `lrn_options` overrides LocalResponseNormalization's arguments: Caffe's bvlc_alexnet weights (kerascnn.weights)
+    need k=1, alpha=2e-5 in this layer's convention and a window that crosses the towers (groups=1)."""
     inputs = layers.Input(input_shape, name="images")
     x = inputs
     for i, conv in enumerate(convs, start=1):
         x = _conv(x, conv, f"conv{i}")
         if conv.lrn and lrn:
-            x = LocalResponseNormalization(2, bias=2.0, alpha=1e-4, beta=0.75, groups=conv.lrn, name=f"norm{i}")(x)
+            constants = {"depth_radius": 2, "bias": 2.0, "alpha": 1e-4, "beta": 0.75, "groups": conv.lrn}
+            x = LocalResponseNormalization(**{**constants, **(lrn_options or {})}, name=f"norm{i}")(x)
         if conv.pool:
             x = layers.MaxPooling2D(3, strides=2, name=f"pool{i}")(x)
     top = fc_head(num_classes, dropout=dropout, classifier_activation=classifier_activation)

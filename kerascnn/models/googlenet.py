@@ -61,21 +61,25 @@ def googlenet(
     include_top=True,
     pooling=None,
     aux_classifiers=False,
+    lrn_options=None,
     dropout=0.4,
     classifier_activation="softmax",
     name="googlenet",
 ):
-    """GoogLeNet; see the module docstring. With `aux_classifiers`, the outputs are [main, aux1, aux2]."""
+    """GoogLeNet; see the module docstring. With `aux_classifiers`, the outputs are [main, aux1, aux2].
+    `lrn_options` overrides the LRNs' arguments: Caffe's bvlc_googlenet weights (kerascnn.weights) need k=1 and
+    alpha=2e-5 in this layer's convention (Caffe's local_size 5, alpha 1e-4, which Caffe divides by 5)."""
+    lrn = {"depth_radius": 2, "bias": 2.0, "alpha": 1e-4, "beta": 0.75, **(lrn_options or {})}
     if aux_classifiers and not include_top:
         raise ValueError("aux_classifiers needs include_top=True.")
     inputs = layers.Input(input_shape, name="images")
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = layers.Conv2D(64, 7, strides=2, activation="relu", name="conv1")(x)  # 224 -> 112
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)  # -> 56
-    x = LocalResponseNormalization(2, bias=2.0, alpha=1e-4, beta=0.75, name="norm1")(x)
+    x = LocalResponseNormalization(**lrn, name="norm1")(x)
     x = layers.Conv2D(64, 1, activation="relu", name="conv2_reduce")(x)
     x = layers.Conv2D(192, 3, padding="same", activation="relu", name="conv2")(x)
-    x = LocalResponseNormalization(2, bias=2.0, alpha=1e-4, beta=0.75, name="norm2")(x)
+    x = LocalResponseNormalization(**lrn, name="norm2")(x)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)  # -> 28
 
     auxiliary = []

@@ -152,7 +152,9 @@ def _fit_from(run, model, splits, store, state, steps, log):
                 write_model_graph(run.run_dir / "logs", model)
                 if config.image_summaries:
                     images, _ = next(iter(train.take(1)))
+                    images = images[..., ::-1] if config.data.bgr and images.shape[-1] == 3 else images
                     stats = config.data.normalization_stats(run.input_shape[2])
+                    stats = tuple(s[::-1] for s in stats) if config.data.bgr else stats
                     write_input_grid(run.run_dir / "logs", images, *stats)
             callbacks = [
                 TrainingMonitor(run.global_batch),

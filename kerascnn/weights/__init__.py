@@ -1,0 +1,97 @@
+"""Pretrained weights for the zoo: `kerascnn.get_model(name, weights="imagenet" | PATH)`.
+
+Sources (kerascnn/weights/sources.py): keras.applications' files for vgg16, vgg19, resnet50, resnet101 and
+resnet152 (downloaded once into Keras' cache, md5 pinned); the ONNX model zoo's BVLC AlexNet and GoogLeNet for
+alexnet and googlenet (a local file: no hash of theirs can be pinned). A path may be any file keras.applications'
+constructor accepts for that architecture (.h5), or an ONNX graph (.onnx) whose topology matches the model.
+
+With the source's 1000 classes and the classifier, everything is loaded; with another `num_classes` or
+`include_top=False` the backbone is loaded and the classifier (VGG's and AlexNet's fc6, fc7 too, as
+keras.applications leaves them out without the top) is left as initialised, for fine-tuning.
+
+The preprocessing the weights expect travels with them: `preprocessing(name, weights)` names it (a
+kerascnn.data normalisation), and the returned model carries it as `model.preprocessing`.
+"""
+
+from importlib import resources
+from pathlib import Path
+
+from kerascnn.errors import UserError
+from kerascnn.weights import download, keras_applications, onnx_import
+from kerascnn.weights.sources import FORMATS, SOURCES
+
+IMAGENET_CLASSES = 1000
+# What each format's weights expect when a local file is given (the source's, for the models it covers).
+FORMAT_NORMALIZATION = {"keras": "caffe", "onnx": "bvlc"}
+
+
+def imagenet_classes():
+    """The 1000 ImageNet class names in the order of the published classifiers (keras.applications' index)."""
+    text = resources.files("kerascnn.weights").joinpath("imagenet_classes.txt").read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line]
+
+
+def _format(name, weights):
+    if weights == "imagenet":
+        if name not in SOURCES:
+            have = ", ".join(sorted(SOURCES))
+            raise UserError(f"{name} has no published ImageNet weights in kerascnn; models that do: {have}.")
+        return SOURCES[name].format
+    path = Path(weights)
+    if not path.is_file():
+        raise UserError(f'weights must be None, "imagenet" or a weights file; {weights} is not a file.')
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise UserError(f"{path}: unknown weights format {path.suffix!r}; give a keras.applications .h5 or an .onnx.")
+    if fmt == "keras" and name not in keras_applications.APPLICATIONS:
+        have = ", ".join(keras_applications.APPLICATIONS)
+        raise UserError(f"keras.applications weights map onto {have}, not {name}.")
+    return fmt
+
+
+def preprocessing(name, weights):
+    """The normalisation (a name of kerascnn.data.NORMALIZATIONS) that `weights` for model `name` expect."""
+    if weights is None:
+        return None
+    if weights == "imagenet":
+        _format(name, weights)
+        return SOURCES[name].normalization
+    fmt = _format(name, weights)
+    if name in SOURCES and SOURCES[name].format == fmt:
+        return SOURCES[name].normalization
+    return FORMAT_NORMALIZATION[fmt]
+
+
+def build_options(name, weights):
+    """The model options the weights fix (an ONNX graph's LRN constants), to build the model with."""
+    if weights is None or _format(name, weights) != "onnx":
+        return {}
+    return onnx_import.options(onnx_import.load_graph(_path(name, weights, top=True)))
+
+
+def _path(name, weights, *, top):
+    if weights != "imagenet":
+        return weights
+    source = SOURCES[name]
+    return download.fetch(source.top if top or source.notop is None else source.notop, name)
+
+
+def load_weights(model, name, weights, *, head):
+    """Copies `weights` into `model` (the registry's `name`); `head` says whether the model's classifier is the
+    source's (1000 classes). Returns the names of the layers left as initialised."""
+    fmt = _format(name, weights)
+    if fmt == "keras":
+        path = _path(name, weights, top=head)
+        top = keras_applications.has_top(path)
+        if head and not top:
+            raise UserError(f"{path} holds no classifier: pass include_top=False or another num_classes.")
+        source = keras_applications.read(path, name, model.input_shape[1:], top)
+        left = keras_applications.copy_weights(model, source, load_head=head)
+    else:
+        try:
+            graph = onnx_import.load_graph(_path(name, weights, top=True))
+            left = onnx_import.copy_weights(model, graph, load_head=head)
+        finally:
+            onnx_import.forget()
+    model.preprocessing = preprocessing(name, weights)
+    return left

@@ -1,0 +1,90 @@
+"""keras.applications' weights in the zoo's VGG and ResNet: each architecture built there with random weights and
+random batch-normalisation statistics, saved, loaded into ours through `weights=PATH`, and compared on the same
+input (the reference is keras.applications' own model, an independent implementation)."""
+
+import keras
+import numpy as np
+import pytest
+
+import kerascnn
+from kerascnn.errors import UserError
+
+
+def _randomize(model, rng):
+    """Random conv biases and BN statistics, so that the bias folding and the epsilon are exercised."""
+    for layer in model.layers:
+        weights = layer.get_weights()
+        if isinstance(layer, keras.layers.BatchNormalization):
+            gamma, beta, mean, variance = weights
+            layer.set_weights(
+                [
+                    rng.uniform(0.5, 1.5, gamma.shape),
+                    rng.normal(0, 0.2, beta.shape),
+                    rng.normal(0, 0.2, mean.shape),
+                    rng.uniform(1e-4, 2.0, variance.shape),  # small ones make the epsilon count
+                ]
+            )
+        elif isinstance(layer, keras.layers.Conv2D) and len(weights) == 2:
+            layer.set_weights([weights[0], rng.normal(0, 0.1, weights[1].shape)])
+
+
+def _reference(builder, size, tmp_path, seed, *, legacy=False, include_top=True):
+    keras.utils.set_random_seed(seed)
+    reference = builder(weights=None, input_shape=(size, size, 3), include_top=include_top)
+    _randomize(reference, np.random.default_rng(seed))
+    if legacy:  # a whole-model .h5, in the legacy format of the files keras.applications downloads
+        path = tmp_path / "reference.h5"
+        reference.save(path)
+    else:
+        path = tmp_path / "reference.weights.h5"
+        reference.save_weights(path)
+    return reference, path
+
+
+def _compare(reference, ours, size, seed):
+    x = np.random.default_rng(seed).normal(0, 30, (4, size, size, 3)).astype("float32")
+    expected, got = reference.predict(x, verbose=0), ours.predict(x, verbose=0)
+    difference = np.abs(expected - got).max()
+    assert difference < 1e-5, difference
+    np.testing.assert_array_equal(np.argsort(-expected)[:, :5], np.argsort(-got)[:, :5])
+    return difference
+
+
+CASES = [
+    ("vgg16", keras.applications.VGG16, 32, False),
+    ("resnet50", keras.applications.ResNet50, 64, True),
+    pytest.param("vgg19", keras.applications.VGG19, 32, True, marks=pytest.mark.slow),
+    pytest.param("resnet101", keras.applications.ResNet101, 224, False, marks=pytest.mark.slow),
+    pytest.param("resnet152", keras.applications.ResNet152, 224, True, marks=pytest.mark.slow),
+]
+
+
+@pytest.mark.parametrize("name, builder, size, legacy", CASES)
+def test_loaded_model_computes_keras_applications_function(name, builder, size, legacy, tmp_path):
+    reference, path = _reference(builder, size, tmp_path, seed=1, legacy=legacy)
+    ours = kerascnn.get_model(name, weights=str(path), input_shape=(size, size, 3))
+    print(f"{name}: max |p - p_ref| = {_compare(reference, ours, size, seed=2):.2e}")
+    assert ours.preprocessing == "caffe"  # keras.applications' "caffe" mode travels with the weights
+
+
+def test_new_head_keeps_the_backbone(tmp_path):
+    """With other classes the backbone is loaded (its features equal keras.applications' without the top) and the
+    head is left new; a file without the classifier serves too."""
+    reference, path = _reference(keras.applications.VGG16, 32, tmp_path, seed=3, include_top=False)
+    ours = kerascnn.get_model("vgg16", weights=str(path), input_shape=(32, 32, 3), num_classes=7)
+    assert ours.output_shape == (None, 7)
+    features = keras.Model(ours.inputs, ours.get_layer("block5_pool").output)
+    x = np.random.default_rng(4).normal(0, 30, (2, 32, 32, 3)).astype("float32")
+    np.testing.assert_allclose(features.predict(x, verbose=0), reference.predict(x, verbose=0), rtol=1e-5, atol=1e-4)
+    with pytest.raises(UserError, match="no classifier"):
+        kerascnn.get_model("vgg16", weights=str(path), input_shape=(32, 32, 3))
+
+
+def test_a_shape_that_does_not_fit_is_one_line_naming_the_layer(tmp_path):
+    _, path = _reference(keras.applications.VGG16, 32, tmp_path, seed=5)
+    with pytest.raises(UserError) as error:  # VGG16's file into VGG19: keras.applications itself refuses it
+        kerascnn.get_model("vgg19", weights=str(path), input_shape=(32, 32, 3))
+    assert "\n" not in str(error.value) and "VGG19" in str(error.value)
+    with pytest.raises(UserError) as error:  # fc6 at another input size than the file's
+        kerascnn.get_model("vgg16", weights=str(path), input_shape=(64, 64, 3))
+    assert "\n" not in str(error.value) and "name=fc1" in str(error.value) and "(512, 4096)" in str(error.value)

@@ -1,0 +1,113 @@
+"""ONNX imports: graphs with the BVLC AlexNet and GoogLeNet structure of the ONNX model zoo (tests/onnx_graphs.py)
+and random initialisers, run in onnxruntime as the reference, imported into ours and compared; graphs whose
+topology differs are refused in one line."""
+
+import sys
+
+import numpy as np
+import onnx
+import onnx_graphs
+import onnxruntime
+import pytest
+from onnx import helper
+
+import kerascnn
+from kerascnn.errors import UserError
+
+
+def _save(graph, tmp_path, name):
+    path = tmp_path / f"{name}.onnx"
+    onnx.save(graph, path)
+    return path
+
+
+def _compare(path, name, size, seed, **options):
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    ours = kerascnn.get_model(name, weights=str(path), **options)
+    # Mean-subtracted pixels of a few units: random weights multiply the magnitudes, and float32 rounding with them.
+    x = np.random.default_rng(seed).normal(0, 2, (3, size, size, 3)).astype("float32")
+    expected = session.run(None, {"data_0": x.transpose(0, 3, 1, 2)})[0]  # the graph is NCHW, ours NHWC
+    got = ours.predict(x, verbose=0)
+    difference = np.abs(expected - got).max()
+    assert difference < 1e-5, difference
+    assert expected.max() > 0.01  # not a flat distribution: the top-5 below means something
+    np.testing.assert_array_equal(np.argsort(-expected)[:, :5], np.argsort(-got)[:, :5])
+    return ours, difference
+
+
+def test_bvlc_alexnet(tmp_path):
+    path = _save(onnx_graphs.bvlc_alexnet(np.random.default_rng(0)), tmp_path, "bvlcalexnet")
+    ours, difference = _compare(path, "alexnet", 227, seed=1)
+    print(f"alexnet: max |p - p_onnxruntime| = {difference:.2e}")
+    # What the file fixes: Caffe's LRN (n=5, alpha=1e-4 / n, k=1) with the window across the two towers.
+    norm = ours.get_layer("norm1")
+    assert (norm.depth_radius, norm.bias, norm.alpha, norm.beta, norm.groups) == (2, 1.0, pytest.approx(2e-5), 0.75, 1)
+    assert ours.preprocessing == "bvlc_alexnet"
+
+
+@pytest.mark.parametrize("ceil_mode", [False, pytest.param(True, marks=pytest.mark.slow)])
+def test_bvlc_googlenet(tmp_path, ceil_mode):
+    """Caffe's round-up pools, as an extra end pad (the zoo's file) or ONNX's ceil_mode, match our "same" pools."""
+    path = _save(onnx_graphs.bvlc_googlenet(np.random.default_rng(2), ceil_mode=ceil_mode), tmp_path, "googlenet")
+    _, difference = _compare(path, "googlenet", 224, seed=3)
+    print(f"googlenet: max |p - p_onnxruntime| = {difference:.2e}")
+
+
+@pytest.fixture(scope="module")
+def googlenet_graph():
+    return onnx_graphs.bvlc_googlenet(np.random.default_rng(4))
+
+
+def _changed(graph, node_name, **attributes):
+    graph = onnx.ModelProto.FromString(graph.SerializeToString())
+    node = next(n for n in graph.graph.node if n.name == node_name)
+    for key, value in attributes.items():
+        node.attribute.remove(next(a for a in node.attribute if a.name == key))
+        node.attribute.append(helper.make_attribute(key, value))
+    return graph
+
+
+def _without(graph, node_name):
+    graph = onnx.ModelProto.FromString(graph.SerializeToString())
+    node = next(n for n in graph.graph.node if n.name == node_name)
+    for other in graph.graph.node:
+        for i, name in enumerate(other.input):
+            if name == node.output[0]:
+                other.input[i] = node.input[0]
+    graph.graph.node.remove(node)
+    return graph
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda g: _changed(g, "conv2/3x3", strides=[2, 2]), r"at conv2 \(node conv2/3x3\): strides \(2, 2\)"),
+        (lambda g: _without(g, "conv2/norm2"), r"node pool2/3x3_s2 \(maxpool\) where the model has norm2 \(lrn\)"),
+        (lambda g: _changed(g, "pool2/3x3_s2", pads=[0, 0, 0, 0]), r"at pool2 .*\(3, 2, 0, 27\).*\(3, 2, 0, 28\)"),
+        (lambda g: _changed(g, "inception_4a/5x5", pads=[1, 1, 1, 1]), r"at inception_4a/5x5 .*pads"),
+    ],
+    ids=["wrong stride", "missing LRN", "floor pooling", "wrong pad"],
+)
+def test_a_graph_of_another_topology_is_refused(googlenet_graph, tmp_path, change, message):
+    path = _save(change(googlenet_graph), tmp_path, "changed")
+    with pytest.raises(UserError, match=message) as error:
+        kerascnn.get_model("googlenet", weights=str(path))
+    assert "\n" not in str(error.value)
+
+
+def test_new_head_on_an_onnx_backbone(googlenet_graph, tmp_path):
+    path = _save(googlenet_graph, tmp_path, "googlenet")
+    ours = kerascnn.get_model("googlenet", weights=str(path), num_classes=5)
+    assert ours.output_shape == (None, 5)
+    conv = ours.get_layer("conv1").get_weights()[0]
+    reference = onnx.numpy_helper.to_array(
+        next(t for t in googlenet_graph.graph.initializer if t.name.startswith("conv1"))
+    )
+    np.testing.assert_array_equal(conv, reference.transpose(2, 3, 1, 0))
+
+
+def test_without_onnx_installed_the_error_names_the_install(monkeypatch, tmp_path):
+    (tmp_path / "model.onnx").write_bytes(b"\x00")
+    monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
+    with pytest.raises(UserError, match=r"needs the onnx package: pip install 'kerascnn\[onnx\]'"):
+        kerascnn.get_model("alexnet", weights=str(tmp_path / "model.onnx"))
