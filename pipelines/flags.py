@@ -15,6 +15,7 @@ import re
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 TRAIN, TUNE, BENCHMARK, BACKEND, INSPECT = "train", "tune", "benchmark", "benchmark_backend", "inspect"
+EXPORT = "export"
 RECIPE = "the model's recipe (--show-config prints it)"
 
 
@@ -118,6 +119,14 @@ FLAGS = (
         pipelines=(TRAIN,),
     ),
     Flag(
+        "--weights",
+        "weights",
+        "pretrained weights: imagenet (downloaded once) or a file (.h5 of keras.applications, .onnx); "
+        "pipelines.train fine-tunes them: a new head first, then the whole network (see --show-config)",
+        type=str,
+        pipelines=(TRAIN, EXPORT),
+    ),
+    Flag(
         "--epochs",
         "epochs",
         f"default: {RECIPE}",
@@ -147,7 +156,13 @@ FLAGS = (
         type=float,
         pipelines=(TRAIN,),
     ),
-    Flag("--image-size", "image_size", "input height and width (default: the paper's)", type=int),
+    Flag(
+        "--image-size",
+        "image_size",
+        "input height and width (default: the paper's)",
+        type=int,
+        pipelines=(TRAIN, TUNE, EXPORT),
+    ),
     Flag(
         "--precision",
         "precision",
@@ -199,6 +214,7 @@ FLAGS = (
         "outputs",
         str,
         default="saved_models",
+        pipelines=(TRAIN, TUNE, EXPORT),
         tune={"group": "the best trial"},
     ),
     Flag(
@@ -266,6 +282,7 @@ FLAGS = (
         for flag in ("--keras-file", "--input-size", "--image", "--layer", "--max-shift", "--plot-dir")
     ),
     Flag("--unsafe-deserialization", "unsafe_deserialization", pipelines=(INSPECT,), config=False),
+    Flag("--weights", "weights", pipelines=(INSPECT,), config=False, type=str),
 )
 
 

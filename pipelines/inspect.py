@@ -6,6 +6,7 @@ pictures of its receptive-field growth, its first layer's filters and feature ma
     python -m pipelines.inspect alexnet --format markdown
     python -m pipelines.inspect lenet5 --num-classes 10 --format json
     python -m pipelines.inspect --keras-file model.keras --plot-dir pictures --image cat.jpg
+    python -m pipelines.inspect alexnet --weights bvlcalexnet-12.onnx --plot-dir pictures   (AlexNet's Fig. 3)
 """
 
 import sys
@@ -31,6 +32,7 @@ def parse(argv):
         type=int,
         help="classes of a zoo model's head (default: 1000 for a classifier, the paper's for a segmentation model)",
     )
+    parser.add_argument("--weights", help="a zoo model's pretrained weights: imagenet or a file (.h5, .onnx)")
     parser.add_argument("--format", choices=FORMATS, default="table")
     parser.add_argument("--plot-dir", help="write PNG pictures here")
     parser.add_argument(
@@ -57,6 +59,7 @@ def main(argv=None):
         input_size=args.input_size,
         num_classes=args.num_classes,
         unsafe_deserialization=args.unsafe_deserialization,
+        weights=args.weights,
     )
     inspection.check_layer(model, args.layer)
     images = inspection.read_images(model, args.image)

@@ -57,6 +57,11 @@ def main(argv=None):
         split_cpu(args.cpu_devices)
     config = config_lib.resolve(args.model, dataset=args.dataset, overrides=overrides(args), sets=args.set)
     if args.show_config:
+        if config.weights:
+            from kerascnn.training.recipes import FINE_TUNE_REASONS
+
+            reasons = "\n".join(f"  {key}: {why}" for key, why in FINE_TUNE_REASONS.items())
+            print(f"Fine-tuning recipe (from --weights {config.weights}), and why:\n{reasons}", file=sys.stderr)
         print(json.dumps(config_lib.to_dict(config), indent=2, default=str))
         return 0
 

@@ -111,3 +111,35 @@ def test_without_onnx_installed_the_error_names_the_install(monkeypatch, tmp_pat
     monkeypatch.setitem(sys.modules, "onnx", None)  # import onnx raises ImportError
     with pytest.raises(UserError, match=r"needs the onnx package: pip install 'kerascnn\[onnx\]'"):
         kerascnn.get_model("alexnet", weights=str(tmp_path / "model.onnx"))
+
+
+def test_inspect_draws_the_pretrained_first_layer_filters(googlenet_graph, tmp_path):
+    """pipelines.inspect --weights: the first conv's filters, shown in RGB (the Caffe weights see BGR), 16 a row."""
+    from PIL import Image
+
+    from kerascnn import analysis
+    from pipelines import inspect
+
+    path = _save(googlenet_graph, tmp_path, "googlenet")
+    inspect.main(["googlenet", "--weights", str(path), "--plot-dir", str(tmp_path / "plots")])
+    picture = np.asarray(Image.open(tmp_path / "plots" / "filters.png"))
+    kernel = onnx.numpy_helper.to_array(
+        next(t for t in googlenet_graph.graph.initializer if t.name.startswith("conv1"))
+    )
+    kernel = kernel.transpose(2, 3, 1, 0)[:, :, ::-1]  # (h, w, B G R, 64) -> R G B
+    tile = 7 * 4  # 7x7 filters, each pixel a 4x4 block
+    assert picture.shape[:2] == (4 * (tile + 1) - 1, 16 * (tile + 1) - 1)  # 64 filters in 4 rows of 16
+    expected = analysis.filter_grid(kernel, columns=16)
+    np.testing.assert_array_equal(picture[..., :3], expected)
+
+
+def test_alexnet_filters_are_the_papers_figure_3():
+    """96 filters in 16 columns: the first 48 (one GPU's) fill the top three rows, the last 48 the bottom three."""
+    from kerascnn import analysis
+
+    kernel = np.random.default_rng(0).normal(size=(11, 11, 3, 96)).astype("float32")
+    grid = analysis.filter_grid(kernel, columns=16)
+    tile = 11 * 4 + 1
+    assert grid.shape == (6 * tile - 1, 16 * tile - 1, 3)
+    one = analysis.filter_grid(kernel[..., 48:49])
+    np.testing.assert_array_equal(grid[3 * tile : 3 * tile + 44, :44], one)  # row 4, column 1: filter 49

@@ -22,18 +22,20 @@ def first_conv(model):
     raise ValueError(f"{model.name} has no 2D convolution at its top level to show.")
 
 
-def filter_grid(kernel, *, scale=4, gap=1):
+def filter_grid(kernel, *, scale=4, gap=1, columns=None):
     """A kernel (height, width, in_channels, filters) as a grid of its filters, each scaled to the full range.
 
     Filters over 3 input channels are shown in colour (as RGB); others as the mean over their input channels.
-    Each pixel of a filter becomes a `scale` x `scale` block, so that an 11x11 filter is visible.
+    Each pixel of a filter becomes a `scale` x `scale` block, so that an 11x11 filter is visible. `columns`
+    fixes the grid's width (default: near square); AlexNet's 96 in 16 columns are the paper's Fig. 3, the first
+    48 (one GPU) in the top three rows and the last 48 (the other) below.
     """
     kernel = np.asarray(kernel, "float32")
     if kernel.shape[2] != 3:
         kernel = kernel.mean(axis=2, keepdims=True)
     tiles = [_to_uint8(kernel[..., i]) for i in range(kernel.shape[-1])]
     tiles = [np.kron(t, np.ones((scale, scale, 1), "uint8")) for t in tiles]
-    return _grid(tiles, gap)
+    return _grid(tiles, gap, columns)
 
 
 def feature_map_grid(maps, *, max_maps=64, gap=1):
@@ -55,9 +57,9 @@ def _to_uint8(values):
     return np.round(scaled * 255).astype("uint8")
 
 
-def _grid(tiles, gap):
-    """Equal tiles in a near-square grid, `gap` white pixels between them."""
-    columns = math.ceil(math.sqrt(len(tiles)))
+def _grid(tiles, gap, columns=None):
+    """Equal tiles in a grid (near square by default), `gap` white pixels between them."""
+    columns = columns or math.ceil(math.sqrt(len(tiles)))
     rows = math.ceil(len(tiles) / columns)
     h, w, c = tiles[0].shape
     grid = np.full((rows * (h + gap) - gap, columns * (w + gap) - gap, c), 255, "uint8")

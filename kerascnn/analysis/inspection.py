@@ -17,13 +17,17 @@ import numpy as np
 from kerascnn.analysis.equivariance import equivariance_error, translation_invariance
 from kerascnn.analysis.grids import feature_map_grid, feature_maps, filter_grid, first_conv
 from kerascnn.analysis.plots import plot_receptive_field_growth, plot_shift_sensitivity, save_png
+from kerascnn.data.config import BGR_NORMALIZATIONS
 from kerascnn.errors import UserError
 from kerascnn.registry import get_model, model_spec
 
 
-def load_model(name=None, *, keras_file=None, input_size=None, num_classes=None, unsafe_deserialization=False):
-    """The zoo's model `name`, or the model saved in `keras_file` (one of the two), at `input_size` if given;
-    `num_classes` None is the model's own (1000 for a classifier, the paper's for a segmentation model)."""
+def load_model(
+    name=None, *, keras_file=None, input_size=None, num_classes=None, unsafe_deserialization=False, weights=None
+):
+    """The zoo's model `name` (with pretrained `weights`, see kerascnn.weights), or the model saved in `keras_file`
+    (one of the two), at `input_size` if given; `num_classes` None is the model's own (1000 for a classifier, the
+    paper's for a segmentation model)."""
     if bool(name) == bool(keras_file):
         raise UserError("Name a model of the zoo or give keras_file, one of the two.", field="keras_file")
     if input_size is not None and input_size < 1:
@@ -32,9 +36,12 @@ def load_model(name=None, *, keras_file=None, input_size=None, num_classes=None,
         try:
             spec = model_spec(name)
             size = input_size or spec.input_shape[0]
-            return get_model(name, num_classes=num_classes, input_shape=(size, size, spec.input_shape[2]))
+            shape = (size, size, spec.input_shape[2])
+            return get_model(name, num_classes=num_classes, input_shape=shape, weights=weights)
         except ValueError as error:
             raise UserError(str(error), field="model" if "Unknown model" in str(error) else "input_size") from None
+    if weights:
+        raise UserError("weights are for a model of the zoo; a keras_file has its own.", field="weights")
     if not os.path.isfile(keras_file):
         raise UserError(f"No such file: {keras_file}", field="keras_file")
     try:
@@ -86,28 +93,42 @@ def read_images(model, paths):
     return images
 
 
+def filter_picture(model, conv):
+    """The grid of `conv`'s filters: in R, G, B order for weights trained on B, G, R (the Caffe models), 16 a row
+    for 64 filters or more (AlexNet's 96 are its paper's Fig. 3: one GPU's 48 above, the other's below)."""
+    kernel = keras.ops.convert_to_numpy(conv.kernel)
+    if getattr(model, "preprocessing", None) in BGR_NORMALIZATIONS and kernel.shape[2] == 3:
+        kernel = kernel[:, :, ::-1]
+    columns = 16 if kernel.shape[-1] % 16 == 0 and kernel.shape[-1] >= 64 else None
+    return filter_grid(kernel, columns=columns)
+
+
 def write_pictures(model, stats, directory, images=(), layer=None, max_shift=8):
-    """Writes the receptive-field growth and, given images, the first layer's filters and feature maps and the
+    """Writes the receptive-field growth, the first layer's filters and, given images, its feature maps and the
     sensitivity to shifts of up to `max_shift` pixels (of `layer`, default the deepest feature map) into
     `directory`. Returns the paths written."""
     if max_shift < 0:
         raise UserError(f"max_shift must be 0 or more pixels, got {max_shift}.", field="max_shift")
     try:
         written = [plot_receptive_field_growth(stats, os.path.join(directory, "receptive_field.png"))]
+        try:
+            conv = first_conv(model)
+        except ValueError as error:
+            if len(images):
+                raise UserError(str(error)) from None
+            return written
+        written.append(save_png(filter_picture(model, conv), os.path.join(directory, "filters.png")))
         if not len(images):
             return written
         images = np.stack(images)
         try:
-            conv = first_conv(model)
             shifts = range(max_shift + 1)
             equivariance = equivariance_error(model, images, shifts, layer=layer)
         except ValueError as error:
             raise UserError(str(error)) from None
-        filters = filter_grid(keras.ops.convert_to_numpy(conv.kernel))
         maps = feature_map_grid(feature_maps(model, images[0], conv))
         return [
             *written,
-            save_png(filters, os.path.join(directory, "filters.png")),
             save_png(maps, os.path.join(directory, "feature_maps.png")),
             plot_shift_sensitivity(
                 {model.name: equivariance},

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from kerascnn.data.config import DataConfig
 from kerascnn.errors import UserError
 from kerascnn.registry import checked_model, list_models
-from kerascnn.training.recipes import FAMILY_RECIPES, MODEL_RECIPES, SHAPES_DEMO
+from kerascnn.training.recipes import FAMILY_RECIPES, FINE_TUNE, MODEL_RECIPES, SHAPES_DEMO
 
 # The choices of `precision` and `strategy` (kerascnn.training.devices says what each does).
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -43,8 +43,20 @@ class OptimizerConfig:
 
 
 @dataclass
+class FineTuneConfig:
+    """The two phases of fine-tuning pretrained `weights` (recipes.FINE_TUNE says why)."""
+
+    # the first epochs (at most all) train the new head alone, the backbone frozen (BN in inference mode)
+    head_epochs: int = 3
+    rate_factor: float = 0.1  # then the whole network, at this times the learning rate
+
+
+@dataclass
 class RunConfig:
     model: str = "alexnet"
+    # Pretrained weights to start from: None (from scratch), "imagenet" or a file (see kerascnn.weights); they
+    # bring the fine-tuning recipe and their own preprocessing.
+    weights: str | None = None
     model_options: dict = field(default_factory=dict)  # the family's switches, passed to kerascnn.get_model
     image_size: int | None = None  # None: the paper's input size
     channels: int | None = None  # None: the paper's
@@ -59,6 +71,7 @@ class RunConfig:
     deterministic: bool = False  # TensorFlow op determinism: reruns give bit-identical weights, a little slower
     aux_loss_weight: float = 0.3  # GoogLeNet's auxiliary heads (paper, Sec. 5)
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
+    fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
     data: DataConfig = field(default_factory=DataConfig)
     # Outputs and monitoring.
     run_dir: str | None = None  # logs and checkpoints; None: runs/<model>-<dataset>
@@ -181,6 +194,16 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
         user[key.strip()] = value.strip()
     if dataset is not None:
         user["data.dataset"] = dataset
+    weights = user.get("weights")
+    if weights is not None and str(weights).lower() not in ("none", "null"):
+        from kerascnn import weights as weights_lib
+
+        # The weights' preprocessing is part of them: it goes in after the recipes, and only --set overrides it.
+        try:
+            normalization = weights_lib.preprocessing(spec.name, weights)
+        except UserError as error:
+            raise UserError(str(error), field="weights") from None
+        steps.append({**FINE_TUNE, "data.normalization": normalization})
     if user.get("data.dataset", config.data.dataset) == "shapes":
         steps.append({k: v for k, v in SHAPES_DEMO.items() if k not in user})
     steps.append(user)
@@ -213,6 +236,8 @@ def validate(config):
         ("checkpoint_every", config.checkpoint_every >= 0, "0 or more"),
         ("keep_checkpoints", config.keep_checkpoints >= 1, "at least 1"),
         ("aux_loss_weight", config.aux_loss_weight >= 0, "0 or more"),
+        ("fine_tune.head_epochs", config.fine_tune.head_epochs >= 0, "0 or more"),
+        ("fine_tune.rate_factor", 0 < config.fine_tune.rate_factor <= 1, "in (0, 1]"),
         ("optimizer.name", o.name in ("sgd", "adam", "adamw", "rmsprop"), "sgd, adam, adamw or rmsprop"),
         ("optimizer.learning_rate", o.learning_rate > 0, "positive"),
         ("optimizer.reference_batch", o.reference_batch >= 1, "at least 1"),

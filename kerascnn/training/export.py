@@ -146,3 +146,41 @@ def write_metrics(folder, metrics):
     extra = Path(folder) / "assets.extra"
     extra.mkdir(exist_ok=True)
     (extra / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
+
+
+def push_pretrained(config, *, log=print):
+    """Pushes `config.model` with its pretrained `config.weights`, untrained, as the next version under
+    `config.output_dir`: the 1000 ImageNet classes in labels.txt, the weights' own preprocessing (the config's
+    data.normalization, which kerascnn.training.config.resolve takes from the weights) in the graph, everything
+    else as the trainer's export. Returns the new version's path."""
+    import kerascnn
+    from kerascnn import weights as weights_lib
+    from kerascnn.data import serving_transform, serving_transform_bytes
+    from kerascnn.errors import checked_model
+    from kerascnn.training.push import push
+
+    spec = checked_model(config.model, [config.image_size])
+    size = config.image_size or spec.input_shape[0]
+    input_shape = (size, size, config.channels or spec.input_shape[2])
+    options = {**config.model_options, "aux_classifiers": False} if spec.family == "googlenet" else config.model_options
+    model = kerascnn.get_model(config.model, weights=config.weights, input_shape=input_shape, **options)
+    log(f"{config.model} with {config.weights} weights ({config.data.normalization} preprocessing).")
+
+    def write(folder):
+        write_saved_model(
+            model,
+            folder,
+            class_names=weights_lib.imagenet_classes(),
+            model_name=config.model,
+            preprocess_images=lambda images: serving_transform(images, size, input_shape[2], config.data),
+            preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, input_shape[2], config.data),
+        )
+
+    about = {
+        "model": config.model,
+        "input_shape": list(input_shape),
+        "weights": config.weights,
+        "normalization": config.data.normalization,
+        "dataset": "imagenet (the published weights, served untrained)",
+    }
+    return push(config.output_dir, config.model, write, about)

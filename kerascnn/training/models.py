@@ -65,16 +65,34 @@ class AuxiliaryHeadsModel(TrainingModel):
         return {**super().get_config(), "aux_weight": self.aux_weight}
 
 
-def build_model(config, *, num_classes, input_shape, precision, options=None):
-    """The registry's model for `config`, as the trainer trains it (GoogLeNet with its auxiliary heads)."""
+def build_model(config, *, num_classes, input_shape, precision, options=None, pretrained=False):
+    """The registry's model for `config`, as the trainer trains it (GoogLeNet with its auxiliary heads); with
+    `pretrained`, the config's weights loaded (the layers they leave new are listed in `model.new_layers`)."""
     options = {**config.model_options, **(options or {})}
+    if pretrained and config.weights:
+        options["weights"] = config.weights
     # The wrapper is built under the policy too: Keras adds loss scaling when the model's own policy is
     # mixed_float16.
     with dtype_policy(precision):
         model = kerascnn.get_model(config.model, num_classes=num_classes, input_shape=input_shape, **options)
+        new_layers = tuple(getattr(model, "new_layers", ()))
         if len(model.outputs) > 1:
-            return AuxiliaryHeadsModel(model.inputs, model.outputs, aux_weight=config.aux_loss_weight, name=model.name)
-        return TrainingModel(model.inputs, model.outputs, name=model.name)
+            wrapped = AuxiliaryHeadsModel(
+                model.inputs, model.outputs, aux_weight=config.aux_loss_weight, name=model.name
+            )
+        else:
+            wrapped = TrainingModel(model.inputs, model.outputs, name=model.name)
+        wrapped.new_layers = new_layers
+        return wrapped
+
+
+def freeze_backbone(model, frozen):
+    """Phase one of fine-tuning (Keras' transfer-learning guide): with `frozen`, only the layers the pretrained
+    weights left new train, and every other layer is frozen, its BN in inference mode (Keras runs a BN layer
+    with trainable=False so); without, every layer trains. Recompile after."""
+    new = set(model.new_layers) or {"predictions"}  # weights with their own classifier: train that one
+    for layer in model.layers:
+        layer.trainable = not frozen or layer.name in new
 
 
 def compile_model(model, config, *, num_classes, base_rate, steps_per_epoch):

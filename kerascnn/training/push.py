@@ -154,6 +154,7 @@ def deliver(run, model, splits, metrics, *, log=print):
         "dataset": config.data.dataset,
         "precision_trained": run.precision,
         "weights_sha256": digest,
+        "weights": config.weights,  # the pretrained weights it started from (None: trained from scratch)
     }
     with progress:
         pushed = push(config.output_dir, config.model, write, {**metrics, **about})

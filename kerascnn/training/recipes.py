@@ -88,6 +88,34 @@ MODEL_RECIPES = {
     "resnet110": {"optimizer.warmup_epochs": 1.0},
 }
 
+# Fine-tuning pretrained weights (`weights`) on one's own images, after Keras' transfer-learning guide
+# (keras.io/guides/transfer_learning) and torchvision's fine-tuning tutorial: a new head, trained first alone with
+# the backbone frozen (its BN in inference mode: a few hundred images would wreck its ImageNet statistics), then
+# the whole network at a tenth of the rate (fine_tune.rate_factor), which adapts the features without erasing
+# them. Each reason is in FINE_TUNE_REASONS, which --show-config prints.
+FINE_TUNE = {
+    "epochs": 10,
+    "fine_tune.head_epochs": 3,
+    "fine_tune.rate_factor": 0.1,
+    "batch_size": 32,
+    "optimizer.name": "sgd",
+    "optimizer.learning_rate": 0.01,
+    "optimizer.reference_batch": 32,
+    "optimizer.weight_decay": 1e-4,
+    "optimizer.schedule": "constant",
+    "optimizer.warmup_epochs": 0.0,
+}
+FINE_TUNE_REASONS = {
+    "epochs": "a few hundred images: ten passes converge, more overfit",
+    "fine_tune.head_epochs": "the new head first, alone: its random gradients would disturb the pretrained features",
+    "fine_tune.rate_factor": "the whole network then at 1/10 of the rate: adapt the features, do not erase them",
+    "batch_size": "32 fits a 224x224 ResNet-50 on a small GPU and gives enough steps on a small dataset",
+    "optimizer.learning_rate": "0.01 for the head (SGD, momentum 0.9), as torchvision's fine-tuning tutorial",
+    "optimizer.weight_decay": "1e-4, ResNet's: light, the pretrained weights are already regular",
+    "optimizer.schedule": "constant within each phase: the phase change is the decay",
+    "data.normalization": "the pretrained weights' own preprocessing (e.g. BGR and mean subtraction), not a choice",
+}
+
 # The embedded shapes dataset is a demo, sized so that `python -m pipelines.train alexnet` finishes in about ten
 # minutes on two CPU cores and still learns (README). In its 200 steps the papers' SGD does not get going (AlexNet
 # stays at chance: measured, 5 epochs at rate 0.01); Adam at 1e-4 does. On any other dataset the recipe applies.

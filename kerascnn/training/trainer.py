@@ -25,35 +25,51 @@ from kerascnn.training.callbacks import (
     write_model_graph,
 )
 from kerascnn.training.checkpoints import CheckpointStore
-from kerascnn.training.models import build_model, compile_model
+from kerascnn.training.models import build_model, compile_model, freeze_backbone
 from kerascnn.training.schedules import current_learning_rate, uses_schedule
 
 
 def fit(run, splits, *, log=print):
     """Builds, compiles and trains the model on `splits`, resuming from the run's last checkpoint.
 
+    With pretrained `weights`, in two phases (config.fine_tune): the new head alone for `head_epochs` with the
+    backbone frozen, then the whole network at `rate_factor` times the rate, each with its own optimizer (as
+    Keras' transfer-learning guide recompiles); a checkpoint records its phase, so resuming picks the right one.
+
     Returns the trained model (compiled, in the run's precision) and the history of its epochs."""
     run = batch_for_data(run, splits.num_train, log)
     config = run.config
     steps = steps_per_epoch(splits.num_train, run.global_batch)
     store = CheckpointStore(run.checkpoint_dir, keep=config.keep_checkpoints)
+    head_epochs = min(config.fine_tune.head_epochs, config.epochs) if config.weights else 0
     recovering = 0
     while True:
+        last = _last_state(store)
+        phase = last.get("phase") or ("head" if head_epochs else "full")
         with run.strategy.scope():
             model = build_model(
-                config, num_classes=splits.num_classes, input_shape=run.input_shape, precision=run.precision
+                config,
+                num_classes=splits.num_classes,
+                input_shape=run.input_shape,
+                precision=run.precision,
+                pretrained=True,
             )
             # A recovered run keeps its lowered rate: a schedule is rebuilt from the scaled base rate...
-            lr_scale = _last_state(store).get("lr_scale", 1.0)
-            compile_model(
-                model, config, num_classes=splits.num_classes, base_rate=run.base_rate * lr_scale, steps_per_epoch=steps
-            )
+            lr_scale = last.get("lr_scale", 1.0)
+            _compile_phase(model, config, phase, splits.num_classes, run.base_rate * lr_scale, steps)
             state = store.restore(model) or {"epoch": 0, "step": 0}
             if recovering and not uses_schedule(model.optimizer):
                 # ...and a constant (or plateau) rate, a variable the checkpoint restored, is lowered in place.
                 model.optimizer.learning_rate = current_learning_rate(model.optimizer) * config.recover_factor
         try:
-            return model, _fit_from(run, model, splits, store, state, steps, log)
+            if phase == "head":
+                history = _fit_from(run, model, splits, store, state, steps, log, until=head_epochs, phase="head")
+                factor = config.fine_tune.rate_factor
+                log(f"Fine-tuning: the whole network from epoch {head_epochs + 1}, rate x {factor:g}.")
+                with run.strategy.scope():
+                    _compile_phase(model, config, "full", splits.num_classes, run.base_rate * lr_scale, steps)
+                state = {"epoch": head_epochs, "step": 0, "history": history, "lr_scale": lr_scale}
+            return model, _fit_from(run, model, splits, store, state, steps, log, until=config.epochs, phase="full")
         except NonFiniteLoss as error:
             if config.on_nan != "recover" or recovering >= config.max_recoveries or not store.checkpoints():
                 raise UserError(
@@ -65,6 +81,15 @@ def fit(run, splits, *, log=print):
             recovering += 1
             _update_last_state(store, lr_scale=lr_scale * config.recover_factor)
             log(f"Recovering from {error}: back to the last checkpoint, learning rate x {config.recover_factor:g}.")
+
+
+def _compile_phase(model, config, phase, num_classes, base_rate, steps):
+    """Freezes the backbone for the head phase of fine-tuning (or unfreezes it), and compiles with its rate."""
+    if config.weights:
+        freeze_backbone(model, frozen=phase == "head")
+        if phase == "full":
+            base_rate *= config.fine_tune.rate_factor
+    compile_model(model, config, num_classes=num_classes, base_rate=base_rate, steps_per_epoch=steps)
 
 
 def _last_state(store):
@@ -103,14 +128,16 @@ def batch_for_data(run, num_train, log=print):
     return capped
 
 
-def _fit_from(run, model, splits, store, state, steps, log):
+def _fit_from(run, model, splits, store, state, steps, log, *, until, phase="full"):
+    """Trains from the checkpointed `state` up to epoch `until`."""
     config = run.config
     epoch, step = state["epoch"], state["step"]
-    history = state.get("history", [])
-    if epoch >= config.epochs:
-        log(f"{run.run_dir} already holds {epoch} trained epochs; raise epochs to train further.")
+    history = list(state.get("history", []))
+    if epoch >= until:
+        if until == config.epochs:
+            log(f"{run.run_dir} already holds {epoch} trained epochs; raise epochs to train further.")
         return history
-    if epoch or step:
+    if "path" in state:  # restored from a checkpoint (not the switch between fine-tuning's phases)
         log(f"Resuming {run.run_dir} at epoch {epoch + 1}, step {step} ({state['path']}).")
     elif config.on_nan == "recover" and not store.checkpoints():
         model.optimizer.build(model.trainable_variables)  # its state belongs in the checkpoint too
@@ -126,6 +153,8 @@ def _fit_from(run, model, splits, store, state, steps, log):
 
     def remember():
         extra = {"history": history, "lr_scale": state.get("lr_scale", 1.0), "model_name": config.model}
+        if config.weights:
+            extra["phase"] = phase
         if plateau is not None:
             extra["plateau"] = {k: float(getattr(plateau, k)) for k in ("best", "wait", "cooldown_counter")}
         return extra
@@ -136,7 +165,7 @@ def _fit_from(run, model, splits, store, state, steps, log):
 
     verbose = 1 if sys.stdout.isatty() else 2
     with StopSignals() as stop:
-        while epoch < config.epochs:
+        while epoch < until:
             train, val = make_datasets(
                 splits,
                 image_size=run.input_shape[0],
@@ -175,13 +204,13 @@ def _fit_from(run, model, splits, store, state, steps, log):
                 train,
                 validation_data=val,
                 initial_epoch=epoch,
-                epochs=epoch + 1 if step else config.epochs,
+                epochs=epoch + 1 if step else until,
                 steps_per_epoch=steps - step,
                 callbacks=callbacks,
                 verbose=verbose,
                 shuffle=False,  # the stream is shuffled, per epoch, by its seed
             )
-            epoch, step = (epoch + 1, 0) if step else (config.epochs, 0)
+            epoch, step = (epoch + 1, 0) if step else (until, 0)
     return history
 
 

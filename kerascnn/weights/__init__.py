@@ -94,4 +94,5 @@ def load_weights(model, name, weights, *, head):
         finally:
             onnx_import.forget()
     model.preprocessing = preprocessing(name, weights)
+    model.new_layers = tuple(left)
     return left

@@ -31,7 +31,7 @@ def fetch(weights_file, model_name):
     Without network access the error says which file to download and where to put it."""
     hint = (
         f"download {weights_file.url} into {cache_dir() / weights_file.file_name}, or pass weights=PATH "
-        "(--weights PATH) with a copy of it"
+        "with a copy of it"
     )
     if weights_file.file_hash is None:
         local = cache_dir() / weights_file.file_name

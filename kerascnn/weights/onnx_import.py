@@ -215,6 +215,8 @@ def model_steps(model):
 
     for layer in model.layers:
         cls = type(layer).__name__
+        if cls == "AuxiliaryClassifier":  # GoogLeNet's training heads: not in the published graphs, left new
+            continue
         if cls == "ZeroPadding2D":
             pad = tuple(tuple(p) for p in layer.padding)
             continue
@@ -299,7 +301,7 @@ def check_topology(model, graph, *, load_head=True):
 def copy_weights(model, graph, *, load_head):
     """Checks the topology, then copies the graph's convs and fully connected layers into `model`. Returns the
     names of our layers left as initialised (the classifier, where `load_head` is False)."""
-    left = []
+    left = [layer.name for layer in model.layers if type(layer).__name__ == "AuxiliaryClassifier"]
     for mine, other in check_topology(model, graph, load_head=load_head):
         if mine.kind not in ("conv", "dense"):
             continue

@@ -1,0 +1,50 @@
+"""pipelines.export: pretrained weights served untrained, with the 1000 ImageNet classes and the weights' own
+preprocessing in the graph (raw uint8 images in)."""
+
+import json
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import kerascnn
+from kerascnn.training import config as config_lib
+from kerascnn.training.export import push_pretrained
+
+SIZE = 32
+CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)  # keras.applications' "caffe" mode
+
+
+def test_pushes_the_weights_with_their_preprocessing_and_imagenet_labels(tmp_path):
+    keras.utils.set_random_seed(0)
+    reference = keras.applications.VGG16(weights=None, input_shape=(SIZE, SIZE, 3))
+    path = tmp_path / "vgg16.weights.h5"
+    reference.save_weights(path)
+    overrides = {"weights": str(path), "image_size": SIZE, "output_dir": str(tmp_path / "served")}
+    config = config_lib.resolve("vgg16", overrides=overrides, sets=["data.eval_crop_fraction=1.0"])
+    pushed = push_pretrained(config, log=lambda *a: None)
+
+    labels = (pushed / "assets" / "labels.txt").read_text().splitlines()
+    assert len(labels) == 1000 and labels[:2] == ["tench", "goldfish"]
+    about = json.loads((pushed / "assets.extra" / "metrics.json").read_text())
+    assert about["weights"] == str(path) and about["normalization"] == "caffe"
+
+    image = np.random.default_rng(1).integers(0, 256, (2, SIZE, SIZE, 3), dtype=np.uint8)
+    served = tf.saved_model.load(str(pushed)).signatures["serving_default"](images=tf.constant(image))
+    by_hand = image[..., ::-1].astype(np.float32) - CAFFE_MEAN_BGR  # RGB -> BGR, the ImageNet mean off
+    expected = reference.predict(by_hand, verbose=0)  # keras.applications' own model on its own preprocessing
+    np.testing.assert_allclose(served["probabilities"].numpy(), expected, atol=1e-6)
+    ours = kerascnn.get_model("vgg16", weights=str(path), input_shape=(SIZE, SIZE, 3))
+    np.testing.assert_allclose(served["probabilities"].numpy(), ours.predict(by_hand, verbose=0), atol=1e-6)
+
+
+def test_a_missing_weights_file_is_one_line(tmp_path, capsys):
+    from pipelines import export
+    from pipelines.cli import run
+
+    with pytest.raises(SystemExit) as exit_:
+        run(export.main, ["resnet50", "--weights", str(tmp_path / "nothing.h5"), "--output-dir", str(tmp_path)])
+    assert exit_.value.code == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and "nothing.h5 is not a file" in lines[0]
