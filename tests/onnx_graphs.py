@@ -129,3 +129,30 @@ def bvlc_googlenet(rng, *, ceil_mode=False):
     x = g.pool(x, "pool5/7x7_s1", 7, 1, op="AveragePool")
     x = g.flatten(x, 1024)
     return g.model(g.fc(x, "loss3/classifier", 1024, 1000), 224, "bvlc_googlenet")
+
+
+def vgg(rng, stages, *, size=32):
+    """A graph of the ONNX model zoo's VGG family (vgg16-7.onnx and its siblings, converted from MXNet Gluon: 3x3
+    convs padded by 1, 2x2/2 max-pools, Flatten of NCHW maps, three Gemm layers), for `stages` of conv widths."""
+    g, x, channels, n = _Graph(rng), "data", 3, 0
+    for widths in stages:
+        for filters in widths:
+            x = g.conv(x, f"vgg0_conv{n}", channels, filters, 3, pad=1)
+            channels, n = filters, n + 1
+        x = g.pool(x, f"vgg0_pool{n}", 2, 2)
+    g.nodes.append(helper.make_node("Flatten", [x], ["flatten_1"], name="flatten", axis=1))
+    x, features = "flatten_1", channels * (size // 32) ** 2
+    for i, (inputs, units) in enumerate(((features, 4096), (4096, 4096))):
+        x = g.fc(x, f"vgg0_dense{i}", inputs, units)
+        g.nodes.append(helper.make_node("Relu", [x], [f"vgg0_dense{i}_2"], name=f"vgg0_dense{i}_relu"))
+        x = f"vgg0_dense{i}_2"
+    x = g.fc(x, "vgg0_dense2", 4096, 1000)
+    g.nodes.append(helper.make_node("Softmax", [x], ["prob_1"], name="prob", axis=1))
+    graph = helper.make_graph(
+        g.nodes,
+        "vgg",
+        [helper.make_tensor_value_info("data", TensorProto.FLOAT, [None, 3, size, size])],
+        [helper.make_tensor_value_info("prob_1", TensorProto.FLOAT, [None, 1000])],
+        g.inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)], ir_version=7)

@@ -30,7 +30,10 @@ def _randomize(model, rng):
 
 def _reference(builder, size, tmp_path, seed, *, legacy=False, include_top=True):
     keras.utils.set_random_seed(seed)
-    reference = builder(weights=None, input_shape=(size, size, 3), include_top=include_top)
+    # Logits out (the probabilities are their softmax, below): random weights saturate a softmax, and a one-hot
+    # output would compare equal whatever the logits.
+    options = {"classifier_activation": None} if include_top else {}
+    reference = builder(weights=None, input_shape=(size, size, 3), include_top=include_top, **options)
     _randomize(reference, np.random.default_rng(seed))
     if legacy:  # a whole-model .h5, in the legacy format of the files keras.applications downloads
         path = tmp_path / "reference.h5"
@@ -41,13 +44,21 @@ def _reference(builder, size, tmp_path, seed, *, legacy=False, include_top=True)
     return reference, path
 
 
+def _softmax(logits):
+    e = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return e / e.sum(axis=-1, keepdims=True)
+
+
 def _compare(reference, ours, size, seed):
     x = np.random.default_rng(seed).normal(0, 30, (4, size, size, 3)).astype("float32")
-    expected, got = reference.predict(x, verbose=0), ours.predict(x, verbose=0)
+    logits, got_logits = reference.predict(x, verbose=0), ours.predict(x, verbose=0)
+    logit_difference = np.abs(logits - got_logits).max() / np.abs(logits).max()
+    assert logit_difference <= 1e-5, logit_difference
+    expected, got = _softmax(logits), _softmax(got_logits)
     difference = np.abs(expected - got).max()
     assert difference < 1e-5, difference
-    np.testing.assert_array_equal(np.argsort(-expected)[:, :5], np.argsort(-got)[:, :5])
-    return difference
+    np.testing.assert_array_equal(np.argsort(-logits)[:, :5], np.argsort(-got_logits)[:, :5])
+    return difference, logit_difference
 
 
 CASES = [
@@ -62,8 +73,9 @@ CASES = [
 @pytest.mark.parametrize("name, builder, size, legacy", CASES)
 def test_loaded_model_computes_keras_applications_function(name, builder, size, legacy, tmp_path):
     reference, path = _reference(builder, size, tmp_path, seed=1, legacy=legacy)
-    ours = kerascnn.get_model(name, weights=str(path), input_shape=(size, size, 3))
-    print(f"{name}: max |p - p_ref| = {_compare(reference, ours, size, seed=2):.2e}")
+    ours = kerascnn.get_model(name, weights=str(path), input_shape=(size, size, 3), classifier_activation=None)
+    difference, logit_difference = _compare(reference, ours, size, seed=2)
+    print(f"{name}: max |p - p_ref| = {difference:.2e}, max |z - z_ref| / max |z_ref| = {logit_difference:.2e}")
     assert ours.preprocessing == "caffe"  # keras.applications' "caffe" mode travels with the weights
 
 
