@@ -76,6 +76,12 @@ def _changed(graph, node_name, **attributes):
     return graph
 
 
+def _retyped(graph, node_name, op_type):
+    graph = onnx.ModelProto.FromString(graph.SerializeToString())
+    next(n for n in graph.graph.node if n.name == node_name).op_type = op_type
+    return graph
+
+
 def _without(graph, node_name):
     graph = onnx.ModelProto.FromString(graph.SerializeToString())
     node = next(n for n in graph.graph.node if n.name == node_name)
@@ -94,8 +100,9 @@ def _without(graph, node_name):
         (lambda g: _without(g, "conv2/norm2"), r"node pool2/3x3_s2 \(maxpool\) where the model has norm2 \(lrn\)"),
         (lambda g: _changed(g, "pool2/3x3_s2", pads=[0, 0, 0, 0]), r"at pool2 .*\(3, 2, 0, 27\).*\(3, 2, 0, 28\)"),
         (lambda g: _changed(g, "inception_4a/5x5", pads=[1, 1, 1, 1]), r"at inception_4a/5x5 .*pads"),
+        (lambda g: _retyped(g, "conv1/7x7_s2_relu", "Sigmoid"), r"conv1/7x7_s2_relu: a Sigmoid has no counterpart"),
     ],
-    ids=["wrong stride", "missing LRN", "floor pooling", "wrong pad"],
+    ids=["wrong stride", "missing LRN", "floor pooling", "wrong pad", "another activation"],
 )
 def test_a_graph_of_another_topology_is_refused(googlenet_graph, tmp_path, change, message):
     path = _save(change(googlenet_graph), tmp_path, "changed")

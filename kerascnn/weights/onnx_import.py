@@ -30,6 +30,12 @@ from kerascnn.errors import UserError
 INSTALL = "pip install 'kerascnn[onnx]' (or pip install onnx)"
 
 
+# Nodes that carry no weights and whose effect our models have by construction: a ReLU after every conv and hidden
+# fully connected layer, dropout (inactive in inference), the flatten before the first fully connected layer, the
+# concatenation of an inception module's branches, the final softmax. Any other node is refused.
+PASSIVE = {"Relu", "Dropout", "Reshape", "Flatten", "Concat", "Softmax", "Identity", "Constant"}
+
+
 class Step(NamedTuple):
     kind: str  # conv | lrn | maxpool | avgpool | dense
     name: str
@@ -140,7 +146,12 @@ def graph_steps(graph, tensors=None):
 
             steps.append(Step("dense", name, {"units": shape[0] if transposed else shape[1]}, (kernel, bias)))
         elif node.op_type == "BatchNormalization":
-            raise UserError(f"ONNX node {name}: graphs with batch normalisation are not supported by this importer.")
+            raise UserError(
+                f"ONNX node {name}: graphs with batch normalisation (the zoo's ResNets) are not imported; for a "
+                "ResNet use keras.applications' weights (weights='imagenet' or its .h5)."
+            )
+        elif node.op_type not in PASSIVE:
+            raise UserError(f"ONNX node {name}: a {node.op_type} has no counterpart in the zoo's chain models.")
     return steps
 
 
