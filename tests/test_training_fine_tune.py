@@ -105,3 +105,35 @@ def test_head_phase_freezes_the_backbone_then_the_whole_network_trains(weights_f
     served = tf.saved_model.load(str(pushed)).signatures["serving_default"](images=tf.constant(image))
     by_hand = image[..., ::-1].astype(np.float32) - CAFFE_MEAN_BGR  # RGB -> BGR, the ImageNet mean off
     np.testing.assert_allclose(served["probabilities"].numpy(), model.predict(by_hand, verbose=0), atol=1e-6)
+
+
+def test_weights_bring_the_fine_tuning_recipe_and_their_preprocessing(tmp_path):
+    (tmp_path / "w.weights.h5").write_bytes(b"")
+    (tmp_path / "bvlcalexnet.onnx").write_bytes(b"")
+    config = config_lib.resolve("resnet50", dataset="photos", overrides={"weights": str(tmp_path / "w.weights.h5")})
+    assert (config.epochs, config.fine_tune.head_epochs, config.fine_tune.rate_factor) == (10, 3, 0.1)
+    assert config.data.normalization == "caffe" and config.data.bgr
+    assert config_lib.resolve("resnet50", dataset="photos").data.normalization == "imagenet"  # from scratch
+    alexnet = config_lib.resolve("alexnet", overrides={"weights": str(tmp_path / "bvlcalexnet.onnx")})
+    assert alexnet.data.normalization == "bvlc_alexnet"
+    mine = config_lib.resolve(
+        "resnet50", overrides={"weights": "imagenet", "epochs": 4}, sets=["fine_tune.head_epochs=1"]
+    )
+    assert (mine.epochs, mine.fine_tune.head_epochs) == (4, 1)
+
+
+def test_show_config_prints_the_recipe_and_its_reasons(tmp_path, capsys):
+    from pipelines import train
+    from pipelines.cli import run
+
+    with pytest.raises(SystemExit) as exit_:
+        run(train.main, ["resnet50", "--weights", "imagenet", "--show-config"])
+    assert exit_.value.code == 0
+    out, err = capsys.readouterr()
+    assert json.loads(out)["weights"] == "imagenet" and json.loads(out)["data"]["normalization"] == "caffe"
+    assert "fine_tune.rate_factor: the whole network then at 1/10 of the rate" in err
+    with pytest.raises(SystemExit) as exit_:
+        run(train.main, ["lenet5", "--weights", "imagenet", "--show-config"])
+    assert exit_.value.code == 2
+    line = capsys.readouterr().err.strip()
+    assert "\n" not in line and "lenet5 has no published ImageNet weights" in line

@@ -155,8 +155,8 @@ def push_pretrained(config, *, log=print):
     else as the trainer's export. Returns the new version's path."""
     import kerascnn
     from kerascnn import weights as weights_lib
-    from kerascnn.data import serving_transform, serving_transform_bytes
-    from kerascnn.errors import checked_model
+    from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
+    from kerascnn.registry import checked_model
     from kerascnn.training.push import push
 
     spec = checked_model(config.model, [config.image_size])
@@ -166,14 +166,22 @@ def push_pretrained(config, *, log=print):
     model = kerascnn.get_model(config.model, weights=config.weights, input_shape=input_shape, **options)
     log(f"{config.model} with {config.weights} weights ({config.data.normalization} preprocessing).")
 
+    max_pixels, max_batch_pixels = serving_limits(
+        config.data, config.serving_max_pixels, config.serving_max_batch_pixels
+    )
+    limits = {"max_image_pixels": max_pixels, "max_batch_pixels": max_batch_pixels}
+    limits_kw = {"max_pixels": max_pixels, "max_batch_pixels": max_batch_pixels}
+    channels = input_shape[2]
+
     def write(folder):
         write_saved_model(
             model,
             folder,
             class_names=weights_lib.imagenet_classes(),
             model_name=config.model,
-            preprocess_images=lambda images: serving_transform(images, size, input_shape[2], config.data),
-            preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, input_shape[2], config.data),
+            limits=limits,
+            preprocess_images=lambda images: serving_transform(images, size, channels, config.data, **limits_kw),
+            preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, channels, config.data, **limits_kw),
         )
 
     about = {
