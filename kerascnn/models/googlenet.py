@@ -7,6 +7,9 @@ which matches Caffe's windows at every even size, hence at 224). With `aux_class
 more outputs, the auxiliary heads on 4a and 4d, whose losses the paper weights by 0.3 during training; inference
 and export use the main head only. 6,998,552 parameters, 13,378,280 with the auxiliary heads (1000 classes).
 
+The paper gives no LRN constants; both LRNs take bvlc_googlenet's (local_size 5, alpha 1e-4, beta 0.75, k 1,
+Caffe dividing alpha by the window: bias 1 and alpha 2e-5 in this layer's terms), not AlexNet's k = 2, alpha 1e-4.
+
 Departures: the final 7x7/1 average pool is a global average pool (the same at 224, and defined at any size);
 weights start from Glorot-uniform (Caffe's xavier) and biases from zero (Caffe: 0.2). torchvision's GoogLeNet is
 a port of TF-slim's with BN, no LRN, a 3x3 conv in the "5x5" branch and dropout 0.2; this is the paper's.
@@ -53,6 +56,10 @@ GOOGLENET_STAGES = (
 )
 AUXILIARY_AFTER = ("4a", "4d")
 
+# bvlc_googlenet's LRN: local_size 5, alpha 1e-4, beta 0.75 and Caffe's k = 1, with alpha divided by the window's
+# 5 channels (Caffe's convention; this layer's alpha multiplies the plain sum, as AlexNet's paper wrote it).
+CAFFE_LRN = dict(depth_radius=2, bias=1.0, alpha=1e-4 / 5, beta=0.75)
+
 
 def googlenet(
     *,
@@ -72,10 +79,10 @@ def googlenet(
     x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
     x = layers.Conv2D(64, 7, strides=2, activation="relu", name="conv1")(x)  # 224 -> 112
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)  # -> 56
-    x = LocalResponseNormalization(2, bias=2.0, alpha=1e-4, beta=0.75, name="norm1")(x)
+    x = LocalResponseNormalization(**CAFFE_LRN, name="norm1")(x)
     x = layers.Conv2D(64, 1, activation="relu", name="conv2_reduce")(x)
     x = layers.Conv2D(192, 3, padding="same", activation="relu", name="conv2")(x)
-    x = LocalResponseNormalization(2, bias=2.0, alpha=1e-4, beta=0.75, name="norm2")(x)
+    x = LocalResponseNormalization(**CAFFE_LRN, name="norm2")(x)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool2")(x)  # -> 28
 
     auxiliary = []
