@@ -125,8 +125,9 @@ class ResidualBlock(keras.layers.Layer):
     def sublayer_graph(self):
         """The block's `call` as a graph of `Sublayer`s (see kerascnn.layers.sublayers), for tools that look inside.
 
-        The ReLUs and the addition stand in for `call`'s ops; option A's strided identity is the 1x1 average pool of
-        the same stride that `call` computes (it picks x[::s, ::s]), and the zero channels it pads on join in the addition.
+        The ReLUs and the addition stand in for `call`'s ops; option A's strided identity is the 1x1 average pool
+        of that stride that `call` computes (it picks x[::s, ::s]), and the zero channels it pads on join in the
+        addition.
         """
         graph, x = [], BLOCK_INPUT
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms), start=1):
