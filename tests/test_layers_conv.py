@@ -31,12 +31,6 @@ def test_layer_contract():
     check_layer(GroupedConv2D, {"filters": 4, "kernel_size": 3, "groups": 2, "padding": "same"}, (2, 6, 6, 4))
 
 
-def test_keras_conv2d_refuses_what_dilated_conv2d_accepts():
-    with pytest.raises(ValueError):
-        keras.layers.Conv2D(4, 3, strides=2, dilation_rate=2)
-    assert DilatedConv2D(4, 3, strides=2, dilation_rate=2)(np.zeros((1, 9, 9, 1), "float32")).shape == (1, 3, 3, 4)
-
-
 # Sizes m, kernels n, strides s, dilations d and paddings p, s > 1 together with d > 1 included.
 GRID = [
     g

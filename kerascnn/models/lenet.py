@@ -21,6 +21,7 @@ background to -0.1 and ink to 1.175) belongs to the data pipeline.
 from keras import layers
 
 from kerascnn.layers import LENET5_C3_TABLE, ConnectionTableConv2D, EuclideanRBF, Subsampling2D, lecun_tanh
+from kerascnn.layers.lenet import negative
 from kerascnn.models.heads import classifier_head, finish
 from kerascnn.registry import register_model
 
@@ -78,7 +79,7 @@ def lenet5_original(
         x = layers.Dense(84, activation=lecun_tanh, name="f6")(x)
         # Penalties, negated into logits; all three in float32 under a mixed policy, like every classifier head.
         x = EuclideanRBF(num_classes, dtype="float32", name="rbf")(x)
-        x = layers.Rescaling(-1.0, dtype="float32", name="logits")(x)
+        x = layers.Activation(negative, dtype="float32", name="logits")(x)
         return layers.Activation(classifier_activation, dtype="float32", name="predictions")(x)
 
     return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name)
