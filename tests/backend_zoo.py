@@ -40,6 +40,7 @@ def check(name, size=None, options=None):
     return {
         "model": name,
         "backend": keras.backend.backend(),
+        "task": getattr(spec, "task", "classification"),
         "output_shape": list(y_pred.shape),
         "finite": bool(np.isfinite(y_pred).all()),
         "sums_to_one": bool(np.allclose(y_pred.sum(-1), 1.0, atol=1e-4)),
