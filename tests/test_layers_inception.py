@@ -5,7 +5,7 @@ from layer_checks import check_layer
 from kerascnn.layers import AuxiliaryClassifier, InceptionModule
 from kerascnn.models.googlenet import GOOGLENET_STAGES
 
-# REFERENCE.md section 4b, "Caffe params, with bias": input channels and parameters of each module.
+# docs/reference.md section 4b, "Caffe params, with bias": input channels and parameters of each module.
 CAFFE_PARAMS = {
     "3a": (192, 163_696),
     "3b": (256, 388_736),

@@ -7,7 +7,7 @@ import tensorflow as tf
 
 import kerascnn
 
-# Trainable parameters at the paper's input (REFERENCE.md; torchvision's num_params for the ResNets).
+# Trainable parameters at the paper's input (docs/reference.md; torchvision's num_params for the ResNets).
 TRAINABLE_PARAMS = {
     "lenet5": (10, 61_706),
     "lenet5_original": (10, 60_000),
