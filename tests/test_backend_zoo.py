@@ -18,6 +18,7 @@ import kerascnn
 # ImageNet ResNets bring the most (measured: GoogLeNet 86 CPU seconds, the first basic-block and bottleneck ResNets
 # 35 and 30, against 1-6 s for a model whose ops came before). Every other family, new ones included, runs by default.
 HEAVY = {name for name in kerascnn.list_models() if kerascnn.model_spec(name).family in ("googlenet", "resnet")}
+HEAVY.add("deeplab_v2")  # a ResNet backbone
 
 
 def plan(name):
