@@ -1,5 +1,5 @@
 """kerascnn.analysis.layer_stats: per-layer parameters and multiply-accumulates against the papers' figures and
-the exact counts of /work/shared/REFERENCE.md, on the zoo and on models built here."""
+the exact counts of docs/reference.md, on the zoo and on models built here."""
 
 import functools
 import math
@@ -13,7 +13,7 @@ import kerascnn
 from kerascnn.analysis import format_stats, layer_stats
 from kerascnn.layers import ResidualBlock
 
-# model, get_model keywords, MACs computed exactly in REFERENCE.md (to the digits it gives), the paper's figure.
+# model, get_model keywords, MACs computed exactly in docs/reference.md (to the digits it gives), the paper's figure.
 REFERENCE_MACS = [
     ("vgg19", {}, 19.632e9, "19.6G"),  # ResNet paper: "VGG-19 (19.6 billion FLOPs)", conv + FC
     ("resnet18", {}, 1.814e9, "1.8G"),  # ResNet paper, Table 1
@@ -29,7 +29,7 @@ REFERENCE_MACS = [
     ("lenet5_original", {"num_classes": 10}, 326_520, None),  # up to F6 (325,680) + the RBF's 840
     ("resnet20", {"num_classes": 10}, 40.55e6, None),
 ]
-# Keras' count_params() of the same models: REFERENCE.md's totals (BN moving statistics included).
+# Keras' count_params() of the same models: docs/reference.md's totals (BN moving statistics included).
 REFERENCE_PARAMS = {
     "vgg19": 143_667_240,
     "resnet18": 11_699_112,
@@ -57,7 +57,7 @@ def zoo_stats(name, **kwargs):
 def test_total_macs_match_the_reference_and_the_papers(name, kwargs, computed, published):
     stats, _ = zoo_stats(name, **kwargs)
     macs = stats.totals.macs
-    # REFERENCE.md's figures are exact to the digits given: 4 significant digits or the full integer.
+    # docs/reference.md's figures are exact to the digits given: 4 significant digits or the full integer.
     assert macs == pytest.approx(computed, rel=5e-4)
     if published is not None:
         # The papers round (ResNet-101: 7.57 -> 7.6) or truncate (ResNet-34: 3.66 -> 3.6) to the digits they quote.
@@ -68,7 +68,7 @@ def test_total_macs_match_the_reference_and_the_papers(name, kwargs, computed, p
 
 
 def test_vgg16_conv_macs_are_the_resnet_papers_15_3_billion():
-    # The ResNet paper's VGG-16 figure counts the convolutions only (REFERENCE.md, section 3).
+    # The ResNet paper's VGG-16 figure counts the convolutions only (docs/reference.md, section 3).
     stats, _ = zoo_stats("vgg16")
     assert stats.totals.conv_macs == pytest.approx(15.347e9, rel=5e-4)
     assert stats.totals.macs == pytest.approx(15.470e9, rel=5e-4)
@@ -83,7 +83,7 @@ def test_parameter_totals_equal_keras_and_the_reference(name):
 
 
 def test_alexnet_rows_match_the_caffe_table():
-    # REFERENCE.md 2a, layer by layer: grouped convs count only their groups' connections.
+    # docs/reference.md 2a, layer by layer: grouped convs count only their groups' connections.
     stats, _ = zoo_stats("alexnet")
     expected = {
         "conv1": (34_944, 105_415_200, (55, 55, 96)),
@@ -106,7 +106,7 @@ def test_lenet_c3_counts_its_connection_table():
 def test_googlenet_inception_rows_and_aux_heads():
     stats, _ = zoo_stats("googlenet", aux_classifiers=True)
     module = [r for r in stats.layers if r.name.startswith("inception_3a/")]
-    assert sum(r.macs for r in module) == pytest.approx(128.0e6, rel=5e-4)  # REFERENCE.md 4b
+    assert sum(r.macs for r in module) == pytest.approx(128.0e6, rel=5e-4)  # docs/reference.md 4b
     assert stats["inception_3a/5x5"].window.kernel == (5, 5)
     assert stats.totals.params == 13_378_280
     assert stats.totals.macs - zoo_stats("googlenet")[0].totals.macs == pytest.approx(8.4e6, rel=0.01)

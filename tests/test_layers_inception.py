@@ -5,7 +5,7 @@ from layer_checks import check_layer
 from kerascnn.layers import AuxiliaryClassifier, InceptionModule
 from kerascnn.models.googlenet import GOOGLENET_STAGES
 
-# REFERENCE.md section 4b, "Caffe params, with bias": input channels and parameters of each module.
+# docs/reference.md section 4b, "Caffe params, with bias": input channels and parameters of each module.
 CAFFE_PARAMS = {
     "3a": (192, 163_696),
     "3b": (256, 388_736),
@@ -22,7 +22,8 @@ CAFFE_PARAMS = {
 def test_layer_contracts():
     widths = dict(c1x1=4, c3x3_reduce=3, c3x3=5, c5x5_reduce=2, c5x5=3, pool_proj=2)
     check_layer(InceptionModule, widths, (2, 7, 7, 6), (2, 7, 7, 14))
-    check_layer(AuxiliaryClassifier, {"num_classes": 5}, (2, 14, 14, 8), (2, 5))
+    # The head flattens a 4x4 map into a Dense layer: it needs a known size (any_size=False).
+    check_layer(AuxiliaryClassifier, {"num_classes": 5}, (2, 14, 14, 8), (2, 5), any_size=False)
 
 
 @pytest.mark.parametrize("module", list(CAFFE_PARAMS))

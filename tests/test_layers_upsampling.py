@@ -62,6 +62,7 @@ def test_multi_tensor_layer_contract(layer_cls, kwargs, inputs):
         x = [rng.standard_normal(shape).astype("float32") for shape in inputs]
     x = x if len(x) > 1 else x[0]
     layer = layer_cls(**kwargs)
+    assert layer.built  # stateless: built once instantiated, as check_layer requires
     y = layer(x)
     config = layer.get_config()
     assert layer_cls.from_config(config).get_config() == config

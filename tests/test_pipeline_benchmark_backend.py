@@ -1,7 +1,6 @@
 """pipelines.benchmark_backend: the zoo and its layers timed on any Keras backend, TensorFlow not needed
 (it runs and reports every workload; never a speed)."""
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -93,8 +92,7 @@ def test_runs_where_tensorflow_is_not_installed():
     assert help_text.returncode == 0 and "--layers" in help_text.stdout, help_text.stderr
 
 
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None, reason="JAX is not installed")
-def test_times_on_jax_without_tensorflow():
+def test_times_on_jax_without_tensorflow():  # JAX is in the test extra: never skipped
     result = run_without_tensorflow("jax", "lenet5", "--precision", "float32", *TINY)
     assert result.returncode == 0, result.stderr
     assert "# kerascnn on the jax backend" in result.stdout

@@ -192,5 +192,24 @@ def test_fields_and_values_are_checked_against_the_config(model, document, fragm
     assert str(error.value).startswith("space.json: ") and fragment in str(error.value)
 
 
-def test_a_valid_space_passes_the_checks():
-    check_space(parse_space(SPACE_JSON), TrialConfigs("resnet20", dataset="shapes"))
+def test_a_valid_space_passes_the_checks_after_resolving_each_extreme():
+    configs = TrialConfigs("resnet20", dataset="shapes")
+    resolved = []
+
+    def recording(values=None):
+        config = configs(values)  # raises on an invalid trial, as check_space expects
+        resolved.append((values, config))
+        return config
+
+    check_space(parse_space(SPACE_JSON), recording)
+    probed = {(key, value) for values, _ in resolved for key, value in (values or {}).items()}
+    # Every choice, both ends of every range and both booleans made a config of their own.
+    assert {("optimizer.name", "sgd"), ("optimizer.name", "adam"), ("batch_size", 16), ("batch_size", 64)} <= probed
+    assert {("optimizer.learning_rate@sgd", 1e-3), ("optimizer.learning_rate@sgd", 0.1)} <= probed
+    assert {("model_options.width_multiplier", w) for w in (1.0, 2.0, 0.5)} <= probed
+    assert {("model_options.shortcut", "A"), ("model_options.shortcut", "B")} <= probed
+    assert {("data.cache", False), ("data.cache", True)} <= probed
+    by_value = {tuple((values or {}).items()): config for values, config in resolved}
+    assert by_value[(("batch_size", 64),)].batch_size == 64
+    assert by_value[(("optimizer.learning_rate@sgd", 0.1),)].optimizer.learning_rate == 0.1
+    assert by_value[(("model_options.shortcut", "A"),)].model_options["shortcut"] == "A"

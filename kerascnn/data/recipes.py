@@ -50,7 +50,7 @@ def paper_pixels(pixels, image_size):
     """A size given in the papers' pixels for a 224 crop, at `image_size`.
 
     224 to 227 count as the papers' own crop: AlexNet's 227 is its "224" plus the border conv1 needs (see
-    REFERENCE.md), and Caffe crops 227 out of the same 256 image.
+    docs/reference.md), and Caffe crops 227 out of the same 256 image.
     """
     if 224 <= image_size <= 227:
         return pixels

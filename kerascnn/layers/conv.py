@@ -124,7 +124,7 @@ class DilatedConv2D(keras.layers.Layer):
                 name="bias", shape=(self.filters,), initializer=self.bias_initializer, regularizer=self.bias_regularizer
             )
 
-    def _explicit_padding(self, input_shape):
+    def _explicit_padding(self, inputs):
         """((top, bottom), (left, right)) for the configured padding, or None where ops.conv can pad itself."""
         strided_dilation = any(s > 1 and d > 1 for s, d in zip(self.strides, self.dilation_rate))
         if self.padding == "valid" or (self.padding == "same" and not strided_dilation) or self._is_same():
@@ -134,13 +134,16 @@ class DilatedConv2D(keras.layers.Layer):
         if self.padding == (0, 0):
             return None  # a copy of the input for nothing
         if self.padding == "same":
+            # Keras' "same": ceil(m / s) outputs, the total padding (ceil(m / s) - 1) s + k - m = k - 1 - (m - 1) % s
+            # split with the extra pixel at the bottom/right. From the dynamic size where the static one is
+            # unknown, so the layer traces at any input size (an export's any-size signature).
+            dynamic = ops.shape(inputs) if None in tuple(inputs.shape[1:3]) else None
             pads = []
-            for m, k, s in zip(input_shape[1:3], self.effective_kernel_size, self.strides):
-                if m is None:
-                    raise ValueError(
-                        'padding="same" with a stride and a dilation above 1 needs a known input height and width.'
-                    )
-                total = max((math.ceil(m / s) - 1) * s + k - m, 0)
+            for axis, (k, s) in enumerate(zip(self.effective_kernel_size, self.strides), start=1):
+                m = inputs.shape[axis]
+                total = (
+                    max(k - 1 - (m - 1) % s, 0) if m is not None else ops.maximum(k - 1 - (dynamic[axis] - 1) % s, 0)
+                )
                 pads.append((total // 2, total - total // 2))
             return tuple(pads)
         return tuple((p, p) for p in self.padding)
@@ -173,7 +176,7 @@ class DilatedConv2D(keras.layers.Layer):
         )
 
     def call(self, inputs):
-        pads = self._explicit_padding(inputs.shape)
+        pads = self._explicit_padding(inputs)
         if pads is None:
             x, padding = inputs, "same" if self.padding == "same" or self._is_same() else "valid"
         else:

@@ -151,6 +151,12 @@ class AuxiliaryClassifier(keras.layers.Layer):
     def compute_output_shape(self, input_shape):
         return (input_shape[0], self.num_classes)
 
+    def compute_output_spec(self, inputs, training=None):
+        # Keras' default declares the layer's compute dtype (float16 under mixed_float16); the output is the
+        # float32 of the last two layers, and a functional model's output spec must say so.
+        shape = self.compute_output_shape(inputs.shape)
+        return keras.KerasTensor(shape, dtype=self.stack[-1].compute_dtype)
+
     def get_config(self):
         config = super().get_config()
         config.update(

@@ -34,6 +34,13 @@ def lecun_tanh(x):
 
 
 @keras.saving.register_keras_serializable(package="kerascnn")
+def negative(x):
+    """-x: turns the RBF's penalties into logits (a plain activation, where keras.layers.Rescaling, a
+    preprocessing layer, imports TensorFlow on every backend)."""
+    return -x
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
 class ConnectionTableConv2D(keras.layers.Layer):
     """A convolution in which output map j reads only the input maps listed in `connections[j]`.
 

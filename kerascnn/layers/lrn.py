@@ -34,12 +34,11 @@ class LocalResponseNormalization(keras.layers.Layer):
         self.alpha = alpha
         self.beta = beta
         self.groups = groups
-
-    def build(self, input_shape):
-        if input_shape[-1] % self.groups:
-            raise ValueError(f"Input channels ({input_shape[-1]}) must be divisible by groups ({self.groups}).")
+        self.built = True  # no weights: Keras' convention for stateless layers (build has nothing to create)
 
     def call(self, inputs):
+        if inputs.shape[-1] is not None and inputs.shape[-1] % self.groups:
+            raise ValueError(f"Input channels ({inputs.shape[-1]}) must be divisible by groups ({self.groups}).")
         x = ops.cast(inputs, "float32")
         slices = ops.split(x, self.groups, axis=-1) if self.groups > 1 else [x]
         y = [self._normalize(s) for s in slices]

@@ -92,7 +92,8 @@ class ResidualBlock(keras.layers.Layer):
         if strides > 1:
             # Caffe and PyTorch pad a strided 3x3 by one pixel on every side; Keras' "same" would pad only the
             # bottom and right of an even input and shift every window by a pixel. (DilatedConv2D also computes a
-            # strided 1x1 as a slice and a 1x1, away from a TensorFlow CPU bug; see there.)
+            # strided 1x1 as a subsample, a 1x1 average pool of that stride, then a stride-1 1x1, away from a
+            # TensorFlow CPU bug; see there.)
             padding = dilation * (kernel_size - 1) // 2
             return DilatedConv2D(filters, kernel_size, strides, dilation, padding=padding, **options)
         return layers.Conv2D(filters, kernel_size, strides, padding="same", dilation_rate=dilation, **options)
@@ -138,8 +139,9 @@ class ResidualBlock(keras.layers.Layer):
     def sublayer_graph(self):
         """The block's `call` as a graph of `Sublayer`s (see kerascnn.layers.sublayers), for tools that look inside.
 
-        The ReLUs and the addition stand in for `call`'s ops; option A's strided identity is a 1x1 max-pool of
-        the same stride (it picks x[::s, ::s]), and the zero channels it pads on join in the addition.
+        The ReLUs and the addition stand in for `call`'s ops; option A's strided identity is the 1x1 average pool
+        of that stride that `call` computes (it picks x[::s, ::s]), and the zero channels it pads on join in the
+        addition.
         """
         graph, x = [], BLOCK_INPUT
         for i, (conv, norm) in enumerate(zip(self.convs, self.norms), start=1):
@@ -160,7 +162,7 @@ class ResidualBlock(keras.layers.Layer):
                     graph.append(Sublayer(self.projection_norm, (shortcut,)))
                     shortcut = self.projection_norm.name
             elif self.strides > 1:
-                graph.append(Sublayer(layers.MaxPooling2D(1, self.strides, name="shortcut_subsample")))
+                graph.append(Sublayer(layers.AveragePooling2D(1, self.strides, name="shortcut_subsample")))
                 shortcut = "shortcut_subsample"
             graph.append(Sublayer(layers.Add(name="add"), (x, shortcut)))
             x = "add"

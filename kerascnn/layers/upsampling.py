@@ -214,6 +214,7 @@ class BilinearUpsampling2D(keras.layers.Layer):
             raise ValueError(f"factor must be a positive int, got {factor!r}.")
         self.factor = factor
         self._filter = bilinear_filter(2 * factor - 1).astype("float32")[:, :, None, None]
+        self.built = True  # no weights (the filter is a constant): Keras' convention for stateless layers
 
     def call(self, inputs):
         f = self.factor
@@ -248,6 +249,7 @@ class Crop2D(keras.layers.Layer):
         if len(offset) != 2 or not all(isinstance(v, int) and v >= 0 for v in offset):
             raise ValueError(f"offset must be an int >= 0 or a pair of them, got {offset!r}.")
         self.offset = offset
+        self.built = True  # no weights: Keras' convention for stateless layers
 
     def call(self, inputs):
         x, reference = inputs
@@ -284,6 +286,7 @@ class MaxPoolingWithArgmax2D(keras.layers.Layer):
     def __init__(self, pool_size=2, **kwargs):
         super().__init__(**kwargs)
         self.pool_size = _pair(pool_size, "pool_size")
+        self.built = True  # no weights: Keras' convention for stateless layers
 
     def call(self, inputs):
         windows = _pool_windows(inputs, self.pool_size)
@@ -312,6 +315,7 @@ class MaxUnpooling2D(keras.layers.Layer):
     def __init__(self, pool_size=2, **kwargs):
         super().__init__(**kwargs)
         self.pool_size = _pair(pool_size, "pool_size")
+        self.built = True  # no weights: Keras' convention for stateless layers
 
     def call(self, inputs):
         values, switches = inputs

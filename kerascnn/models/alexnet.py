@@ -11,7 +11,9 @@ conv1 maps ((224 - 11) / 4 + 1 = 54.25), 227 does, as in Caffe. 60,965,224 param
 
 `alexnet_single` is the one-tower network of the 2014 paper as torchvision ships it (64-192-384-256-256 filters,
 conv1 padded by 2, 224x224 input, no LRN): 61,100,840 parameters. torchvision puts its dropout before fc6 and
-fc7; here it follows them, as in the 2012 paper.
+fc7; here it follows them, as in the 2012 paper. Departure from the 2014 paper: its footnote gives conv4 384
+filters (64-192-384-384-256, 61,838,248 parameters); conv4 has 256 here, as in cuda-convnet2's
+layers-imagenet-1gpu.cfg that torchvision's sizes come from (pytorch/vision PR #463, #704; docs/reference.md).
 
 Departures from both papers: weights start from Glorot-uniform and biases from zero (the paper: N(0, 0.01) and
 biases of 1 in conv2, conv4, conv5 and the hidden FC layers). Augmentation (random 224 crops of 256 images, flips,

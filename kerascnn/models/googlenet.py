@@ -7,6 +7,9 @@ which matches Caffe's windows at every even size, hence at 224). With `aux_class
 more outputs, the auxiliary heads on 4a and 4d, whose losses the paper weights by 0.3 during training; inference
 and export use the main head only. 6,998,552 parameters, 13,378,280 with the auxiliary heads (1000 classes).
 
+The paper gives no LRN constants; both LRNs take bvlc_googlenet's (local_size 5, alpha 1e-4, beta 0.75, k 1,
+Caffe dividing alpha by the window: bias 1 and alpha 2e-5 in this layer's terms), not AlexNet's k = 2, alpha 1e-4.
+
 Departures: the final 7x7/1 average pool is a global average pool (the same at 224, and defined at any size);
 weights start from Glorot-uniform (Caffe's xavier) and biases from zero (Caffe: 0.2). torchvision's GoogLeNet is
 a port of TF-slim's with BN, no LRN, a 3x3 conv in the "5x5" branch and dropout 0.2; this is the paper's.
@@ -53,6 +56,10 @@ GOOGLENET_STAGES = (
 )
 AUXILIARY_AFTER = ("4a", "4d")
 
+# bvlc_googlenet's LRN: local_size 5, alpha 1e-4, beta 0.75 and Caffe's k = 1, with alpha divided by the window's
+# 5 channels (Caffe's convention; this layer's alpha multiplies the plain sum, as AlexNet's paper wrote it).
+CAFFE_LRN = dict(depth_radius=2, bias=1.0, alpha=1e-4 / 5, beta=0.75)
+
 
 def googlenet(
     *,
@@ -67,9 +74,9 @@ def googlenet(
     name="googlenet",
 ):
     """GoogLeNet; see the module docstring. With `aux_classifiers`, the outputs are [main, aux1, aux2].
-    `lrn_options` overrides the LRNs' arguments: Caffe's bvlc_googlenet weights (kerascnn.weights) need k=1 and
-    alpha=2e-5 in this layer's convention (Caffe's local_size 5, alpha 1e-4, which Caffe divides by 5)."""
-    lrn = {"depth_radius": 2, "bias": 2.0, "alpha": 1e-4, "beta": 0.75, **(lrn_options or {})}
+    `lrn_options` overrides the LRNs' arguments (bvlc_googlenet's, CAFFE_LRN, by default); an ONNX file's own
+    constants are passed here by kerascnn.weights."""
+    lrn = {**CAFFE_LRN, **(lrn_options or {})}
     if aux_classifiers and not include_top:
         raise ValueError("aux_classifiers needs include_top=True.")
     inputs = layers.Input(input_shape, name="images")

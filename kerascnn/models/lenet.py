@@ -8,9 +8,12 @@ Its output layer is the paper's Euclidean RBF, y_i = |x - w_i|^2, with fixed cen
 bitmaps of ASCII characters are replaced by seeded +1/-1 codes, and the softmax over -y trained with
 cross-entropy is the paper's MAP criterion without its "rubbish class" constant (`EuclideanRBF`).
 
-`lenet5` is the network as it is usually taught today (e.g. d2l.ai): the same layer sizes with a full C3, plain
-max-pooling and a Dense softmax output: 61,706 parameters for 10 classes. Its activation is a switch
-(`activation="relu"` by default, or "tanh", "sigmoid", ...) and so is its pooling (`pool="max"` or "avg").
+`lenet5` is the network as it is usually taught today: the same layer sizes with a full C3, plain pooling and a
+Dense softmax output: 61,706 parameters for 10 classes. Its activation is a switch (`activation="relu"` by
+default, or "tanh", "sigmoid", ...) and so is its pooling (`pool="max"` by default, or "avg"). Departure from
+what it cites: d2l.ai's LeNet (and the paper) use sigmoid units and average pooling, `activation="sigmoid",
+pool="avg"` here (d2l.ai also pads C1 of a 28x28 input where this takes 32x32 unpadded: the same counts); the
+defaults are the ReLU and max-pooling that later practice replaced them with, which train faster.
 Both take inputs of any size from 32 up and any channel count; the input normalisation (the paper maps
 background to -0.1 and ink to 1.175) belongs to the data pipeline.
 """
@@ -18,6 +21,7 @@ background to -0.1 and ink to 1.175) belongs to the data pipeline.
 from keras import layers
 
 from kerascnn.layers import LENET5_C3_TABLE, ConnectionTableConv2D, EuclideanRBF, Subsampling2D, lecun_tanh
+from kerascnn.layers.lenet import negative
 from kerascnn.models.heads import classifier_head, finish
 from kerascnn.registry import register_model
 
@@ -75,7 +79,7 @@ def lenet5_original(
         x = layers.Dense(84, activation=lecun_tanh, name="f6")(x)
         # Penalties, negated into logits; all three in float32 under a mixed policy, like every classifier head.
         x = EuclideanRBF(num_classes, dtype="float32", name="rbf")(x)
-        x = layers.Rescaling(-1.0, dtype="float32", name="logits")(x)
+        x = layers.Activation(negative, dtype="float32", name="logits")(x)
         return layers.Activation(classifier_activation, dtype="float32", name="predictions")(x)
 
     return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name)

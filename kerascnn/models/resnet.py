@@ -10,8 +10,10 @@ dense features (Chen et al., DeepLab, 2017), through `DilatedConv2D`'s rates.
 CIFAR-10 networks (Sec. 4.2): a 3x3 conv with 16 filters, three stages of n basic blocks at 16-32-64 widths on
 32x32, 16x16 and 8x8 maps, global average pooling and the classifier: 6n+2 layers, option A shortcuts (zero-padded
 identities, no parameters). The plain nets are the same stacks without shortcuts. `width_multiplier` scales the
-16-32-64 widths, as the wide ResNets of Zagoruyko & Komodakis (BMVC 2016) do with their factor k (without their
-pre-activation blocks and dropout).
+16-32-64 widths of the three stages, as the wide ResNets of Zagoruyko & Komodakis (BMVC 2016) do with their factor
+k, and, unlike them, the first 3x3 conv's 16 as well: a WRN's conv1 keeps 16 filters at any k (and its first block
+projects 16 to 16k), here conv1 has 16k and the first stage needs no projection, so option A stays free of
+parameters. Nor does it take their pre-activation blocks or dropout: it is a wider He et al. net, not a WRN.
 
 Departures: BN momentum 0.9 and epsilon 1e-5 (Caffe's and PyTorch's); keras.applications' ResNets keep a bias in
 every conv (hence their larger parameter counts) and use epsilon 1.001e-5.

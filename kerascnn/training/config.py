@@ -30,7 +30,11 @@ class OptimizerConfig:
     reference_batch: int = 256  # the batch the learning rate is given for (Goyal et al. 2017's linear rule)
     momentum: float = 0.9
     nesterov: bool = False
-    weight_decay: float = 5e-4  # on conv and dense kernels; decoupled, as Keras' optimizers apply it
+    weight_decay: float = 5e-4  # on conv and dense kernels, not on biases or BN (schedules.NO_DECAY)
+    # coupled: the papers' L2 (Caffe's and Torch's SGD added wd x w to the gradient before the momentum update),
+    # as an L2 term of wd / 2 in the loss | decoupled: Keras' w -= lr x wd x w at each step, which with momentum
+    # 0.9 regularises about 1 / (1 - 0.9) = 10 times less at the same wd. AdamW always decouples.
+    weight_decay_mode: str = "coupled"
     # constant | step (x gamma at each of `milestones`, fractions of the run) | plateau (x gamma when val loss
     # stops falling for `patience` epochs: AlexNet and VGG) | exponential (x gamma every `decay_epochs`) | cosine
     schedule: str = "step"
@@ -243,6 +247,7 @@ def validate(config):
         ("optimizer.reference_batch", o.reference_batch >= 1, "at least 1"),
         ("optimizer.momentum", 0 <= o.momentum < 1, "in [0, 1)"),
         ("optimizer.weight_decay", o.weight_decay >= 0, "0 or more"),
+        ("optimizer.weight_decay_mode", o.weight_decay_mode in ("coupled", "decoupled"), "coupled or decoupled"),
         (
             "optimizer.schedule",
             o.schedule in ("constant", "step", "plateau", "exponential", "cosine"),

@@ -5,7 +5,7 @@ import keras
 import kerascnn
 from kerascnn.compat import FirstReplicaBuild
 from kerascnn.policy import dtype_policy
-from kerascnn.training.schedules import make_optimizer
+from kerascnn.training.schedules import coupled, l2_penalty, make_optimizer
 
 
 @keras.saving.register_keras_serializable(package="kerascnn")
@@ -18,7 +18,19 @@ class TrainingModel(FirstReplicaBuild, keras.Model):
       read from this worker's first replica instead (kerascnn.compat.FirstReplicaBuild: a private hook);
     - after each step it averages every log with `strategy.reduce("MEAN", log, axis=0)`, which fails on a scalar:
       the steps return each log as a vector of one (the public train_step and test_step).
+
+    Its loss also carries the papers' coupled weight decay, `weight_decay` / 2 x the squared norm of the decayed
+    weights (0 unless compile_model sets it from the recipe), so the logged training loss includes that term, as
+    it does with Keras' kernel regularizers; the validation loss does not (nor did Caffe's test loss).
     """
+
+    weight_decay = 0.0  # the coupled L2 coefficient, set by compile_model
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        loss = super().compute_loss(x, y, y_pred, sample_weight, training)
+        if self.weight_decay and training:
+            loss = loss + l2_penalty(self.trainable_weights, self.weight_decay)
+        return loss
 
     def _multi_worker(self):
         import tensorflow as tf
@@ -96,7 +108,9 @@ def freeze_backbone(model, frozen):
 
 
 def compile_model(model, config, *, num_classes, base_rate, steps_per_epoch):
-    """Compiles with the recipe's optimizer and schedule, cross-entropy, and top-1 / top-5 accuracy."""
+    """Compiles with the recipe's optimizer and schedule, cross-entropy, and top-1 / top-5 accuracy; with the
+    recipe's coupled weight decay, the loss carries its L2 term (TrainingModel.weight_decay)."""
+    model.weight_decay = config.optimizer.weight_decay if coupled(config.optimizer) else 0.0
     optimizer = make_optimizer(
         config.optimizer, base_rate=base_rate, steps_per_epoch=steps_per_epoch, epochs=config.epochs
     )

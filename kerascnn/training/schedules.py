@@ -60,10 +60,36 @@ def learning_rate(config: OptimizerConfig, *, base_rate, steps_per_epoch, epochs
     return rate
 
 
+# Weights that weight decay skips, by variable name: biases, BN's scale and offset, LeNet's subsampling
+# coefficients. Decay applies to conv and dense kernels (and any other weight not named here).
+NO_DECAY = ("bias", "gamma", "beta", "coefficient")
+
+
+def decays(variable):
+    """Whether weight decay applies to `variable` (a trainable weight not named in NO_DECAY)."""
+    return variable.trainable and variable.name not in NO_DECAY
+
+
+def coupled(config: OptimizerConfig):
+    """Whether the recipe's weight decay is the papers' L2 term (added to the gradient) rather than Keras'
+    decoupled shrinkage; AdamW's decay is decoupled by definition (Loshchilov & Hutter 2019)."""
+    return bool(config.weight_decay) and config.weight_decay_mode == "coupled" and config.name != "adamw"
+
+
+def l2_penalty(variables, weight_decay):
+    """weight_decay / 2 x the sum of squares of the decayed `variables`: its gradient adds weight_decay x w to
+    each one's gradient, before the momentum update, as Caffe's and Torch's SGD did with their weight decay."""
+    terms = [ops.sum(ops.square(ops.cast(v, "float32"))) for v in variables if decays(v)]
+    return 0.5 * weight_decay * sum(terms) if terms else ops.convert_to_tensor(0.0)
+
+
 def make_optimizer(config: OptimizerConfig, *, base_rate, steps_per_epoch, epochs):
-    """The recipe's optimizer; weight decay applies to conv and dense kernels, not to biases or BN parameters."""
+    """The recipe's optimizer. With `weight_decay_mode="decoupled"` (or AdamW) it shrinks the decayed weights
+    itself, w -= lr x wd x w at each step; with "coupled" it has no decay of its own: the model's loss carries
+    the L2 term (see l2_penalty and models.compile_model)."""
     rate = learning_rate(config, base_rate=base_rate, steps_per_epoch=steps_per_epoch, epochs=epochs)
-    common = dict(learning_rate=rate, weight_decay=config.weight_decay or None, clipnorm=config.clipnorm)
+    decoupled = config.weight_decay and not coupled(config)
+    common = dict(learning_rate=rate, weight_decay=config.weight_decay if decoupled else None, clipnorm=config.clipnorm)
     if config.name == "sgd":
         optimizer = keras.optimizers.SGD(momentum=config.momentum, nesterov=config.nesterov, **common)
     elif config.name == "adam":
@@ -72,8 +98,8 @@ def make_optimizer(config: OptimizerConfig, *, base_rate, steps_per_epoch, epoch
         optimizer = keras.optimizers.AdamW(**{**common, "weight_decay": config.weight_decay})
     else:
         optimizer = keras.optimizers.RMSprop(momentum=config.momentum, **common)
-    if config.weight_decay:
-        optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "coefficient"])
+    if decoupled:
+        optimizer.exclude_from_weight_decay(var_names=list(NO_DECAY))
     return optimizer
 
 

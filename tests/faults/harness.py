@@ -20,6 +20,14 @@ def record(fault, survived):
     RESULTS[fault][1] += bool(survived)
 
 
+def survive(fault, survived, happened, trial=None):
+    """Records a trial of `fault` and fails unless the run survived it, saying which trial, which fault and what
+    happened (`happened`: the evidence, e.g. the command's stderr, shortened to its last 2000 characters)."""
+    record(fault, survived)
+    which = f"trial {trial}, " if trial is not None else ""
+    assert survived, f"{which}fault {fault!r} not survived: {str(happened)[-2000:]}"
+
+
 # A small ResNet-20 run on the embedded dataset, deterministic, checkpointing every 2 of its 4 steps an epoch.
 def train_args(run_dir, out_dir, *extra, epochs=2):
     return [

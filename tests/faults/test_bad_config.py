@@ -2,7 +2,7 @@
 stderr that names the flag, and a non-zero exit, before any training."""
 
 import pytest
-from harness import record, run_train
+from harness import run_train, survive
 
 from pipelines.cli import run
 from pipelines.train import main
@@ -61,8 +61,7 @@ def test_bad_flag_exits_with_one_line_naming_it(flags, names, tmp_path, capsys):
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.strip()]
     survived = exit_.value.code not in (0, None) and len(lines) == 1 and names in lines[0]
-    record(label, survived)
-    assert survived, err
+    survive(label, survived, f"exit code {exit_.value.code}, stderr: {err}")
     assert not (tmp_path / "run" / "checkpoints").exists()  # nothing trained
 
 
@@ -82,5 +81,4 @@ def test_global_batch_not_divisible_by_replicas(tmp_path):
     )
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     survived = result.returncode != 0 and len(errors) == 1 and "does not divide among 2 replicas" in errors[0]
-    record("bad flag: --global-batch-size 3 on 2 replicas", survived)
-    assert survived, result.stderr
+    survive("bad flag: --global-batch-size 3 on 2 replicas", survived, f"exit {result.returncode}: {result.stderr}")

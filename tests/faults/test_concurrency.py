@@ -1,6 +1,6 @@
 """Two runs pushing the same model at once both end with distinct, whole versions."""
 
-from harness import assert_whole, record, start_train, train_args, version_outputs
+from harness import assert_whole, start_train, survive, train_args, version_outputs
 
 
 def test_two_runs_push_the_same_model_at_once(tmp_path):
@@ -12,5 +12,5 @@ def test_two_runs_push_the_same_model_at_once(tmp_path):
     assert_whole(tmp_path / "run0", out_dir)
     outputs = [version_outputs(out_dir / "resnet20" / v) for v in versions]
     survived = ok and versions == ["1", "2"] and all(o.shape == (4, 6) for o in outputs)
-    record("two runs pushing the same model at once", survived)
-    assert survived, [err[-1000:] for _, err in results]
+    happened = f"versions {versions}, outputs {[o.shape for o in outputs]}, stderr {[err[-800:] for _, err in results]}"
+    survive("two runs pushing the same model at once", survived, happened)

@@ -68,24 +68,41 @@ def _trial(seed, root, reference):
             continue
         result = run_train(args)
         break
-    assert result.returncode == 0, result.stderr
+    return seed, kind, killed, _problem(result, latest, run_dir, out_dir, reference)
+
+
+def _problem(result, latest, run_dir, out_dir, reference):
+    """What went wrong with a trial's final rerun, in words, or None."""
+    if result.returncode != 0:
+        return f"the rerun exited {result.returncode}: {result.stderr[-1500:]}"
     resumed = re.search(r"Resuming .* \((.*)\)\.", result.stdout)
-    if latest and not resumed:
-        assert "already holds 2 trained epochs" in result.stdout
-    if resumed:
-        assert resumed.group(1).endswith(latest), (resumed.group(1), latest)  # the last complete checkpoint
-    assert_whole(run_dir, out_dir)
+    if latest and not resumed and "already holds 2 trained epochs" not in result.stdout:
+        return f"the rerun neither resumed from {latest} nor found the run finished: {result.stdout[-1000:]}"
+    if resumed and not resumed.group(1).endswith(latest):
+        return f"resumed from {resumed.group(1)}, not from the last complete checkpoint {latest}"
+    try:
+        assert_whole(run_dir, out_dir)
+    except AssertionError as error:
+        return f"a file was left partial: {error}"
     versions = sorted((out_dir / "resnet20").iterdir(), key=lambda p: int(p.name))
-    same = same_arrays(final_weights(run_dir, epochs=2), reference["weights"])
-    same &= bool(np.allclose(version_outputs(versions[-1]), reference["version"], atol=1e-6, rtol=0))
-    return kind, killed, same
+    if not same_arrays(final_weights(run_dir, epochs=2), reference["weights"]):
+        return "the final weights differ from the uninterrupted run's"
+    if not np.allclose(version_outputs(versions[-1]), reference["version"], atol=1e-6, rtol=0):
+        return f"version {versions[-1].name} predicts other outputs than the uninterrupted run's"
+    return None
 
 
 def test_killed_runs_resume_and_end_as_an_uninterrupted_run(reference, tmp_path):
     with concurrent.futures.ThreadPoolExecutor(max_workers=2) as pool:
         futures = [pool.submit(_trial, seed, tmp_path / f"trial{seed}", reference) for seed in range(TRIALS)]
         outcomes = [future.result() for future in futures]
-    for kind, _killed, same in outcomes:
-        record(KINDS[kind], same)
-    assert sum(killed for _, killed, _ in outcomes) >= TRIALS * 0.8  # most trials did kill the run mid-way
-    assert all(same for _, _, same in outcomes), outcomes
+    for _seed, kind, _killed, problem in outcomes:
+        record(KINDS[kind], problem is None)
+    failures = [
+        f"trial {seed}, fault {KINDS[kind]!r} (the run was {'' if killed else 'not '}killed): {problem}"
+        for seed, kind, killed, problem in outcomes
+        if problem is not None
+    ]
+    assert not failures, "\n".join(failures)
+    killed = [seed for seed, _, was_killed, _ in outcomes if was_killed]
+    assert len(killed) >= TRIALS * 0.8, f"only trials {killed} killed the run mid-way"

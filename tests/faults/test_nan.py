@@ -2,7 +2,7 @@
 with a lower learning rate (Model Garden's loss upper bound); NaN weights never reach a pushed version."""
 
 import numpy as np
-from harness import assert_whole, checkpoints, record, run_train, version_arrays
+from harness import assert_whole, checkpoints, run_train, survive, version_arrays
 
 TINY = [
     "lenet5",
@@ -36,15 +36,13 @@ def test_nan_loss_stops_with_a_clear_message_and_pushes_nothing(tmp_path):
     )
     assert not (tmp_path / "out").exists()  # nothing pushed
     assert checkpoints(tmp_path / "run") == []  # and no checkpoint holds NaN weights
-    record("NaN loss: stop", survived)
-    assert survived, result.stderr
+    survive("NaN loss: stop", survived, f"exit {result.returncode}, stderr: {result.stderr}")
 
 
 def test_exploding_loss_stops_at_the_upper_bound(tmp_path):
     result = run_train([*TINY, "--set", "loss_upper_bound=1.0", *_outputs(tmp_path)])
     survived = result.returncode != 0 and "above loss_upper_bound" in result.stderr
-    record("exploding loss (above loss_upper_bound): stop", survived)
-    assert survived, result.stderr
+    survive("exploding loss (above loss_upper_bound): stop", survived, f"exit {result.returncode}: {result.stderr}")
 
 
 def test_recover_goes_back_with_a_lower_rate_and_pushes_finite_weights(tmp_path):
@@ -55,5 +53,5 @@ def test_recover_goes_back_with_a_lower_rate_and_pushes_finite_weights(tmp_path)
     weights = version_arrays(tmp_path / "out" / "lenet5" / "1")
     survived = all(np.isfinite(w).all() for w in weights.values())
     assert_whole(tmp_path / "run", tmp_path / "out")
-    record("NaN loss with --recover: resume from the last checkpoint", survived)
-    assert survived
+    bad = sorted(name for name, w in weights.items() if not np.isfinite(w).all())
+    survive("NaN loss with --recover: resume from the last checkpoint", survived, f"non-finite pushed weights: {bad}")

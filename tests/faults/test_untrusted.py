@@ -7,7 +7,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from harness import ROOT, environment, record, run_train
+from harness import ROOT, environment, run_train, survive
 from PIL import Image
 
 from kerascnn.training import config as config_lib
@@ -48,8 +48,9 @@ def test_keras_file_with_a_lambda_is_refused_in_safe_mode(lambda_model):
     survived = refused.returncode != 0 and len(lines) == 1 and "--unsafe-deserialization" in lines[0]
     trusted = _inspect("--keras-file", path, "--unsafe-deserialization")
     survived &= trusted.returncode == 0 and "conv2d" in trusted.stdout
-    record("untrusted .keras file with a Lambda: safe mode refuses it", survived)
-    assert survived, refused.stderr + trusted.stderr
+    happened = f"refused: exit {refused.returncode}, {refused.stderr}; "
+    happened += f"trusted: exit {trusted.returncode}, {trusted.stderr}"
+    survive("untrusted .keras file with a Lambda: safe mode refuses it", survived, happened)
 
 
 def test_names_cannot_write_outside_the_run_output_and_cache_folders(tmp_path):
@@ -93,5 +94,8 @@ def test_names_cannot_write_outside_the_run_output_and_cache_folders(tmp_path):
         config.data.dataset = dataset
         folder = default_run_dir(config)
         survived &= folder.parent.name == "runs" and ".." not in folder.parts and "/" not in folder.name
-    record("hostile class and dataset names: no write outside the run, output and cache folders", survived)
-    assert survived, (outside, labels)
+    survive(
+        "hostile class and dataset names: no write outside the run, output and cache folders",
+        survived,
+        f"written outside: {outside}, labels: {labels}",
+    )
