@@ -2,7 +2,8 @@
 
     python -m pipelines.evaluate saved_models/alexnet/3 --dataset shapes
 
-Prints top-1 and top-5 accuracy and error on the dataset's validation split.
+Prints top-1 and top-5 accuracy and error on the dataset's validation split; for a segmentation model, pixel
+accuracy, mean accuracy, mean IoU and frequency-weighted IoU, and each class's IoU.
 """
 
 import json
@@ -30,6 +31,7 @@ def main(argv=None):
     from kerascnn.training.config import apply
     from kerascnn.training.evaluate import evaluate_saved_model
     from kerascnn.training.push import versions
+    from kerascnn.training.segmentation import SCORES
 
     path = Path(args.path)
     if path.is_dir() and versions(path):  # a model folder: its latest version, as TF Serving would serve
@@ -39,21 +41,29 @@ def main(argv=None):
     about_file = path / "assets.extra" / "metrics.json"
     about = json.loads(about_file.read_text()) if about_file.exists() else {}
     height, _, channels = about.get("input_shape", (None, None, 3))
-    config = DataConfig(dataset=args.dataset or about.get("dataset", "shapes"), data_dir=args.data_dir)
+    config = DataConfig(
+        dataset=args.dataset or about.get("dataset", "shapes"),
+        data_dir=args.data_dir,
+        shapes_per_image=about.get("shapes_per_image", 1),
+    )
+    task = about.get("task", "classification")
     for item in args.set:
         key, _, value = item.partition("=")
         apply(config, key.removeprefix("data."), value)
     size = args.image_size or height
     if size is None:
         raise UserError(f"{path} does not say its input size; pass --image-size.")
-    splits = load_splits(config, size, channels)
+    splits = load_splits(config, size, channels, task=task)
     metrics = evaluate_saved_model(path, splits, batch_size=args.batch_size)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
         print(f"{path} on {splits.source}:")
-        for name in ("accuracy", "top5_accuracy", "error", "top5_error", "loss"):
-            print(f"  {name:15s} {metrics[f'val_{name}']:.4f}")
+        names = SCORES if task == "segmentation" else ("accuracy", "top5_accuracy", "error", "top5_error", "loss")
+        for name in names:
+            print(f"  {name:{22 if task == 'segmentation' else 15}s} {metrics[f'val_{name}']:.4f}")
+        for name, iou in metrics.get("class_iou", {}).items():
+            print(f"  IoU {name:18s} {iou:.4f}")
     return 0
 
 

@@ -47,7 +47,7 @@ def main(argv=None):
     from kerascnn.training import runs, trainer
     from kerascnn.training.callbacks import TrainingStopped
     from kerascnn.training.devices import split_cpu
-    from kerascnn.training.evaluate import evaluate_model
+    from kerascnn.training.evaluate import evaluate
     from kerascnn.training.push import deliver
 
     if args.list_models:
@@ -67,7 +67,7 @@ def main(argv=None):
 
     run_ = runs.prepare(config)
     print(runs.describe(run_))
-    splits = load_splits(config.data, run_.input_shape[0], run_.input_shape[2], seed=config.seed)
+    splits = load_splits(config.data, run_.input_shape[0], run_.input_shape[2], seed=config.seed, task=run_.task)
     print(f"Data: {splits.source}, {splits.num_classes} classes.")
     try:
         model, _ = trainer.fit(run_, splits)
@@ -79,10 +79,12 @@ def main(argv=None):
         return 128 + getattr(signal, stop.signal_name)
     if config.export_weights == "best":
         trainer.load_best(run_, model)
-    metrics = evaluate_model(run_, model, splits)  # on every worker of a cluster: its steps are collective
+    metrics = evaluate(run_, model, splits)  # on every worker of a cluster: its steps are collective
     if not run_.chief:
         return 0
     print("Validation: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items() if k.startswith("val_")))
+    if "class_iou" in metrics:
+        print("IoU per class: " + ", ".join(f"{name} {iou:.4f}" for name, iou in metrics["class_iou"].items()))
     pushed, reason = deliver(run_, model, splits, metrics)
     print(f"Pushed {pushed} ({reason})." if pushed else f"Not pushed: {flags.speak(reason, flags.TRAIN, 'push')}.")
     if splits.bad_images:

@@ -7,7 +7,7 @@ model's paper recipe picks an `augmentation` and a `normalization` by name.
 import dataclasses
 from dataclasses import dataclass
 
-from kerascnn.data.recipes import RECIPES
+from kerascnn.data.recipes import MASK_RECIPES, RECIPES
 from kerascnn.data.shapes import SHAPE_NAMES
 from kerascnn.errors import DataError  # noqa: F401  (kerascnn.data's error, defined with UserError)
 
@@ -33,7 +33,7 @@ NORMALIZATIONS = {
 # Normalisations whose images go into the model as B, G, R (Caffe's order); the flip is part of the transform.
 BGR_NORMALIZATIONS = ("caffe", "bvlc", "bvlc_alexnet")
 
-AUGMENTATIONS = tuple(RECIPES)
+AUGMENTATIONS = tuple(RECIPES) + tuple(MASK_RECIPES)  # the latter for segmentation models
 BAD_IMAGE_POLICIES = ("fail", "skip")
 
 
@@ -47,6 +47,7 @@ class DataConfig:
     download: bool = False  # let tfds download and prepare a missing dataset; off so an offline run fails at once
     val_split: float = 0.1  # held out of a folder without train/ and val/ subfolders (or of a tfds train split)
     augmentation: str = "none"  # training recipe: none | cifar | alexnet | vgg | resnet | inception
+    # (segmentation models: none | fcn | deeplab | unet, applied to the image and its mask together)
     # Evaluation: shorter side resized to image_size / eval_crop_fraction, then a centre crop (torchvision's 0.875
     # is 224 of 256). 0 takes the recipe's: 256 for a 224-227 crop in the ImageNet recipes, none otherwise.
     eval_crop_fraction: float = 0.0
@@ -65,6 +66,7 @@ class DataConfig:
     shapes_val: int = 320
     shapes_classes: int = 6  # circle, square, triangle, star, cross, ring (up to 8: hexagon, crescent)
     shapes_seed: int = 0
+    shapes_per_image: int = 1  # segmentation: shapes drawn in each image (classification draws one)
 
     def __post_init__(self):
         if isinstance(self.cache, str) and self.cache.lower() in ("true", "false"):
@@ -97,6 +99,7 @@ class DataConfig:
             ("shapes_classes", 2 <= self.shapes_classes <= len(SHAPE_NAMES), f"from 2 to {len(SHAPE_NAMES)}"),
             ("shapes_train", self.shapes_train >= self.shapes_classes, "at least shapes_classes"),
             ("shapes_val", self.shapes_val >= 1, "at least 1"),
+            ("shapes_per_image", self.shapes_per_image >= 1, "at least 1"),
             ("dataset", bool(str(self.dataset).strip()), "a dataset name or a folder"),
         ]
         for name, ok, expected in checks:

@@ -12,6 +12,9 @@ import numpy as np
 import tensorflow as tf
 
 from kerascnn.data.augment import augment
+from kerascnn.data.config import DataError
+from kerascnn.data.dense import augment_example, check_recipe, eval_example
+from kerascnn.data.recipes import RECIPES
 from kerascnn.data.transforms import eval_transform, normalize
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -21,6 +24,8 @@ CACHE_FRACTION = 0.25  # of physical memory that "auto" lets a cached split take
 def make_datasets(splits, *, image_size, channels, batch_size, config, seed=0, initial_epoch=0):
     """(training stream, validation batches) for a `Splits`; see `make_dataset`."""
     options = dict(image_size=image_size, channels=channels, batch_size=batch_size, config=config, seed=seed)
+    if splits.task != "classification":
+        options["task"] = splits.task
     train = make_dataset(
         splits.train,
         training=True,
@@ -45,8 +50,10 @@ def make_dataset(
     num_examples=None,
     initial_epoch=0,
     in_memory=False,
+    task="classification",
 ):
-    """Batches of (float32 normalised images [B, S, S, channels], int64 labels [B]).
+    """Batches of (float32 normalised images [B, S, S, channels], int64 labels [B]), or with `task`
+    "segmentation" of int32 masks [B, S, S] (see dense.py).
 
     Args:
         split_ds: a split of `load_splits`: uint8 images [H, W, C] of any size, and labels.
@@ -57,17 +64,14 @@ def make_dataset(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}.")
+    evaluate, train_transform = _transforms(task, image_size, channels, config)
     if not in_memory and should_cache(config.cache, split_ds, num_examples):
         split_ds = split_ds.cache()
     if not training:
-        ds = split_ds.map(
-            lambda image, label: (eval_transform(image, image_size, channels, config), label),
-            num_parallel_calls=AUTOTUNE,
-        )
+        ds = split_ds.map(evaluate, num_parallel_calls=AUTOTUNE)
         return ds.batch(batch_size, num_parallel_calls=AUTOTUNE).prefetch(AUTOTUNE)
 
     buffer = min(config.shuffle_buffer, num_examples or config.shuffle_buffer)
-    mean, std = config.normalization_stats(channels)
 
     def epoch(e):
         ds = split_ds
@@ -79,17 +83,35 @@ def make_dataset(
             ds = ds.shuffle(buffer, seed=e, reshuffle_each_iteration=False)
         epoch_seed = tf.random.experimental.stateless_fold_in(tf.constant([seed, 0], tf.int64), e)
 
-        def train_transform(index, example):
-            image, label = example
-            image_seed = tf.random.experimental.stateless_fold_in(epoch_seed, index)
-            x = augment(image, image_seed, image_size=image_size, channels=channels, recipe_name=config.augmentation)
-            return normalize(x, mean, std, bgr=config.bgr), label
+        def transform(index, example):
+            return train_transform(*example, tf.random.experimental.stateless_fold_in(epoch_seed, index))
 
-        ds = ds.enumerate().map(train_transform, num_parallel_calls=AUTOTUNE)
+        ds = ds.enumerate().map(transform, num_parallel_calls=AUTOTUNE)
         return ds.batch(batch_size, drop_remainder=True)
 
     epochs = tf.data.Dataset.counter(start=initial_epoch)
     return epochs.flat_map(epoch).prefetch(AUTOTUNE)
+
+
+def _transforms(task, image_size, channels, config):
+    """(evaluation, training) transforms of one example: (image, label) and (image, label, seed) -> the model's
+    (input, target)."""
+    if task == "segmentation":
+        check_recipe(config)
+        options = dict(image_size=image_size, channels=channels, config=config)
+        return (
+            lambda image, mask: eval_example(image, mask, **options),
+            lambda image, mask, seed: augment_example(image, mask, seed, **options),
+        )
+    if config.augmentation not in RECIPES:
+        raise DataError(f'data.augmentation={config.augmentation} is for segmentation models; see README "Data".')
+    mean, std = config.normalization_stats(channels)
+
+    def train_transform(image, label, seed):
+        x = augment(image, seed, image_size=image_size, channels=channels, recipe_name=config.augmentation)
+        return normalize(x, mean, std, bgr=config.bgr), label
+
+    return lambda image, label: (eval_transform(image, image_size, channels, config), label), train_transform
 
 
 def steps_per_epoch(num_examples, batch_size):

@@ -63,3 +63,28 @@ def eval_resize(image_size, recipe_name, crop_fraction=0.0):
         return max(image_size, int(image_size / crop_fraction))  # torchvision: int(224 / 0.875) = 256
     recipe = RECIPES[recipe_name]
     return paper_pixels(recipe.eval_resize, image_size) if recipe.eval_resize else image_size
+
+
+class MaskRecipe(NamedTuple):
+    """A segmentation recipe: applied to an image and its mask together (the mask by nearest neighbour, what
+    comes in from outside the image marked "ignore")."""
+
+    scale: tuple[float, float] | None = None  # random rescaling, relative to the shorter side at the input size
+    flip: bool = False  # random horizontal flips
+    elastic: float = 0.0  # std, in the paper's pixels of a 572 tile, of the displacements on a coarse grid
+    grid: int = 3  # the coarse grid's points per side
+    shift: float = 0.0  # random translation up to this fraction of the input side, each axis
+
+
+MASK_RECIPES = {
+    # Long et al. 2015, Sec. 4.3: "randomly mirroring and 'jittering' the images by translating them up to 32
+    # pixels ... yielded no noticeable improvement": images are used as they are.
+    "fcn": MaskRecipe(),
+    # Chen et al. 2017 (DeepLab v2), Sec. 4.1: inputs randomly scaled by 0.5 to 1.5, random 321x321 crops padded
+    # with the mean (labels with "ignore"), and flips (as in their released Caffe prototxts).
+    "deeplab": MaskRecipe(scale=(0.5, 1.5), flip=True),
+    # Ronneberger et al. 2015, Sec. 3.1: smooth deformations from displacements on a coarse 3x3 grid, drawn from
+    # a Gaussian of 10 pixels std and interpolated bicubically, and shifts. Their rotations and gray-value
+    # variations are left out.
+    "unet": MaskRecipe(elastic=10.0, grid=3, shift=0.1),
+}

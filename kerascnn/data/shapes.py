@@ -1,4 +1,4 @@
-"""`shapes`: an embedded image-classification dataset, drawn offline and deterministically at any resolution.
+"""`shapes`: an embedded image-classification (and segmentation) dataset, drawn offline and deterministically at any resolution.
 
 It lets the pipeline run end to end on a machine with no network and no downloaded data, and it still asks a
 network to learn spatial features: the classes differ only in the outline of one shape. Position, size,
@@ -97,6 +97,58 @@ def generate_shapes(num_images, *, image_size, channels=3, num_classes=6, seed=0
     return images, labels
 
 
+def generate_shape_masks(
+    num_images, *, image_size, channels=3, num_classes=6, shapes_per_image=1, seed=0, split=0, threads=2
+):
+    """Draws `num_images` images and their masks for segmentation: (uint8 [N, S, S, C], uint8 [N, S, S]).
+
+    A pixel's class is that of the shape drawn over it (1 to num_classes, in SHAPE_NAMES' order) or 0 for the
+    background; a pixel counts as the shape's where the shape covers at least half of it. Each image holds
+    `shapes_per_image` shapes of independently drawn classes, each placed, sized, rotated and coloured as in
+    `generate_shapes` (the later ones over the earlier ones), on a background lighter or darker than all of them.
+    The same arguments always give the same bytes.
+    """
+    if not 2 <= num_classes <= len(SHAPE_NAMES):
+        raise ValueError(f"num_classes must be from 2 to {len(SHAPE_NAMES)}, got {num_classes}.")
+    if shapes_per_image < 1:
+        raise ValueError(f"shapes_per_image must be at least 1, got {shapes_per_image}.")
+    count = num_images * shapes_per_image
+    labels = np.random.default_rng([seed, split, 2]).permutation(np.arange(count) % num_classes)
+    labels = labels.reshape(num_images, shapes_per_image).astype(np.int64)
+    images = np.empty((num_images, image_size, image_size, channels), np.uint8)
+    masks = np.empty((num_images, image_size, image_size), np.uint8)
+
+    def draw(start):
+        chunk = labels[start : start + _CHUNK]
+        rng = np.random.default_rng([seed, split, 3, start])
+        end = start + len(chunk)
+        images[start:end], masks[start:end] = _draw_masked(chunk, image_size, channels, rng)
+
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        list(pool.map(draw, range(0, num_images, _CHUNK)))
+    return images, masks
+
+
+def _draw_masked(labels, size, channels, rng):
+    n, layers = labels.shape
+    light_background = rng.random(n) < 0.5
+    bg = np.where(
+        light_background[:, None], rng.uniform(0.6, 1.0, (n, channels)), rng.uniform(0.0, 0.4, (n, channels))
+    ).astype(np.float32)
+    coverages, foregrounds = [], []
+    mask = np.zeros((n, size, size), np.uint8)
+    for j in range(layers):
+        centre, extent, angle = sample_layout(labels[:, j], size, rng)
+        coverage, dx, dy = _coverage(labels[:, j], size, centre, extent, angle)
+        fg = np.where(
+            light_background[:, None], rng.uniform(0.0, 0.4, (n, channels)), rng.uniform(0.6, 1.0, (n, channels))
+        ).astype(np.float32)
+        coverages.append(coverage)
+        foregrounds.append(fg)
+        mask = np.where(coverage >= 0.5, (labels[:, j] + 1)[:, None, None].astype(np.uint8), mask)
+    return _paint(coverages, foregrounds, bg, dx, dy, size, channels, rng), mask
+
+
 def sample_layout(labels, image_size, rng):
     """Each image's centre (x, y), outer radius and rotation in pixels and radians: drawn independently of the
     class, except that a shape is enlarged to the common area and kept inside the frame."""
@@ -120,6 +172,14 @@ def _draw(labels, size, channels, rng):
     fg = np.where(light_shape[:, None], light, dark).astype(np.float32)
     bg = np.where(light_shape[:, None], dark, light).astype(np.float32)
 
+    coverage, dx, dy = _coverage(labels, size, centre, extent, angle)
+    return _paint([coverage], [fg], bg, dx, dy, size, channels, rng)
+
+
+def _coverage(labels, size, centre, extent, angle):
+    """Each shape's antialiased coverage of each pixel [n, S, S] in [0, 1], and the pixels' offsets from the
+    centres (dx [n, 1, S], dy [n, S, 1])."""
+    n = len(labels)
     pixels = np.arange(size, dtype=np.float32) + 0.5
     dx = pixels[None, None, :] - centre[:, 0, None, None].astype(np.float32)
     dy = pixels[None, :, None] - centre[:, 1, None, None].astype(np.float32)
@@ -130,19 +190,28 @@ def _draw(labels, size, channels, rng):
     for k in np.unique(labels):
         mine = labels == k
         distance[mine] = _SDF[SHAPE_NAMES[k]](u[mine], v[mine])
-    coverage = np.clip(0.5 - distance * extent[:, None, None].astype(np.float32), 0, 1)
+    return np.clip(0.5 - distance * extent[:, None, None].astype(np.float32), 0, 1), dx, dy
 
-    # A linear illumination gradient across the frame at a random angle and strength, and about 2% of noise
-    # (small integers: much cheaper than normals), shared by the channels; composed in place, as it is the
-    # costly part of drawing.
+
+def _paint(coverages, foregrounds, bg, dx, dy, size, channels, rng):
+    """The shapes (coverage [n, S, S] and colour [n, C] of each, bottom first) over the background colour bg,
+    then a linear illumination gradient across the frame at a random angle and strength, and about 2% of noise
+    (small integers: much cheaper than normals), shared by the channels; composed in place, as it is the costly
+    part of drawing."""
+    n = len(bg)
     tilt = rng.uniform(0, 2 * np.pi, n)
     strength = rng.uniform(0, 0.1 * 255, n).astype(np.float32)[:, None, None] / size
     shade = (dx * np.cos(tilt)[:, None, None] + dy * np.sin(tilt)[:, None, None]).astype(np.float32) * strength
     shade += rng.integers(-5, 6, shade.shape, dtype=np.int8)
     planes = []
     for c in range(channels):  # plane by plane: numpy is slow to broadcast over a last axis of 3
-        plane = coverage * ((fg[:, c] - bg[:, c]) * 255)[:, None, None]
-        plane += (bg[:, c] * 255)[:, None, None]
+        if len(coverages) == 1:
+            plane = coverages[0] * ((foregrounds[0][:, c] - bg[:, c]) * 255)[:, None, None]
+            plane += (bg[:, c] * 255)[:, None, None]
+        else:  # each shape over what is already painted (a shape may hide part of another)
+            plane = np.broadcast_to((bg[:, c] * 255)[:, None, None], (n, size, size)).astype(np.float32)
+            for coverage, fg in zip(coverages, foregrounds):
+                plane += coverage * ((fg[:, c] * 255)[:, None, None] - plane)
         plane += shade
         planes.append(np.clip(plane, 0, 255, out=plane).astype(np.uint8))
     return np.stack(planes, axis=-1)

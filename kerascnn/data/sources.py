@@ -10,8 +10,9 @@ from kerascnn.data.shapes import class_names, generate_shapes
 from kerascnn.data.splits import Splits
 
 
-def load_splits(config, image_size, channels, seed=0):
-    """Splits of uint8 images [H, W, channels] and int64 labels for `config.dataset`.
+def load_splits(config, image_size, channels, seed=0, task="classification"):
+    """Splits of uint8 images [H, W, channels] and int64 labels for `config.dataset` (with `task`
+    "segmentation": and uint8 masks [H, W], 255 where a pixel is to be ignored).
 
     Args:
         config: a DataConfig.
@@ -25,6 +26,10 @@ def load_splits(config, image_size, channels, seed=0):
     if image_size < 1 or channels < 1:
         raise DataError(f"image_size and channels must be positive, got {image_size} and {channels}.")
     dataset = str(config.dataset)
+    if task == "segmentation":
+        from kerascnn.data.masks import mask_splits
+
+        return mask_splits(config, image_size, channels, seed)
     if dataset == "shapes":
         return shapes_splits(config, image_size, channels)
     if _looks_like_path(dataset):

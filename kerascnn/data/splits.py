@@ -33,7 +33,8 @@ class BadImages:
 
 @dataclass
 class Splits:
-    """Datasets of (uint8 image [H, W, channels] of any H and W, int64 label), unbatched and in a fixed order.
+    """Datasets of (uint8 image [H, W, channels] of any H and W, int64 label), unbatched and in a fixed order;
+    for segmentation, of (image, uint8 mask [H, W] of the image's size).
 
     `make_datasets` (pipeline.py) turns them into training and evaluation batches.
     """
@@ -46,6 +47,7 @@ class Splits:
     source: str  # what was read, for logs: "shapes (1280 / 320 images)", "tfds cifar10: train / test", ...
     bad_images: BadImages = field(default_factory=BadImages)
     in_memory: bool = False  # the images already live in memory (shapes): caching them again would only copy
+    task: str = "classification"  # "segmentation": the labels are uint8 masks [H, W] (dense.py), 255 ignored
 
     @property
     def num_classes(self):

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from kerascnn.data.config import DataConfig
 from kerascnn.errors import UserError
 from kerascnn.registry import checked_model, list_models
-from kerascnn.training.recipes import FAMILY_RECIPES, FINE_TUNE, MODEL_RECIPES, SHAPES_DEMO
+from kerascnn.training.recipes import FAMILY_RECIPES, FINE_TUNE, MODEL_RECIPES, SHAPES_DEMO, SHAPES_DEMOS
 
 # The choices of `precision` and `strategy` (kerascnn.training.devices says what each does).
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -37,11 +37,13 @@ class OptimizerConfig:
     weight_decay_mode: str = "coupled"
     # constant | step (x gamma at each of `milestones`, fractions of the run) | plateau (x gamma when val loss
     # stops falling for `patience` epochs: AlexNet and VGG) | exponential (x gamma every `decay_epochs`) | cosine
+    # | poly ((1 - step / steps) ** power: DeepLab)
     schedule: str = "step"
     milestones: tuple[float, ...] = (1 / 3, 2 / 3)
     gamma: float = 0.1
     patience: int = 5
     decay_epochs: float = 8.0
+    power: float = 0.9  # of the poly schedule (Chen et al. 2017, Sec. 4.1)
     warmup_epochs: float = 0.0  # linear warm-up from 1/10 of the rate (ResNet-110, Goyal et al.)
     clipnorm: float | None = None
 
@@ -53,6 +55,14 @@ class FineTuneConfig:
     # the first epochs (at most all) train the new head alone, the backbone frozen (BN in inference mode)
     head_epochs: int = 3
     rate_factor: float = 0.1  # then the whole network, at this times the learning rate
+
+
+@dataclass
+class SegmentationConfig:
+    """The per-pixel loss of segmentation models (kerascnn/training/segmentation.py); unused by classifiers."""
+
+    pixel_loss: str = "mean"  # mean: over the labelled pixels | sum: over each image's pixels (FCN's batch 1)
+    class_weights: tuple[float, ...] | None = None  # one per class, background included; None: all 1
 
 
 @dataclass
@@ -77,6 +87,7 @@ class RunConfig:
     optimizer: OptimizerConfig = field(default_factory=OptimizerConfig)
     fine_tune: FineTuneConfig = field(default_factory=FineTuneConfig)
     data: DataConfig = field(default_factory=DataConfig)
+    segmentation: SegmentationConfig = field(default_factory=SegmentationConfig)
     # Outputs and monitoring.
     run_dir: str | None = None  # logs and checkpoints; None: runs/<model>-<dataset>
     output_dir: str = "saved_models"
@@ -94,7 +105,8 @@ class RunConfig:
     loss_upper_bound: float | None = None
     recover_factor: float = 0.5
     max_recoveries: int = 3
-    export_weights: str = "final"  # final | best: the weights pushed (best: the epoch of best val_accuracy)
+    export_weights: str = "final"  # final | best: the weights pushed (best: the epoch of best val_accuracy,
+    # val_mean_iou for segmentation)
     # What the served model accepts (kerascnn.data.serving_guard), in declared pixels; recorded in the version's
     # assets.extra/serving.json. 0: data.max_image_pixels for an image, and the image limit for a whole batch.
     serving_max_pixels: int = 0
@@ -190,6 +202,7 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
     spec = checked_model(model)
     config = RunConfig(model=spec.name)
     steps = [FAMILY_RECIPES.get(spec.family, {}), MODEL_RECIPES.get(spec.name, {})]
+    demo = SHAPES_DEMOS.get(spec.task, SHAPES_DEMO)
     user = dict(overrides)
     for item in sets:
         key, sep, value = item.partition("=")
@@ -209,7 +222,7 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
             raise UserError(str(error), field="weights") from None
         steps.append({**FINE_TUNE, "data.normalization": normalization})
     if user.get("data.dataset", config.data.dataset) == "shapes":
-        steps.append({k: v for k, v in SHAPES_DEMO.items() if k not in user})
+        steps.append({k: v for k, v in demo.items() if k not in user})
     steps.append(user)
     for step in steps:
         for key, value in step.items():
@@ -250,8 +263,8 @@ def validate(config):
         ("optimizer.weight_decay_mode", o.weight_decay_mode in ("coupled", "decoupled"), "coupled or decoupled"),
         (
             "optimizer.schedule",
-            o.schedule in ("constant", "step", "plateau", "exponential", "cosine"),
-            "constant, step, plateau, exponential or cosine",
+            o.schedule in ("constant", "step", "plateau", "exponential", "cosine", "poly"),
+            "constant, step, plateau, exponential, cosine or poly",
         ),
         ("optimizer.milestones", all(0 < m < 1 for m in o.milestones), "fractions of the run in (0, 1)"),
         ("optimizer.gamma", 0 < o.gamma <= 1, "in (0, 1]"),
@@ -261,6 +274,7 @@ def validate(config):
             not (o.warmup_epochs and o.schedule == "plateau"),
             "0 with the plateau schedule (it lowers a constant rate)",
         ),
+        ("segmentation.pixel_loss", config.segmentation.pixel_loss in ("mean", "sum"), "mean or sum"),
         ("loss_upper_bound", config.loss_upper_bound is None or config.loss_upper_bound > 0, "positive"),
         ("recover_factor", 0 < config.recover_factor < 1, "in (0, 1)"),
         ("max_recoveries", config.max_recoveries >= 0, "0 or more"),
@@ -322,4 +336,11 @@ def fingerprint(config):
     for key in (k for k in RESUMABLE_CHANGES if "." in k):
         section, name = key.split(".", 1)
         essentials.get(section, {}).pop(name, None)
+    # Fields added for segmentation count only when set, so that runs recorded before them still resume.
+    if essentials["segmentation"] == dataclasses.asdict(SegmentationConfig()):
+        del essentials["segmentation"]
+    if essentials["data"]["shapes_per_image"] == 1:
+        essentials["data"] = {k: v for k, v in essentials["data"].items() if k != "shapes_per_image"}
+    if essentials["optimizer"]["power"] == 0.9:
+        essentials["optimizer"] = {k: v for k, v in essentials["optimizer"].items() if k != "power"}
     return hashlib.sha256(json.dumps(essentials, sort_keys=True, default=str).encode()).hexdigest()[:16]

@@ -1,5 +1,6 @@
 """The evaluator: top-1 and top-5 accuracy (and error) on the validation split, of a trained Keras model or of an
-exported SavedModel through its serving signature; optionally AlexNet's 10-crop test."""
+exported SavedModel through its serving signature; optionally AlexNet's 10-crop test. Segmentation models get
+the four scores of the FCN paper instead (segmentation.py)."""
 
 import sys
 
@@ -50,6 +51,16 @@ def evaluate_model(run, model, splits):
     return metrics
 
 
+def evaluate(run, model, splits):
+    """The evaluator of the run's task: `evaluate_model` for a classifier, the four segmentation scores
+    (segmentation.evaluate_segmentation) for a segmentation model."""
+    if run.task == "segmentation":
+        from kerascnn.training.segmentation import evaluate_segmentation
+
+        return evaluate_segmentation(run, model, splits)
+    return evaluate_model(run, model, splits)
+
+
 def evaluate_ten_crop(run, model, splits):
     """AlexNet's test (Krizhevsky et al. 2012, Sec. 4.1): the softmax averaged over the four corner and centre
     patches of the 256 image and their reflections."""
@@ -78,14 +89,18 @@ def evaluate_saved_model(path, splits, batch_size=32, log=print):
     if "serving_default" not in loaded.signatures:
         raise UserError(f"{path} has no serving_default signature; export it with pipelines.train.")
     serve = loaded.signatures["serving_default"]
-    labels_file = tf.io.gfile.join(str(path), "assets", "labels.txt")
-    if tf.io.gfile.exists(labels_file):
-        exported = tf.io.gfile.GFile(labels_file).read().splitlines()
-        if exported != list(splits.class_names):
-            raise UserError(
-                f"{path} was trained on classes {exported[:4]}... but the dataset has {list(splits.class_names)[:4]}"
-                "...; evaluate it on the dataset it was trained on."
-            )
+    check_labels(path, splits)
+    if splits.task == "segmentation":  # the four scores of the per-pixel `classes`, at each image's own size
+        from kerascnn.training.segmentation import accumulate, metrics_from_matrix
+
+        matrix = accumulate(
+            splits.val,
+            lambda images: serve(images=tf.cast(images, tf.uint8))["classes"],
+            splits.num_classes,
+            batch_size,
+            splits.num_val,
+        )
+        return metrics_from_matrix(matrix, splits.class_names)
     fixed = splits.val.element_spec[0].shape.is_fully_defined()
     batches = splits.val.batch(batch_size if fixed else 1)
     probabilities, labels = [], []
@@ -96,3 +111,15 @@ def evaluate_saved_model(path, splits, batch_size=32, log=print):
         if progress is not None:
             progress.add(len(batch_labels))
     return _accuracies(np.concatenate(probabilities), np.concatenate(labels), "val_")
+
+
+def check_labels(path, splits):
+    """UserError when the SavedModel's labels.txt names other classes than the dataset."""
+    labels_file = tf.io.gfile.join(str(path), "assets", "labels.txt")
+    if tf.io.gfile.exists(labels_file):
+        exported = tf.io.gfile.GFile(labels_file).read().splitlines()
+        if exported != list(splits.class_names):
+            raise UserError(
+                f"{path} was trained on classes {exported[:4]}... but the dataset has {list(splits.class_names)[:4]}"
+                "...; evaluate it on the dataset it was trained on."
+            )

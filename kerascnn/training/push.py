@@ -46,20 +46,21 @@ def weights_digest(model):
     return digest.hexdigest()
 
 
-def blessing(model_dir, metrics):
-    """(blessed, reason): whether `metrics` are at least as good as the latest pushed version's."""
+def blessing(model_dir, metrics, metric=BLESSING_METRIC):
+    """(blessed, reason): whether `metrics` are at least as good as the latest pushed version's, by `metric`
+    (val_accuracy; val_mean_iou for segmentation)."""
     existing = versions(model_dir)
     if not existing:
         return True, "first version of this model"
-    previous = version_metrics(model_dir, existing[-1]).get(BLESSING_METRIC)
-    current = metrics.get(BLESSING_METRIC)
+    previous = version_metrics(model_dir, existing[-1]).get(metric)
+    current = metrics.get(metric)
     if previous is None:
-        return True, f"version {existing[-1]} has no {BLESSING_METRIC} to compare with"
+        return True, f"version {existing[-1]} has no {metric} to compare with"
     if current is None:
-        return False, f"this run has no {BLESSING_METRIC}"
+        return False, f"this run has no {metric}"
     if current >= previous:
-        return True, f"{BLESSING_METRIC} {current:.4f} >= {previous:.4f} of version {existing[-1]}"
-    return False, f"{BLESSING_METRIC} {current:.4f} < {previous:.4f} of version {existing[-1]}"
+        return True, f"{metric} {current:.4f} >= {previous:.4f} of version {existing[-1]}"
+    return False, f"{metric} {current:.4f} < {previous:.4f} of version {existing[-1]}"
 
 
 def push(output_dir, model_name, write, metrics):
@@ -113,7 +114,8 @@ def deliver(run, model, splits, metrics, *, log=print):
 
     config = run.config
     model_dir = Path(config.output_dir) / config.model
-    blessed, reason = blessing(model_dir, metrics)
+    dense = run.task == "segmentation"
+    blessed, reason = blessing(model_dir, metrics, "val_mean_iou" if dense else BLESSING_METRIC)
     if config.push == "never":
         return None, "pushing is off (push=never)"
     digest, latest = weights_digest(model), versions(model_dir)[-1:]
@@ -136,6 +138,20 @@ def deliver(run, model, splits, metrics, *, log=print):
     def write(folder):
         serving = serving_model(model, config, num_classes=splits.num_classes, input_shape=run.input_shape)
         progress.update()  # the float32 copy
+        if dense:
+            from kerascnn.training.dense_export import write_segmentation_saved_model
+
+            write_segmentation_saved_model(
+                serving,
+                folder,
+                class_names=splits.class_names,
+                data_config=config.data,
+                model_name=config.model,
+                warmup_image=warmup,
+                **limits_kw,
+            )
+            progress.update()
+            return
         write_saved_model(
             serving,
             folder,
@@ -155,6 +171,7 @@ def deliver(run, model, splits, metrics, *, log=print):
         "precision_trained": run.precision,
         "weights_sha256": digest,
         "weights": config.weights,  # the pretrained weights it started from (None: trained from scratch)
+        **({"task": run.task, "shapes_per_image": config.data.shapes_per_image} if dense else {}),
     }
     with progress:
         pushed = push(config.output_dir, config.model, write, {**metrics, **about})

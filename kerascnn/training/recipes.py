@@ -78,6 +78,49 @@ FAMILY_RECIPES = {
         "data.augmentation": "cifar",
         "data.normalization": "cifar10",
     },
+    # Segmentation. Long et al. 2015 / Shelhamer et al. 2017 (Sec. 4.1, and the voc-fcn8s-atonce solver of
+    # fcn.berkeleyvision.org): batch 1 with the loss summed over the pixels, SGD with momentum 0.99 at a fixed rate
+    # of 1e-10 per pixel, weight decay 5e-4, no augmentation; about 300k iterations (35 epochs of SBD's 8,498).
+    "fcn": {
+        "epochs": 35,
+        "batch_size": 1,
+        "optimizer.learning_rate": 1e-10,
+        "optimizer.reference_batch": 1,
+        "optimizer.momentum": 0.99,
+        "optimizer.weight_decay": 5e-4,
+        "optimizer.schedule": "constant",
+        "segmentation.pixel_loss": "sum",
+        "data.augmentation": "fcn",
+        "data.normalization": "imagenet",
+    },
+    # Chen et al. 2017 (DeepLab v2), Sec. 4.1: batch 10, SGD momentum 0.9, weight decay 5e-4, base rate 1e-3 with
+    # the "poly" schedule (power 0.9), 20k iterations (about 19 epochs of the 10,582 augmented VOC images);
+    # random scaling of 0.5 to 1.5, 321x321 crops and flips.
+    "deeplab": {
+        "epochs": 19,
+        "batch_size": 10,
+        "optimizer.learning_rate": 1e-3,
+        "optimizer.reference_batch": 10,
+        "optimizer.momentum": 0.9,
+        "optimizer.weight_decay": 5e-4,
+        "optimizer.schedule": "poly",
+        "data.augmentation": "deeplab",
+        "data.normalization": "imagenet",
+    },
+    # Ronneberger et al. 2015, Sec. 3: batch 1 (one large tile), SGD with momentum 0.99, elastic deformations and
+    # shifts. The paper gives no rate or length: 0.01 on the pixel-averaged loss and 50 epochs are ours; its
+    # border weight map (Eq. 2) is left out (segmentation.class_weights can balance the classes).
+    "unet": {
+        "epochs": 50,
+        "batch_size": 1,
+        "optimizer.learning_rate": 0.01,
+        "optimizer.reference_batch": 1,
+        "optimizer.momentum": 0.99,
+        "optimizer.weight_decay": 0.0,
+        "optimizer.schedule": "constant",
+        "data.augmentation": "unet",
+        "data.normalization": "unit",
+    },
 }
 
 MODEL_RECIPES = {
@@ -129,3 +172,25 @@ SHAPES_DEMO = {
     "optimizer.schedule": "constant",
     "optimizer.warmup_epochs": 0.0,
 }
+
+# The segmentation demo, `python -m pipelines.train fcn8s` on shapes with masks: sized like the classification
+# demo to finish in under ten minutes on two CPU cores (README "Segmentation"): 64x64 inputs, the backbone at a
+# quarter of its filters, two shapes a picture, Adam. On any other dataset the paper's network and recipe apply.
+SEGMENTATION_SHAPES_DEMO = {
+    "image_size": 64,
+    "model_options.width_multiplier": 0.25,
+    "epochs": 10,
+    "batch_size": 16,
+    "optimizer.name": "adam",
+    "optimizer.learning_rate": 1e-3,
+    "optimizer.reference_batch": 16,
+    "optimizer.weight_decay": 0.0,
+    "optimizer.schedule": "constant",
+    "optimizer.warmup_epochs": 0.0,
+    "segmentation.pixel_loss": "mean",
+    "data.augmentation": "none",
+    "data.normalization": "unit",
+    "data.shapes_per_image": 2,
+}
+
+SHAPES_DEMOS = {"classification": SHAPES_DEMO, "segmentation": SEGMENTATION_SHAPES_DEMO}

@@ -30,6 +30,7 @@ class Run:
     chief: bool
     run_dir: Path
     input_shape: tuple[int, int, int]
+    task: str = "classification"  # the registry's (ModelSpec.task): what the run trains, evaluates and exports
 
     @property
     def replicas(self):
@@ -82,6 +83,7 @@ def prepare(config):
         chief=is_chief(strategy),
         run_dir=Path(config.run_dir or default_run_dir(config)),
         input_shape=input_shape,
+        task=spec.task,
     )
     if config.global_batch_size and config.global_batch_size % run.replicas:
         raise UserError(

@@ -51,6 +51,8 @@ def learning_rate(config: OptimizerConfig, *, base_rate, steps_per_epoch, epochs
             decay_rate=config.gamma,
             staircase=True,
         )
+    elif config.schedule == "poly":  # DeepLab's "poly": base * (1 - step / steps) ** power, to 0 at the end
+        rate = keras.optimizers.schedules.PolynomialDecay(base_rate, max(1, total), 0.0, power=config.power)
     elif config.schedule == "cosine":
         rate = keras.optimizers.schedules.CosineDecay(base_rate, decay_steps=max(1, total))
     else:

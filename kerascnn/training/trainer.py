@@ -27,6 +27,7 @@ from kerascnn.training.callbacks import (
 from kerascnn.training.checkpoints import CheckpointStore
 from kerascnn.training.models import build_model, compile_model, freeze_backbone
 from kerascnn.training.schedules import current_learning_rate, uses_schedule
+from kerascnn.training.segmentation import BLESSING_METRIC, MaskImages, compile_segmentation
 
 
 def fit(run, splits, *, log=print):
@@ -56,7 +57,7 @@ def fit(run, splits, *, log=print):
             )
             # A recovered run keeps its lowered rate: a schedule is rebuilt from the scaled base rate...
             lr_scale = last.get("lr_scale", 1.0)
-            _compile_phase(model, config, phase, splits.num_classes, run.base_rate * lr_scale, steps)
+            _compile_phase(model, config, phase, splits.num_classes, run.base_rate * lr_scale, steps, run.task)
             state = store.restore(model) or {"epoch": 0, "step": 0}
             if recovering and not uses_schedule(model.optimizer):
                 # ...and a constant (or plateau) rate, a variable the checkpoint restored, is lowered in place.
@@ -67,7 +68,7 @@ def fit(run, splits, *, log=print):
                 factor = config.fine_tune.rate_factor
                 log(f"Fine-tuning: the whole network from epoch {head_epochs + 1}, rate x {factor:g}.")
                 with run.strategy.scope():
-                    _compile_phase(model, config, "full", splits.num_classes, run.base_rate * lr_scale, steps)
+                    _compile_phase(model, config, "full", splits.num_classes, run.base_rate * lr_scale, steps, run.task)
                 state = {"epoch": head_epochs, "step": 0, "history": history, "lr_scale": lr_scale}
             return model, _fit_from(run, model, splits, store, state, steps, log, until=config.epochs, phase="full")
         except NonFiniteLoss as error:
@@ -83,13 +84,14 @@ def fit(run, splits, *, log=print):
             log(f"Recovering from {error}: back to the last checkpoint, learning rate x {config.recover_factor:g}.")
 
 
-def _compile_phase(model, config, phase, num_classes, base_rate, steps):
+def _compile_phase(model, config, phase, num_classes, base_rate, steps, task="classification"):
     """Freezes the backbone for the head phase of fine-tuning (or unfreezes it), and compiles with its rate."""
     if config.weights:
         freeze_backbone(model, frozen=phase == "head")
         if phase == "full":
             base_rate *= config.fine_tune.rate_factor
-    compile_model(model, config, num_classes=num_classes, base_rate=base_rate, steps_per_epoch=steps)
+    compile_ = compile_segmentation if task == "segmentation" else compile_model
+    compile_(model, config, num_classes=num_classes, base_rate=base_rate, steps_per_epoch=steps)
 
 
 def _last_state(store):
@@ -225,8 +227,10 @@ def _writers(run, splits):
         keras.callbacks.TensorBoard(log_dir=str(logs), write_graph=True, profile_batch=config.profile_batches or 0),
         WeightHistograms(logs, freq=config.histogram_freq),
         keras.callbacks.CSVLogger(str(run.run_dir / "training.csv"), append=True),
-        BestWeights(run.run_dir / "best"),
+        BestWeights(run.run_dir / "best", **({"monitor": BLESSING_METRIC} if run.task == "segmentation" else {})),
     ]
+    if run.task == "segmentation" and config.image_summaries:
+        callbacks.append(MaskImages(logs, splits.val, run.input_shape[0], run.input_shape[2], config.data))
     if config.filter_images:
         from kerascnn.analysis.callbacks import FilterImagesCallback
         from kerascnn.data import eval_transform
@@ -238,7 +242,7 @@ def _writers(run, splits):
 
 
 def load_best(run, model):
-    """Loads the weights of the run's best epoch (by validation accuracy) into `model`."""
+    """Loads the weights of the run's best epoch (by validation accuracy, or mean IoU) into `model`."""
     path = run.run_dir / "best" / "model.weights.h5"
     if not path.exists():
         raise UserError(

@@ -1,0 +1,95 @@
+"""The SavedModel of a segmentation model, for TF Serving (export.py does the classifiers').
+
+- `serving_default` takes `images`, uint8 [batch, height, width, channels] of any size, and returns `classes`
+  (int32 [batch, height, width]: each pixel's class, at the input's own size), `scores` (float32, the winning
+  probability of each pixel) and `class_names` (string [batch, classes]: the names of the class indices);
+- `serving_bytes` takes `image_bytes`, encoded images [batch], and returns the same and `mask_png` (each image's
+  class map as an 8-bit gray PNG, what a REST client saves as it is). Images of different sizes in one request
+  have their `classes` padded to the largest with -1 (and `scores` with 0); `mask_png` is each image's own size.
+The resize to the model's input and back run inside the graph, as in the evaluator
+(segmentation.predict_classes); the folder loads with plain TensorFlow.
+"""
+
+from pathlib import Path
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from kerascnn.data.dense import eval_image
+from kerascnn.data import serving_guard
+from kerascnn.data.transforms import decode_image, serving_limits
+from kerascnn.training.export import write_serving_limits, write_warmup_requests
+
+
+def write_segmentation_saved_model(
+    model, folder, *, class_names, data_config, model_name, warmup_image=None, max_pixels=None, max_batch_pixels=None
+):
+    """Exports a float32 segmentation `model` with the two signatures, labels, warm-up requests and the serving
+    limits. Requests go through the classifiers' guard first (kerascnn.data.serving_guard): images over
+    `max_pixels` each or `max_batch_pixels` together (default data.max_image_pixels), and encoded images whose
+    header is not one of its formats, are refused before anything is decoded."""
+    max_pixels, max_batch_pixels = serving_limits(data_config, max_pixels, max_batch_pixels)
+    size, _, channels = model.input_shape[1:]
+    names = tf.constant(list(class_names))
+
+    def probabilities(inputs):
+        return tf.cast(model(inputs, training=False), tf.float32)
+
+    def named(classes):
+        return tf.tile(names[tf.newaxis], [tf.shape(classes)[0], 1])
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
+    def serve_images(images):
+        images = serving_guard.checked_images(images, max_pixels, max_batch_pixels)
+        p = probabilities(eval_image(images, size, channels, data_config))
+        p = tf.image.resize(p, tf.shape(images)[1:3], method="bilinear")  # identity at the model's own size
+        classes = tf.cast(tf.argmax(p, -1), tf.int32)
+        return {"classes": classes, "scores": tf.reduce_max(p, -1), "class_names": named(classes)}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
+    def serve_bytes(image_bytes):
+        def load(encoded):
+            image = decode_image(encoded, channels)
+            return eval_image(image, size, channels, data_config), tf.shape(image)[:2]
+
+        inputs, shapes = tf.map_fn(
+            load,
+            serving_guard.checked_batch(image_bytes, max_pixels, max_batch_pixels),
+            fn_output_signature=(tf.TensorSpec([size, size, channels], tf.float32), tf.TensorSpec([2], tf.int32)),
+        )
+        p = probabilities(inputs)
+        largest = tf.reduce_max(shapes, axis=0)
+
+        def back(args):
+            one, shape = args
+            one = tf.image.resize(one, shape, method="bilinear")
+            classes, scores = tf.cast(tf.argmax(one, -1), tf.int32), tf.reduce_max(one, -1)
+            png = tf.io.encode_png(tf.cast(classes, tf.uint8)[..., tf.newaxis])
+            pad = [[0, largest[0] - shape[0]], [0, largest[1] - shape[1]]]
+            return tf.pad(classes, pad, constant_values=-1), tf.pad(scores, pad), png
+
+        classes, scores, png = tf.map_fn(
+            back,
+            (p, shapes),
+            fn_output_signature=(
+                tf.TensorSpec([None, None], tf.int32),
+                tf.TensorSpec([None, None], tf.float32),
+                tf.TensorSpec([], tf.string),
+            ),
+        )
+        return {"classes": classes, "scores": scores, "class_names": named(classes), "mask_png": png}
+
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    archive.add_endpoint("serving_default", serve_images)
+    archive.add_endpoint("serving_bytes", serve_bytes)
+    archive.write_out(str(folder), verbose=False)
+
+    folder = Path(folder)
+    (folder / "assets").mkdir(exist_ok=True)
+    (folder / "assets" / "labels.txt").write_text("".join(f"{name}\n" for name in class_names), encoding="utf-8")
+    if warmup_image is None:
+        warmup_image = np.full((size, size, channels), 128, np.uint8)
+    write_warmup_requests(folder, model_name, warmup_image)
+    write_serving_limits(folder, {"max_image_pixels": max_pixels, "max_batch_pixels": max_batch_pixels})
