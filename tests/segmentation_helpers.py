@@ -58,3 +58,17 @@ def run_with_tiny(name, *args, env=None, timeout=600):
         cwd=ROOT,
         timeout=timeout,
     )
+
+
+def restored(run_dir, num_classes=7):
+    """The tiny model of a run (with its config's model options, e.g. the demo's width), at its last checkpoint."""
+    import json
+
+    from kerascnn.training.checkpoints import CheckpointStore
+
+    config = json.loads((Path(run_dir) / "config.json").read_text())
+    model = tiny_segnet(
+        num_classes=num_classes, input_shape=tuple(config["input_shape"]), **config["config"]["model_options"]
+    )
+    CheckpointStore(Path(run_dir) / "checkpoints").restore(model)
+    return model

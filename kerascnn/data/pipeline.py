@@ -104,7 +104,7 @@ def _transforms(task, image_size, channels, config):
             lambda image, mask, seed: augment_example(image, mask, seed, **options),
         )
     if config.augmentation not in RECIPES:
-        raise DataError(f'data.augmentation={config.augmentation} is for segmentation models; see README "Data".')
+        raise DataError(f"data.augmentation={config.augmentation} is a segmentation recipe, for segmentation models.")
     mean, std = config.normalization_stats(channels)
 
     def train_transform(image, label, seed):

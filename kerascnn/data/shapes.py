@@ -1,4 +1,5 @@
-"""`shapes`: an embedded image-classification (and segmentation) dataset, drawn offline and deterministically at any resolution.
+"""`shapes`: an embedded image-classification dataset, drawn offline and deterministically at any resolution,
+with masks for segmentation (`generate_shape_masks`).
 
 It lets the pipeline run end to end on a machine with no network and no downloaded data, and it still asks a
 network to learn spatial features: the classes differ only in the outline of one shape. Position, size,

@@ -229,7 +229,22 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
             apply(config, key, value)
     config.data = dataclasses.replace(config.data)  # re-runs DataConfig's checks on the final values
     validate(config)
+    check_augmentation(config, spec.task)
     return config
+
+
+def check_augmentation(config, task):
+    """UserError when data.augmentation is a recipe of the other task (a classifier's crop cannot move a mask)."""
+    from kerascnn.data.recipes import MASK_RECIPES, RECIPES
+
+    name = config.data.augmentation
+    if task == "segmentation" and name != "none" and name not in MASK_RECIPES:
+        raise UserError(
+            f"data.augmentation={name} is a classification recipe; a segmentation model takes none, "
+            f"{', '.join(MASK_RECIPES)}."
+        )
+    if task != "segmentation" and name not in RECIPES:
+        raise UserError(f"data.augmentation={name} is a segmentation recipe; a classifier takes {', '.join(RECIPES)}.")
 
 
 def validate(config):
