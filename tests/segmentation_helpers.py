@@ -1,5 +1,6 @@
 """A tiny segmentation model for the tests, registered here (not in the zoo), and the pipelines run with it."""
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -37,11 +38,28 @@ def tiny_segnet(
     return keras.Model(inputs, x, name=name)
 
 
-if "tiny_segnet" not in kerascnn.list_models():
-    register_model("tiny_segnet", tiny_segnet, input_shape=(32, 32, 3), min_size=8, family="tiny", task="segmentation")
+def register():
+    """Adds tiny_segnet to the registry of this process (the subprocesses of `run_with_tiny` do it)."""
+    if "tiny_segnet" not in kerascnn.list_models():
+        register_model(
+            "tiny_segnet", tiny_segnet, input_shape=(32, 32, 3), min_size=8, family="tiny", task="segmentation"
+        )
+
+
+@contextlib.contextmanager
+def registered():
+    """tiny_segnet in the registry for the duration, so that the tests of every registered model never see it."""
+    from kerascnn import registry
+
+    register()
+    try:
+        yield
+    finally:
+        registry._MODELS.pop("tiny_segnet", None)
+
 
 RUNNER = (
-    "import sys; sys.path.insert(0, {tests!r}); import segmentation_helpers; "
+    "import sys; sys.path.insert(0, {tests!r}); import segmentation_helpers; segmentation_helpers.register(); "
     "from pipelines.cli import run; from pipelines.{name} import main; run(main, sys.argv[1:])"
 )
 

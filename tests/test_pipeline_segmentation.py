@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from segmentation_helpers import TINY_SEGMENTATION, restored, run_with_tiny
+from segmentation_helpers import TINY_SEGMENTATION, registered, restored, run_with_tiny
 
 LOAD_WITHOUT_KERASCNN = """
 import json, sys
@@ -117,8 +117,9 @@ def test_a_classification_recipe_on_a_segmentation_model_is_one_line():
     from kerascnn.errors import UserError
     from kerascnn.training.config import resolve
 
-    assert resolve("tiny_segnet").data.shapes_per_image == 2  # the segmentation demo's sizing
-    with pytest.raises(UserError, match="data.augmentation=alexnet is a classification recipe.*deeplab"):
-        resolve("tiny_segnet", sets=["data.augmentation=alexnet"])
+    with registered():
+        assert resolve("tiny_segnet").data.shapes_per_image == 2  # the segmentation demo's sizing
+        with pytest.raises(UserError, match="data.augmentation=alexnet is a classification recipe.*deeplab"):
+            resolve("tiny_segnet", sets=["data.augmentation=alexnet"])
     with pytest.raises(UserError, match="data.augmentation=deeplab is a segmentation recipe"):
         resolve("lenet5", sets=["data.augmentation=deeplab"])

@@ -107,3 +107,24 @@ def test_mask_grid_shows_image_truth_and_prediction_in_the_voc_palette():
     grid = mask_grid(images, truth, predicted)
     assert grid.shape == (16, 24, 3)
     assert grid[0, 0].tolist() == [0, 0, 0] and grid[0, 8].tolist() == [64, 0, 0] and grid[0, 16].tolist() == [0, 64, 0]
+
+
+def test_mask_moves_with_the_input_exactly_at_multiples_of_the_output_stride(tmp_path):
+    from segmentation_helpers import tiny_segnet
+
+    from kerascnn.analysis.mask_shift import mask_shift_agreement, plot_mask_shift
+
+    keras.utils.set_random_seed(0)
+    model = tiny_segnet(num_classes=4, input_shape=(32, 32, 3))  # output stride 2: one 2x2 pool, 2x upsampling
+    rng = np.random.default_rng(0)
+    for layer in ("conv1", "conv2", "score"):  # weights that make a mask of many blobs
+        kernel, bias = model.get_layer(layer).get_weights()
+        model.get_layer(layer).set_weights([rng.normal(size=kernel.shape), np.zeros_like(bias)])
+    images = rng.normal(size=(4, 32, 32, 3)).astype("float32")
+    classes = np.argmax(model.predict(images, verbose=0), -1)
+    assert np.bincount(classes.ravel(), minlength=4).max() < 0.8 * classes.size
+    agreement = mask_shift_agreement(model, images, range(7), margin=6)
+    assert agreement[0] == agreement[2] == agreement[4] == agreement[6] == 1.0
+    assert min(agreement[1], agreement[3], agreement[5]) < 0.99  # in between, the pool sees other pixels
+    plot_mask_shift({"tiny": agreement}, tmp_path / "shift.png", stride=2)
+    assert (tmp_path / "shift.png").read_bytes()[:4] == b"\x89PNG"

@@ -121,6 +121,8 @@ def write_pictures(model, stats, directory, images=(), layer=None, max_shift=8):
         if not len(images):
             return written
         images = np.stack(images)
+        if len(model.outputs[0].shape) == 4:  # a dense model: how its mask moves, rather than a class
+            return [*written, mask_shift_picture(model, images, directory, max_shift)]
         try:
             shifts = range(max_shift + 1)
             equivariance = equivariance_error(model, images, shifts, layer=layer)
@@ -138,3 +140,24 @@ def write_pictures(model, stats, directory, images=(), layer=None, max_shift=8):
         ]
     except OSError as error:
         raise UserError(f"Cannot write the pictures to {directory}: {error}", field="plot_dir") from None
+
+
+def mask_shift_picture(model, images, directory, max_shift):
+    """mask_shift.png: the agreement of the mask of shifted inputs with the shifted mask, by shift, the multiples
+    of the model's output stride marked (when the registry knows it)."""
+    import sys
+
+    import kerascnn
+    from kerascnn.analysis.mask_shift import mask_shift_agreement, plot_mask_shift
+
+    try:
+        stride = kerascnn.model_spec(model.name).output_stride
+    except ValueError:  # a model of a file: its stride is not known
+        stride = None
+    try:
+        agreement = mask_shift_agreement(model, images, range(max_shift + 1))
+    except ValueError as error:
+        raise UserError(str(error)) from None
+    for k, value in agreement.items():
+        print(f"shift {k:3d} px: mask agreement {value:.4f}", file=sys.stderr)
+    return plot_mask_shift({model.name: agreement}, os.path.join(directory, "mask_shift.png"), stride=stride)

@@ -16,8 +16,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from kerascnn.data.dense import eval_image
 from kerascnn.data import serving_guard
+from kerascnn.data.dense import eval_image
 from kerascnn.data.transforms import decode_image, serving_limits
 from kerascnn.training.export import write_serving_limits, write_warmup_requests
 

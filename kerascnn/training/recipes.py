@@ -178,8 +178,8 @@ SHAPES_DEMO = {
 # quarter of its filters, two shapes a picture, Adam. On any other dataset the paper's network and recipe apply.
 SEGMENTATION_SHAPES_DEMO = {
     "image_size": 64,
-    "model_options.width_multiplier": 0.25,
-    "epochs": 10,
+    "model_options.width_multiplier": 0.125,
+    "epochs": 4,
     "batch_size": 16,
     "optimizer.name": "adam",
     "optimizer.learning_rate": 1e-3,
