@@ -137,7 +137,7 @@ def test_every_bad_pair_is_one_line_or_a_counted_skip(tmp_path, damage):
     with pytest.raises(DataError) as error:
         load(root, tmp_path, val_split=0.2)
     message = str(error.value)
-    assert "\n" not in message and name in message and reason in message and "--on-bad-image skip" in message
+    assert "\n" not in message and name in message and reason in message and "data.on_bad_image=skip" in message
     splits = load(root, tmp_path, val_split=0.2, on_bad_image="skip")
     assert len(splits.bad_images) == 1 and name in splits.bad_images.entries[0][0]
     assert splits.num_train + splits.num_val == 5

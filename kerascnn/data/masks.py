@@ -113,14 +113,17 @@ def folder_mask_splits(config, channels, seed=0):
     if bad and config.on_bad_image == "fail":
         path, reason = bad.entries[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise DataError(f"Bad image or mask {path}: {reason}{more}. Remove or fix it, {SKIP_HINT}.")
+        raise DataError(
+            f"Bad image or mask {path}: {reason}{more}. Remove or fix it, {SKIP_HINT}.", field="data.on_bad_image"
+        )
     names = names or [f"class_{i}" for i in range(max(largest + 1, 2))]
     train, val = usable.get("train", []), usable.get("val")
     if val is None:
         if config.val_split <= 0:
             raise DataError(
                 f"{root} has no validation split and data.val_split is 0: give a fraction to hold out "
-                "(--val-split 0.1), or add val/ or an ImageSets/Segmentation/val.txt."
+                "(data.val_split=0.1), or add val/ or an ImageSets/Segmentation/val.txt.",
+                field="data.val_split",
             )
         held = np.random.default_rng(seed).permutation(len(train))[: max(1, round(config.val_split * len(train)))]
         held = set(held.tolist()) if len(train) > 1 else set()
