@@ -121,7 +121,8 @@ def write_pictures(model, stats, directory, images=(), layer=None, max_shift=8):
         if not len(images):
             return written
         images = np.stack(images)
-        if len(model.outputs[0].shape) == 4:  # a dense model: how its mask moves, rather than a class
+        out, into = model.outputs[0].shape, model.inputs[0].shape
+        if len(out) == 4 and None not in out[1:3] and tuple(out[1:3]) == tuple(into[1:3]):  # a mask: how it moves
             return [*written, mask_shift_picture(model, images, directory, max_shift)]
         try:
             shifts = range(max_shift + 1)

@@ -179,7 +179,7 @@ SHAPES_DEMO = {
 SEGMENTATION_SHAPES_DEMO = {
     "image_size": 64,
     "model_options.width_multiplier": 0.125,
-    "epochs": 4,
+    "epochs": 16,
     "batch_size": 16,
     "optimizer.name": "adam",
     "optimizer.learning_rate": 1e-3,
