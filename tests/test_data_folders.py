@@ -10,6 +10,7 @@ from PIL import Image
 
 from kerascnn.data import DataConfig, DataError, load_splits, verify
 from kerascnn.data.folders import split_stratified
+from pipelines import flags
 
 RNG = np.random.default_rng(0)
 # Smooth, like a photograph (JPEG's loss on noise is large and decoder-dependent), with a little noise.
@@ -118,7 +119,8 @@ def test_bad_files_fail_with_the_first_path_or_are_skipped_and_reported(tmp_path
     with pytest.raises(DataError) as error:
         load_splits(config(root, tmp_path), 32, 3)
     message = str(error.value)
-    assert "\n" not in message and "on-bad-image skip" in message
+    assert "\n" not in message and "data.on_bad_image=skip" in message and error.value.field == "data.on_bad_image"
+    assert "--on-bad-image skip" in flags.speak(message, "train", error.value.field)  # what the command line prints
     assert str(root / "train" / "cat" / "bomb.png") in message  # the first bad file in sorted order
     assert f"and {len(bad_names) - 1} more" in message
 
