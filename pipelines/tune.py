@@ -10,7 +10,7 @@ trials are printed and written to <tune-dir>/results.json, each trial's TensorBo
 import dataclasses
 from pathlib import Path
 
-from pipelines import flags
+from pipelines import flags, train
 from pipelines.cli import ArgumentParser, run
 
 
@@ -43,16 +43,14 @@ def overrides(args):
 
 def main(argv=None):
     args = parse(argv)
-    import keras
-
-    from kerascnn.data import load_splits
+    # Imported after parsing, so that --help does not wait for TensorFlow.
     from kerascnn.training import runs
-    from kerascnn.tuning import best, project, tuners
+    from kerascnn.tuning import best, loader, logs, project, results, roles, tuners
     from kerascnn.tuning.default_spaces import default_space
     from kerascnn.tuning.hypermodel import RecipeHyperModel
     from kerascnn.tuning.search_space import TrialConfigs, active_values, check_space, load_space
 
-    role = tuners.role()
+    role = roles.role()
     configs = TrialConfigs(args.model, args.dataset, tuple(overrides(args).items()), tuple(args.set))
     base = configs()
     source = f"--search-space {args.search_space}" if args.search_space else "default space"
@@ -60,13 +58,11 @@ def main(argv=None):
     check_space(space, configs, source=source)
     objective = tuners.objective(args.objective)
     tune_dir = Path(args.tune_dir or project.default_tune_dir(base, args.tuner))
-    if role != "worker":  # workers may share the chief's folder: it is the chief's to clear and record
-        if args.overwrite:
-            project.clear(tune_dir)
-        project.record_search(tune_dir, project.describe_search(base, space, args.tuner, objective))
+    project.open_search(
+        tune_dir, project.describe_search(base, space, args.tuner, objective), overwrite=args.overwrite, role=role
+    )
     search_run = runs.prepare(dataclasses.replace(base, run_dir=str(tune_dir)))
-    load = lambda: load_splits(base.data, *search_run.input_shape[::2], seed=base.seed)  # noqa: E731
-    splits = None if role == "chief" else load()  # the chief trains nothing
+    splits = loader.initial_splits(search_run, role)
     hypermodel = RecipeHyperModel(space, configs, search_run, splits)
     tuner = tuners.make_tuner(
         args.tuner,
@@ -81,22 +77,21 @@ def main(argv=None):
         f"{runs.describe(search_run)}. {args.tuner} search ({role}) of {len(space)} hyperparameters, up to "
         f"{tuner.planned} trials of {base.epochs} epoch(s), by {objective.name}; in {tune_dir}."
     )
-    board = keras.callbacks.TensorBoard(log_dir=str(tune_dir / "logs"), histogram_freq=0, write_graph=False)
-    tuners.search(tuner, callbacks=[board])
+    tuners.search(tuner, callbacks=logs.callbacks(tune_dir))
     if role == "worker":
         after = " (--export-best and --then-train run on the chief)" if args.export_best or args.then_train else ""
         print(f"Worker {tuner.tuner_id}: the chief has no more trials to give{after}.")
         return 0
 
-    _report(tuner, space, base, objective, tune_dir, args.tuner)
+    path = tune_dir / "results.json"
+    print("\n" + results.report(tuner, objective, path, model=base.model, kind=args.tuner, keys=[h.key for h in space]))
+    print(f"Results: {path}; TensorBoard: tensorboard --logdir {logs.log_dir(tune_dir)}")
     if not (args.export_best or args.then_train):
         return 0
     trial = best.best_trial(tuner)
     if args.export_best:
-        _export(tuner, hypermodel, trial, splits or load(), tune_dir / "best")
+        _export(tuner, hypermodel, trial, splits or loader.load(search_run), tune_dir / "best")
     if args.then_train:
-        from pipelines import train
-
         values = active_values(trial.hyperparameters, tuner.order)
         model, fields, sets = best.train_fields(
             configs, values, epochs=args.train_epochs, run_dir=args.run_dir or str(tune_dir / "train")
@@ -105,22 +100,6 @@ def main(argv=None):
         print("Training the best trial: python -m pipelines.train " + " ".join(argv))
         return train.main(argv)
     return 0
-
-
-def _report(tuner, space, base, objective, tune_dir, kind):
-    """Prints the ranked trials and the best one's --set items, and writes results.json."""
-    from kerascnn.tuning import results
-
-    ranked = results.rank(tuner.oracle.trials.values(), objective, order=tuner.order)
-    print("\n" + results.format_table(ranked, objective, keys=[h.key for h in space]))
-    results.write_results(tune_dir / "results.json", ranked, model=base.model, tuner=kind, objective=objective)
-    if ranked and ranked[0]["rank"]:
-        top = ranked[0]
-        print(
-            f"Best: trial {top['trial']}; pipelines.train takes it as "
-            + " ".join([top.get("model", base.model), *(f"--set {item}" for item in top["sets"])])
-        )
-    print(f"Results: {tune_dir / 'results.json'}; TensorBoard: tensorboard --logdir {tune_dir / 'logs'}")
 
 
 def _export(tuner, hypermodel, trial, splits, retrain_dir):

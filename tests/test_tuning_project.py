@@ -50,3 +50,19 @@ def test_overwrite_clears_a_search_but_not_another_folder(tmp_path):
 def test_default_folder_names_model_dataset_and_tuner():
     config = TrialConfigs("lenet5", "/data/my-pets/")()
     assert project.default_tune_dir(config, "hyperband") == Path("runs/tune/lenet5-my-pets-hyperband")
+
+
+def test_a_worker_leaves_the_chiefs_folder_alone(tmp_path):
+    project.open_search(tmp_path / "search", describe(), role="chief")
+    (tmp_path / "search" / "trial_0").mkdir()
+    # A worker started with --overwrite and another search neither clears the chief's folder nor is refused.
+    project.open_search(tmp_path / "search", describe(["epochs=3"]), overwrite=True, role="worker")
+    assert (tmp_path / "search" / "trial_0").is_dir()
+    project.open_search(tmp_path / "fresh", describe(), role="worker")
+    assert not (tmp_path / "fresh").exists()
+    # The chief (and a local search) records the search, and refuses another unless told to overwrite.
+    with pytest.raises(UserError, match="holds another search"):
+        project.open_search(tmp_path / "search", describe(["epochs=3"]), role="local")
+    project.open_search(tmp_path / "search", describe(["epochs=3"]), overwrite=True, role="chief")
+    assert not (tmp_path / "search" / "trial_0").exists()
+    project.record_search(tmp_path / "search", describe(["epochs=3"]))  # the new search is the one recorded

@@ -1,12 +1,13 @@
 """Ranking a search's trials, its table, its JSON, and the progress lines of a trial."""
 
 import json
+import types
 
 import keras_tuner
 import pytest
 
 from kerascnn.tuning import progress
-from kerascnn.tuning.results import format_table, rank, write_results
+from kerascnn.tuning.results import format_table, rank, report, write_results
 from kerascnn.tuning.search_space import parse_space
 
 SPACE = parse_space(
@@ -100,6 +101,23 @@ def test_results_json_is_written_whole(tmp_path):
     assert document["objective"] == {"name": "val_loss", "direction": "min"}
     assert document["trials"] == json.loads(json.dumps(records))
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary file left
+
+
+def test_the_report_writes_the_ranking_and_names_the_best_trials_training_command(tmp_path):
+    objective = keras_tuner.Objective("val_loss", "min")
+    tuner = types.SimpleNamespace(oracle=types.SimpleNamespace(trials=dict(enumerate(TRIALS))), order=[])
+    text = report(tuner, objective, tmp_path / "results.json", model="lenet5", kind="random")
+    table, best = text.rsplit("\n", 1)
+    assert table == format_table(rank(TRIALS, objective), objective)
+    assert best == (
+        "Best: trial 1; pipelines.train takes it as lenet5 "
+        "--set optimizer.name=adam --set optimizer.learning_rate=0.0003"
+    )
+    document = json.loads((tmp_path / "results.json").read_text())
+    assert (document["model"], document["tuner"]) == ("lenet5", "random")
+    assert [t["trial"] for t in document["trials"]] == ["1", "3", "0", "2"]
+    failed = types.SimpleNamespace(oracle=types.SimpleNamespace(trials={0: TRIALS[2]}), order=[])
+    assert "Best" not in report(failed, objective, tmp_path / "results.json", model="lenet5", kind="random")
 
 
 def test_progress_lines_say_which_trial_of_how_many_and_the_best_so_far():

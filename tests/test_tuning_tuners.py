@@ -1,10 +1,10 @@
-"""The tuners: objectives, distributed roles, and how many trials a search plans."""
+"""The tuners: objectives, and how many trials a search plans."""
 
 import keras_tuner
 import pytest
 
 from kerascnn.errors import UserError
-from kerascnn.tuning.tuners import objective, planned_trials, role
+from kerascnn.tuning.tuners import objective, planned_trials
 from pipelines import flags
 
 
@@ -14,15 +14,6 @@ def test_losses_are_minimised_and_accuracies_maximised():
     with pytest.raises(UserError, match="^objective must be one of") as error:
         objective("val_f1")
     assert flags.speak(str(error.value), flags.TUNE, error.value.field).startswith("--objective must be one of")
-
-
-def test_roles_follow_keras_tuners_variables():
-    cluster = {"KERASTUNER_ORACLE_IP": "10.0.0.1", "KERASTUNER_ORACLE_PORT": "8000"}
-    assert role({}) == "local"
-    assert role({**cluster, "KERASTUNER_TUNER_ID": "chief"}) == "chief"
-    assert role({**cluster, "KERASTUNER_TUNER_ID": "tuner3"}) == "worker"
-    with pytest.raises(UserError, match="missing: KERASTUNER_ORACLE_PORT"):
-        role({"KERASTUNER_ORACLE_IP": "10.0.0.1", "KERASTUNER_TUNER_ID": "tuner0"})
 
 
 # keras-tuner's Hyperband, counted out by hand: with s0 = ceil(1 + log3(max_epochs)), bracket b (from

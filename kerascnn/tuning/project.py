@@ -15,6 +15,7 @@ from kerascnn.errors import UserError
 from kerascnn.training import config as config_lib
 from kerascnn.training.atomic import write_atomic
 from kerascnn.training.runs import default_run_dir
+from kerascnn.tuning import roles
 
 # Fields a resumed search may change: where versions go, and how runs are monitored; not the epochs.
 RESUMABLE = config_lib.RESUMABLE_CHANGES - {"epochs"}
@@ -36,6 +37,16 @@ def describe_search(config, space, tuner, objective):
         "space": {h.name: {k: v for k, v in dataclasses.asdict(h).items() if v not in (None, ())} for h in space},
     }
     return json.loads(json.dumps(document, default=str))
+
+
+def open_search(folder, description, *, overwrite=False, role="local"):
+    """Readies `folder` for the search `description`: cleared first if `overwrite`, then recorded (a resumed search
+    is checked against the record). A worker does neither: the folder it may share is the chief's."""
+    if not roles.keeps_folder(role):
+        return
+    if overwrite:
+        clear(folder)
+    record_search(folder, description)
 
 
 def record_search(folder, description):

@@ -66,6 +66,22 @@ def write_results(path, records, *, model, tuner, objective):
     write_atomic(path, json.dumps(document, indent=2, default=float))
 
 
+def report(tuner, objective, path, *, model, kind, keys=None):
+    """Ranks the trials of `tuner`'s search and writes them to `path` (results.json); returns them as a table, with
+    the `pipelines.train` arguments of the best trial when one completed.
+
+    `model`: the searched model (unless the search chooses it); `kind`: the tuner's kind, e.g. "random"; `keys`:
+    the config fields of the table's columns, in order."""
+    ranked = rank(tuner.oracle.trials.values(), objective, order=tuner.order)
+    write_results(path, ranked, model=model, tuner=kind, objective=objective)
+    lines = [format_table(ranked, objective, keys=keys)]
+    if ranked and ranked[0]["rank"]:
+        top = ranked[0]
+        command = [top.get("model", model), *(f"--set {item}" for item in top["sets"])]
+        lines.append(f"Best: trial {top['trial']}; pipelines.train takes it as " + " ".join(command))
+    return "\n".join(lines)
+
+
 def _cell(value, digits=4):
     if value is None:
         return "-"

@@ -4,12 +4,9 @@ Each tuner here adds to keras-tuner's: a progress line as each trial begins and 
 its hyperparameters, its time, the best so far), and each trial's time, epochs and best epoch among the metrics it
 reports, so that they reach the oracle even when it runs on a distributed search's chief.
 
-Distributed search is keras-tuner's own: the process whose KERASTUNER_TUNER_ID contains "chief" runs the oracle
-as a gRPC server at KERASTUNER_ORACLE_IP:KERASTUNER_ORACLE_PORT and trains nothing; every other process is a
-worker that asks it for trials and reports their results.
+Distributed search is keras-tuner's own (roles.py): a chief serves the trials, workers train them.
 """
 
-import os
 import time
 from pathlib import Path
 
@@ -17,11 +14,10 @@ import keras_tuner
 
 from kerascnn import compat
 from kerascnn.errors import UserError
-from kerascnn.tuning import progress
+from kerascnn.tuning import progress, roles
 
 # The metrics every trial logs, for each epoch.
 OBJECTIVES = ("val_accuracy", "val_loss", "val_top5_accuracy", "accuracy", "loss", "top5_accuracy")
-DISTRIBUTION_VARIABLES = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 
 
 def objective(name):
@@ -29,20 +25,6 @@ def objective(name):
     if name not in OBJECTIVES:
         raise UserError(f"objective must be one of {', '.join(OBJECTIVES)}, got {name!r}.", field="objective")
     return keras_tuner.Objective(name, "min" if name.endswith("loss") else "max")
-
-
-def role(environ=os.environ):
-    """ "local", or in a distributed search "chief" (KERASTUNER_TUNER_ID contains "chief") or "worker"."""
-    given = [name for name in DISTRIBUTION_VARIABLES if name in environ]
-    if not given:
-        return "local"
-    missing = [name for name in DISTRIBUTION_VARIABLES if name not in environ]
-    if missing:
-        raise UserError(
-            f"A distributed search needs {', '.join(DISTRIBUTION_VARIABLES)}; missing: "
-            f"{', '.join(missing)} (see the README, Tuning)."
-        )
-    return "chief" if "chief" in environ["KERASTUNER_TUNER_ID"] else "worker"
 
 
 def _best_epoch(history, objective):
@@ -141,7 +123,7 @@ def make_tuner(kind, hypermodel, *, objective, directory, max_trials=None, epoch
     if max_trials:
         oracle.max_trials = max_trials
     tuner.planned = planned_trials(oracle)
-    where = role()
+    where = roles.role()
     if where == "local":
         oracle.verbose = 0  # the tuner prints progress
     else:
@@ -160,8 +142,8 @@ def search(tuner, **fit_kwargs):
         if lines[0].startswith("Number of consecutive failures"):
             raise UserError(f"The search stopped: {lines[0].rstrip('.')} trials; the last one: {lines[-1]}") from None
         if "bind" in lines[0].lower():
-            address = f"{os.environ.get('KERASTUNER_ORACLE_IP')}:{os.environ.get('KERASTUNER_ORACLE_PORT')}"
             raise UserError(
-                f"The chief cannot serve the oracle at {address} ({lines[0]}); choose a free KERASTUNER_ORACLE_PORT."
+                f"The chief cannot serve the oracle at {roles.oracle_address()} ({lines[0]}); choose a free "
+                "KERASTUNER_ORACLE_PORT."
             ) from None
         raise
