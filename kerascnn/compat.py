@@ -57,7 +57,8 @@ class FirstReplicaBuild:
 
 # --- keras-tuner (kerascnn.tuning) -----------------------------------------------------------------------------
 # keras-tuner exports no base class of the oracle's progress display, no setter for it, no count of Hyperband's
-# trials, and a worker's oracle (a gRPC client) does not expose the oracle it wraps.
+# trials, and a worker's oracle (a gRPC client) does not expose the oracle it wraps. keras-tuner is imported in
+# the functions that need it: training and kerascnn.analysis, which use this module too, need not load it.
 
 
 def tuner_display_class():

@@ -9,6 +9,9 @@ Training and inference images per second (median of repetitions, after uncounted
 pipeline's images per second for each source, the time from start to the first training step, peak memory.
 """
 
+import shlex
+import sys
+
 from pipelines.cli import ArgumentParser, run
 
 
@@ -62,10 +65,8 @@ def parse(argv):
 
 
 def main(argv=None):
-    import shlex
-    import sys
-
     args = parse(argv)
+    # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     from kerascnn.benchmark import Settings, report, run_benchmark
     from kerascnn.training.atomic import write_atomic
 

@@ -8,6 +8,9 @@ its paper's input, and of each custom layer at the shapes its paper uses it (`--
 alternation. For the whole pipeline on TensorFlow, beside keras.applications, use `pipelines.benchmark`.
 """
 
+import shlex
+import sys
+
 from pipelines.cli import ArgumentParser, run
 
 
@@ -41,10 +44,8 @@ def parse(argv):
 
 
 def main(argv=None):
-    import shlex
-    import sys
-
     args = parse(argv)
+    # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     from kerascnn.benchmark import backends
     from kerascnn.training.atomic import write_atomic
 

@@ -26,6 +26,7 @@ def parse(argv):
 
 def main(argv=None):
     args = parse(argv)
+    # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     from kerascnn.data import DataConfig, load_splits
     from kerascnn.errors import UserError
     from kerascnn.training.config import apply

@@ -11,10 +11,10 @@ pictures of its receptive-field growth, its first layer's filters and feature ma
 
 import sys
 
-from kerascnn import analysis
-from kerascnn.analysis import inspection
-from kerascnn.analysis.report import FORMATS
 from pipelines.cli import ArgumentParser, run
+
+# kerascnn.analysis.report.FORMATS, written out: importing kerascnn before parsing would load TensorFlow.
+FORMATS = ("table", "markdown", "json")
 
 
 def parse(argv):
@@ -53,6 +53,10 @@ def parse(argv):
 
 def main(argv=None):
     args = parse(argv)
+    # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
+    from kerascnn import analysis
+    from kerascnn.analysis import inspection
+
     model = inspection.load_model(
         args.model,
         keras_file=args.keras_file,

@@ -41,6 +41,7 @@ def overrides(args):
 
 def main(argv=None):
     args = parse(argv)
+    # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     import kerascnn
     from kerascnn.data import load_splits
     from kerascnn.training import config as config_lib

@@ -43,7 +43,7 @@ def overrides(args):
 
 def main(argv=None):
     args = parse(argv)
-    # Imported after parsing, so that --help does not wait for TensorFlow.
+    # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     from kerascnn.training import runs
     from kerascnn.tuning import best, loader, logs, project, results, roles, tuners
     from kerascnn.tuning.default_spaces import default_space

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kerascnn.analysis.report import FORMATS
 from pipelines import inspect
 from pipelines.cli import run
 
@@ -133,3 +134,7 @@ def test_command_line_errors_are_one_line_without_traceback(argv, message):
     assert result.returncode == 2 and result.stdout == ""
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith(message) and "Traceback" not in result.stderr
+
+
+def test_the_format_choices_are_the_reports():
+    assert inspect.FORMATS == FORMATS  # written out in the command line, which parses before importing kerascnn

@@ -1,8 +1,11 @@
 """pipelines.flags: the one table of (config field, flag, help) for train and tune, and the errors it speaks."""
 
 import dataclasses
+import subprocess
+import sys
 
 import pytest
+from pipeline_helpers import ROOT
 
 from kerascnn.errors import DataError, UserError
 from kerascnn.training import config as config_lib
@@ -115,3 +118,25 @@ def test_one_hierarchy_carries_the_field_through_pickling():
     error = pickle.loads(pickle.dumps(DataError("data.val_split must be ...", field="data.val_split")))
     assert isinstance(error, UserError) and isinstance(error, ValueError) and error.field == "data.val_split"
     assert dataclasses.is_dataclass(flags.Flag)
+
+
+# Each command's --help in a process where TensorFlow cannot be imported: its parser must come before kerascnn.
+HELP_WITHOUT_TENSORFLOW = """
+import contextlib, importlib, io, sys
+sys.modules["tensorflow"] = None
+for name in sys.argv[1:]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+        importlib.import_module("pipelines." + name).parse(["--help"])
+    print(name, "usage: python -m pipelines." + name in out.getvalue())
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("kerascnn", "keras")))
+"""
+
+
+def test_help_comes_before_tensorflow_and_kerascnn():
+    names = ["train", "tune", "evaluate", "inspect", "benchmark", "benchmark_backend"]
+    result = subprocess.run(
+        [sys.executable, "-c", HELP_WITHOUT_TENSORFLOW, *names], capture_output=True, text=True, cwd=ROOT
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"{name} True" for name in names] + ["[]"]

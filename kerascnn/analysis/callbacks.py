@@ -33,7 +33,8 @@ class FilterImagesCallback(keras.callbacks.Callback):
         self._writer = None
 
     def on_train_begin(self, logs=None):
-        # TensorBoard's summary writer is the point here: it is how images reach the Images tab.
+        # TensorBoard's summary writer is the point here: it is how images reach the Images tab. Imported here, as
+        # the rest of kerascnn.analysis runs on any Keras backend, without TensorFlow.
         import tensorflow as tf
 
         self._conv = self.model.get_layer(self.layer) if self.layer else first_conv(self.model)
@@ -52,7 +53,7 @@ class FilterImagesCallback(keras.callbacks.Callback):
 
     def write(self, step):
         """Writes the two images now, at `step`."""
-        import tensorflow as tf
+        import tensorflow as tf  # as in on_train_begin
 
         kernel = keras.ops.convert_to_numpy(self._conv.kernel).astype("float32")
         maps = keras.ops.convert_to_numpy(self._extractor(self.image[None], training=False))[0]

@@ -13,6 +13,7 @@ import os
 
 import keras
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 from kerascnn.analysis.equivariance import equivariance_error, translation_invariance
 from kerascnn.analysis.grids import feature_map_grid, feature_maps, filter_grid, first_conv
@@ -76,8 +77,6 @@ def check_layer(model, layer):
 def read_images(model, paths):
     """The image files at `paths`, each resized to `model`'s input and standardised per channel (mean 0,
     deviation 1)."""
-    from PIL import Image, UnidentifiedImageError
-
     shape = tuple(model.inputs[0].shape[1:])
     if paths and None in shape:
         raise UserError(f"{model.name} takes images of any size: give one with input_size N.", field="input_size")

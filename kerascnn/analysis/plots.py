@@ -9,6 +9,10 @@ temporary name next to its destination and renamed, so an interrupted run never 
 import os
 
 import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator, ScalarFormatter
+from PIL import Image
 
 from kerascnn.analysis.receptive import receptive_field_growth
 from kerascnn.training.atomic import write_atomic
@@ -16,8 +20,6 @@ from kerascnn.training.atomic import write_atomic
 
 def save_png(image, path):
     """Writes a uint8 image (height, width) or (height, width, 1 or 3) as a PNG; returns the path."""
-    from PIL import Image
-
     image = np.asarray(image, "uint8")
     image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
     return os.fspath(write_atomic(path, lambda f: Image.fromarray(image).save(f, format="PNG")))
@@ -29,8 +31,6 @@ def plot_receptive_field_growth(stats, path, *, title=None):
     The y axis is logarithmic (fields grow linearly with depth until a stride multiplies the growth); dotted lines
     mark the input sizes, past which a unit's field reaches into the padding.
     """
-    from matplotlib.ticker import MaxNLocator, ScalarFormatter
-
     figure, axes = _figure(figsize=(6.4, 4.2))
     models = stats if isinstance(stats, dict) else {stats.name: stats}
     for i, (label, model_stats) in enumerate(models.items()):
@@ -77,9 +77,6 @@ def plot_shift_sensitivity(equivariance, invariance, path, *, title=None):
 
 
 def _figure(ncols=1, figsize=(6.4, 4.8)):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
     figure = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, ncols)

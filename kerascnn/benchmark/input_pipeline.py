@@ -18,6 +18,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from PIL import Image
+
 import kerascnn
 from kerascnn.benchmark.candidates import paper_config, paper_dataset
 from kerascnn.benchmark.throughput import summarize
@@ -82,7 +84,7 @@ def _open(source, data, model, image_size, channels, images, temp):
         data = data.replace(dataset=str(temp / "images"), cache=False, cache_dir=str(temp / "cache"))
         yield data, load_splits(data, image_size, channels), f"folder of {images} JPEGs of {width}x{height}"
     elif source == "tfds":
-        import tensorflow_datasets as tfds
+        import tensorflow_datasets as tfds  # only for this source (a quarter of a second to import)
 
         data = data.replace(dataset=paper_dataset(model), data_dir=str(temp), cache=False)
         with tfds.testing.mock_data(num_examples=images):
@@ -94,8 +96,6 @@ def _open(source, data, model, image_size, channels, images, temp):
 def write_jpeg_folder(root, count, image_size, channels, classes=2):
     """Writes `count` JPEGs (quality 90) of shapes in `classes` class folders under `root`, each the size of a
     typical photo for a model of `image_size` pixels; returns their (height, width)."""
-    from PIL import Image
-
     height, width = (max(image_size, round(image_size * scale)) for scale in PHOTO)
     pictures = generate_shapes(count, image_size=width, channels=channels, seed=1)[0][:, :height]
     for index, picture in enumerate(pictures):

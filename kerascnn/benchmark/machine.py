@@ -9,11 +9,12 @@ import platform
 import resource
 import sys
 
+import keras
+
 
 def describe_machine():
     """A dict of plain values describing this machine and its TensorFlow and Keras."""
-    import keras
-    import tensorflow as tf
+    import tensorflow as tf  # here, not above: backends.py takes `cpu_model` on machines without TensorFlow
 
     gpus = tf.config.list_physical_devices("GPU")
     return {

@@ -14,6 +14,7 @@ can understate their needs, as they reuse memory that the earlier ones freed.
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -21,6 +22,10 @@ import time
 from pathlib import Path
 
 import kerascnn
+from kerascnn.benchmark import throughput
+from kerascnn.benchmark.candidates import Candidate, build, paper_config
+from kerascnn.benchmark.machine import peak_resident_mib, reset_peak, resident_mib
+from kerascnn.data import load_splits, make_dataset
 
 # Run by `python -c`: the clock starts before TensorFlow is imported, so the imports are timed too.
 _BOOT = """
@@ -65,8 +70,6 @@ def measure_point(point, *, timeout=None):
 
 def _failure(process):
     if process.returncode < 0:
-        import signal
-
         name = signal.Signals(-process.returncode).name
         hint = " (out of memory?)" if name == "SIGKILL" else ""
         return f"the process died of {name}{hint}"
@@ -76,11 +79,6 @@ def _failure(process):
 
 def child(point, out_path, marks):
     """The fresh process's side of `measure_point`; writes the results as JSON to `out_path`."""
-    from kerascnn.benchmark import throughput
-    from kerascnn.benchmark.candidates import Candidate, build, paper_config
-    from kerascnn.benchmark.machine import peak_resident_mib, reset_peak, resident_mib
-    from kerascnn.data import load_splits, make_dataset
-
     started, tensorflow_imported, kerascnn_imported = marks
     startup = {
         "import_tensorflow": tensorflow_imported - started,

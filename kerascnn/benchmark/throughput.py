@@ -63,7 +63,7 @@ class Timer(StepTimer):
     """Times one compiled model's training and inference steps on a batch held in memory."""
 
     def __init__(self, model, images, labels):
-        import tensorflow as tf
+        import tensorflow as tf  # as in fixed_batch
 
         self.model = model
         self.images = images

@@ -6,8 +6,10 @@ from pathlib import Path
 import tensorflow as tf
 
 from kerascnn.data.config import DataError
+from kerascnn.data.folders import folder_splits
 from kerascnn.data.shapes import class_names, generate_shapes
 from kerascnn.data.splits import Splits
+from kerascnn.data.tfds_source import tfds_splits
 
 
 def load_splits(config, image_size, channels, seed=0, task="classification"):
@@ -33,10 +35,7 @@ def load_splits(config, image_size, channels, seed=0, task="classification"):
     if dataset == "shapes":
         return shapes_splits(config, image_size, channels)
     if _looks_like_path(dataset):
-        from kerascnn.data.folders import folder_splits
-
         return folder_splits(config, channels, seed)
-    from kerascnn.data.tfds_source import tfds_splits
 
     return tfds_splits(config, channels)
 

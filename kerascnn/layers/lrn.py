@@ -48,7 +48,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         if keras.backend.backend() == "tensorflow" and len(x.shape) == 4:
             # TensorFlow's fused LRN kernel is the point here: forward and backward run 3-4x faster on CPU than
             # the portable expression below (AlexNet's conv1 maps, batch 8), and it computes the same formula.
-            import tensorflow as tf
+            import tensorflow as tf  # here: the layers run on every backend, without TensorFlow
 
             return tf.nn.local_response_normalization(x, self.depth_radius, self.bias, self.alpha, self.beta)
         return self.normalize_portably(x)

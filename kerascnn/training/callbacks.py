@@ -10,6 +10,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from tensorboard.plugins.histogram import metadata
 
 from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
@@ -182,8 +183,6 @@ class WeightHistograms(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if not self.freq or (epoch + 1) % self.freq:
             return
-        from tensorboard.plugins.histogram import metadata
-
         with tf.summary.create_file_writer(str(self.log_dir / "train")).as_default():
             for weight in self.model.trainable_weights:
                 values = keras.ops.convert_to_numpy(weight).astype(np.float32).ravel()

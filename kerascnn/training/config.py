@@ -7,6 +7,7 @@ and --set items; pipelines.flags maps the one to the other).
 """
 
 import dataclasses
+import difflib
 import hashlib
 import json
 import types
@@ -174,8 +175,6 @@ def apply(config, key, value):
         return
     fields = _fields(type(target))
     if name not in fields:
-        import difflib
-
         close = difflib.get_close_matches(name, fields, n=1)
         hint = f" (did you mean {'.'.join([*parents, close[0]])}?)" if close else ""
         raise UserError(f"{key}: unknown config field{hint}.", field=key)

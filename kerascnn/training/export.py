@@ -23,8 +23,11 @@ from pathlib import Path
 import keras
 import numpy as np
 import tensorflow as tf
+from PIL import Image
+from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
 from kerascnn.analysis.folding import fold_batch_norms
+from kerascnn.data.serving_guard import FORMATS, MAX_CHANNELS
 from kerascnn.training.models import build_model
 
 TOP_K = 5
@@ -99,8 +102,6 @@ def write_saved_model(
 
 def write_serving_limits(folder, limits):
     """assets.extra/serving.json: what a request may be, as the graph enforces it."""
-    from kerascnn.data.serving_guard import FORMATS, MAX_CHANNELS
-
     about = {
         **limits,
         "image_bytes_formats": list(FORMATS),
@@ -113,8 +114,6 @@ def write_serving_limits(folder, limits):
 
 
 def _encode_png(image):
-    from PIL import Image
-
     buffer = io.BytesIO()
     Image.fromarray(image.squeeze(-1) if image.shape[-1] == 1 else image).save(buffer, format="PNG")
     return buffer.getvalue()
@@ -123,8 +122,6 @@ def _encode_png(image):
 def write_warmup_requests(folder, model_name, image):
     """assets.extra/tf_serving_warmup_requests: one PredictRequest for each signature, as TF Serving expects
     (https://www.tensorflow.org/tfx/serving/saved_model_warmup)."""
-    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
-
     extra = Path(folder) / "assets.extra"
     extra.mkdir(exist_ok=True)
     requests = {

@@ -1,6 +1,7 @@
 """The model a run trains: the registry's, compiled with the recipe's optimizer, loss and metrics."""
 
 import keras
+import tensorflow as tf
 
 import kerascnn
 from kerascnn.compat import FirstReplicaBuild
@@ -33,8 +34,6 @@ class TrainingModel(FirstReplicaBuild, keras.Model):
         return loss
 
     def _multi_worker(self):
-        import tensorflow as tf
-
         return isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
     def train_step(self, data):

@@ -17,9 +17,11 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
+from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
 from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries, write_atomic
-from kerascnn.training.export import write_metrics
+from kerascnn.training.callbacks import weights_are_finite
+from kerascnn.training.export import serving_model, write_metrics, write_saved_model
 from kerascnn.training.failpoints import failpoint
 
 BLESSING_METRIC = "val_accuracy"
@@ -108,10 +110,6 @@ def write_models_config(output_dir):
 def deliver(run, model, splits, metrics, *, log=print):
     """The pusher's stage: exports `model` and pushes it as the next version if it is blessed (or pushing is
     forced). Returns (path of the new version or None, the reason)."""
-    from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
-    from kerascnn.training.callbacks import weights_are_finite
-    from kerascnn.training.export import serving_model, write_saved_model
-
     config = run.config
     model_dir = Path(config.output_dir) / config.model
     dense = run.task == "segmentation"

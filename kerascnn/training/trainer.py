@@ -11,7 +11,8 @@ import sys
 
 import keras
 
-from kerascnn.data import make_datasets, steps_per_epoch
+from kerascnn.analysis.callbacks import FilterImagesCallback
+from kerascnn.data import eval_transform, make_datasets, steps_per_epoch
 from kerascnn.errors import UserError
 from kerascnn.training.atomic import write_atomic
 from kerascnn.training.callbacks import (
@@ -232,9 +233,6 @@ def _writers(run, splits):
     if run.task == "segmentation" and config.image_summaries:
         callbacks.append(MaskImages(logs, splits.val, run.input_shape[0], run.input_shape[2], config.data))
     if config.filter_images:
-        from kerascnn.analysis.callbacks import FilterImagesCallback
-        from kerascnn.data import eval_transform
-
         image = next(iter(splits.val.take(1)))[0]
         image = eval_transform(image, run.input_shape[0], run.input_shape[2], config.data)
         callbacks.append(FilterImagesCallback(str(logs / "filters"), image.numpy()))

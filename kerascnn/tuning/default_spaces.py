@@ -12,6 +12,7 @@ auxiliary loss weight, and the depth of a ResNet among its family's.
 import inspect
 
 import kerascnn
+from kerascnn.layers import LocalResponseNormalization
 from kerascnn.tuning.search_space import Hyperparameter
 
 # The centre of the learning-rate range of an optimizer the recipe does not use (per `reference_batch` images).
@@ -107,8 +108,6 @@ def model_space(config):
 
 def _has_lrn_to_switch(spec):
     """Whether the `lrn` switch changes the model (alexnet_single's table, for one, has no LRN to switch off)."""
-    from kerascnn.layers import LocalResponseNormalization
-
     size = max(spec.min_size, 32)
     backbone = spec.builder(input_shape=(size, size, 3), include_top=False, **{**spec.defaults, "lrn": True})
     return any(isinstance(layer, LocalResponseNormalization) for layer in backbone.layers)

@@ -24,7 +24,11 @@ import math
 from pathlib import Path
 from typing import Any
 
+import yaml
+
+import kerascnn
 from kerascnn.errors import UserError
+from kerascnn.training import config as config_lib
 
 TYPES = {
     "float": {"type", "min", "max", "step", "sampling", "default", "when"},
@@ -90,8 +94,6 @@ def load_space(path, source=None):
         reason = getattr(error, "strerror", None) or error
         raise UserError(f"{source}: cannot read it ({reason}).") from None
     if path.suffix.lower() in (".yaml", ".yml"):
-        import yaml
-
         try:
             document = yaml.safe_load(text)
         except yaml.YAMLError as error:
@@ -238,8 +240,6 @@ class TrialConfigs:
     sets: tuple[str, ...] = ()  # "key=value" items from --set
 
     def __call__(self, values=None):
-        from kerascnn.training import config as config_lib
-
         values = values or {}
         return config_lib.resolve(
             searched_model(values, self.model),
@@ -252,8 +252,6 @@ class TrialConfigs:
 def check_space(space, configs, source="the search space"):
     """Raises UserError unless every value the search can give each field makes a valid config, and every model
     option is a switch of every model the search builds."""
-    import kerascnn
-
     base = configs()
     searched = next((h for h in space if h.key == "model"), None)
     models = searched.values if searched else (base.model,)
@@ -290,8 +288,6 @@ def _probe(configs, values, where):
 
 
 def _check_option(model, option, where):
-    import kerascnn
-
     spec = kerascnn.model_spec(model)
     parameters = inspect.signature(spec.builder).parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
