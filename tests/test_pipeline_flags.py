@@ -134,7 +134,7 @@ print(sorted(m for m in sys.modules if m.split(".")[0] in ("kerascnn", "keras"))
 
 
 def test_help_comes_before_tensorflow_and_kerascnn():
-    names = ["train", "tune", "evaluate", "inspect", "benchmark", "benchmark_backend"]
+    names = ["train", "tune", "evaluate", "export", "inspect", "benchmark", "benchmark_backend"]
     result = subprocess.run(
         [sys.executable, "-c", HELP_WITHOUT_TENSORFLOW, *names], capture_output=True, text=True, cwd=ROOT
     )
