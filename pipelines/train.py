@@ -50,6 +50,7 @@ def main(argv=None):
     from kerascnn.training.devices import split_cpu
     from kerascnn.training.evaluate import evaluate
     from kerascnn.training.push import deliver
+    from kerascnn.training.recipes import FINE_TUNE_REASONS
 
     if args.list_models:
         print("\n".join(kerascnn.list_models()))
@@ -59,8 +60,6 @@ def main(argv=None):
     config = config_lib.resolve(args.model, dataset=args.dataset, overrides=overrides(args), sets=args.set)
     if args.show_config:
         if config.weights:
-            from kerascnn.training.recipes import FINE_TUNE_REASONS
-
             reasons = "\n".join(f"  {key}: {why}" for key, why in FINE_TUNE_REASONS.items())
             print(f"Fine-tuning recipe (from --weights {config.weights}), and why:\n{reasons}", file=sys.stderr)
         print(json.dumps(config_lib.to_dict(config), indent=2, default=str))

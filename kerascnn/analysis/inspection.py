@@ -10,13 +10,16 @@ Every mistake a user can make raises UserError naming the argument (`keras_file`
 
 import difflib
 import os
+import sys
 
 import keras
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+import kerascnn
 from kerascnn.analysis.equivariance import equivariance_error, translation_invariance
 from kerascnn.analysis.grids import feature_map_grid, feature_maps, filter_grid, first_conv
+from kerascnn.analysis.mask_shift import mask_shift_agreement, plot_mask_shift
 from kerascnn.analysis.plots import plot_receptive_field_growth, plot_shift_sensitivity, save_png
 from kerascnn.data.config import BGR_NORMALIZATIONS
 from kerascnn.errors import UserError
@@ -145,11 +148,6 @@ def write_pictures(model, stats, directory, images=(), layer=None, max_shift=8):
 def mask_shift_picture(model, images, directory, max_shift):
     """mask_shift.png: the agreement of the mask of shifted inputs with the shifted mask, by shift, the multiples
     of the model's output stride marked (when the registry knows it)."""
-    import sys
-
-    import kerascnn
-    from kerascnn.analysis.mask_shift import mask_shift_agreement, plot_mask_shift
-
     try:
         stride = kerascnn.model_spec(model.name).output_stride
     except ValueError:  # a model of a file: its stride is not known

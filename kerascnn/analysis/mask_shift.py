@@ -11,6 +11,7 @@ of the shifted input equals the shifted prediction of the input.
 import numpy as np
 
 from kerascnn.analysis.equivariance import shift_images
+from kerascnn.analysis.plots import _figure, _save_figure
 
 
 def _classes(model, images, batch_size):
@@ -43,8 +44,6 @@ def mask_shift_agreement(model, images, shifts, *, margin=None, direction=(0, 1)
 
 def plot_mask_shift(curves, path, *, stride=None, title=None):
     """Agreement against the shift, one curve per {label: {shift: agreement}}, the stride's multiples marked."""
-    from kerascnn.analysis.plots import _figure, _save_figure
-
     figure, axes = _figure(figsize=(6.4, 3.8))
     for label, curve in curves.items():
         shifts = sorted(curve)

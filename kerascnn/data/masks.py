@@ -27,7 +27,8 @@ from kerascnn.data.folders import IGNORED, SKIP_HINT
 from kerascnn.data.shapes import class_names as shape_names
 from kerascnn.data.shapes import generate_shape_masks
 from kerascnn.data.splits import BadImages, Splits
-from kerascnn.data.transforms import decode_image
+from kerascnn.data.tfds_source import _count, _first_line, _not_prepared, _pick_splits
+from kerascnn.data.transforms import decode_image, to_channels
 from kerascnn.data.verify import check_files, default_cache_dir
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
@@ -43,7 +44,7 @@ TFDS_MASKS = {
 
 def mask_splits(config, image_size, channels, seed=0):
     """Splits of (uint8 image [H, W, channels], uint8 mask [H, W]) for `config.dataset`; see load_splits."""
-    from kerascnn.data.sources import _looks_like_path
+    from kerascnn.data.sources import _looks_like_path  # here: sources.py imports this module
 
     dataset = str(config.dataset)
     if dataset == "shapes":
@@ -267,8 +268,6 @@ def tfds_mask_splits(config, channels):
     """A tensorflow-datasets builder of TFDS_MASKS, its masks mapped to our classes."""
     import tensorflow_datasets as tfds
 
-    from kerascnn.data.tfds_source import _count, _first_line, _not_prepared, _pick_splits
-
     name = config.dataset
     base = name.split("/")[0].split(":")[0]
     if base not in TFDS_MASKS:
@@ -291,8 +290,6 @@ def tfds_mask_splits(config, channels):
     def convert(example):
         mask = tf.gather(lookup, tf.cast(tf.reshape(example[mask_key], tf.shape(example[mask_key])[:2]), tf.int32))
         return to_channels(example[image_key], channels), mask
-
-    from kerascnn.data.transforms import to_channels
 
     train_split, val_split = _pick_splits(set(builder.info.splits), config.val_split, name)
     datasets = []

@@ -7,6 +7,7 @@ import tensorflow as tf
 
 from kerascnn.data.config import DataError
 from kerascnn.data.folders import folder_splits
+from kerascnn.data.masks import mask_splits
 from kerascnn.data.shapes import class_names, generate_shapes
 from kerascnn.data.splits import Splits
 from kerascnn.data.tfds_source import tfds_splits
@@ -29,8 +30,6 @@ def load_splits(config, image_size, channels, seed=0, task="classification"):
         raise DataError(f"image_size and channels must be positive, got {image_size} and {channels}.")
     dataset = str(config.dataset)
     if task == "segmentation":
-        from kerascnn.data.masks import mask_splits
-
         return mask_splits(config, image_size, channels, seed)
     if dataset == "shapes":
         return shapes_splits(config, image_size, channels)

@@ -14,7 +14,9 @@ import types
 import typing
 from dataclasses import dataclass, field
 
+from kerascnn import weights as weights_lib
 from kerascnn.data.config import DataConfig
+from kerascnn.data.recipes import MASK_RECIPES, RECIPES
 from kerascnn.errors import UserError
 from kerascnn.registry import checked_model, list_models
 from kerascnn.training.recipes import FAMILY_RECIPES, FINE_TUNE, MODEL_RECIPES, SHAPES_DEMO, SHAPES_DEMOS
@@ -212,8 +214,6 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
         user["data.dataset"] = dataset
     weights = user.get("weights")
     if weights is not None and str(weights).lower() not in ("none", "null"):
-        from kerascnn import weights as weights_lib
-
         # The weights' preprocessing is part of them: it goes in after the recipes, and only --set overrides it.
         try:
             normalization = weights_lib.preprocessing(spec.name, weights)
@@ -234,8 +234,6 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
 
 def check_augmentation(config, task):
     """UserError when data.augmentation is a recipe of the other task (a classifier's crop cannot move a mask)."""
-    from kerascnn.data.recipes import MASK_RECIPES, RECIPES
-
     name = config.data.augmentation
     if task == "segmentation" and name != "none" and name not in MASK_RECIPES:
         raise UserError(

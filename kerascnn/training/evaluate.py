@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from kerascnn.data import make_dataset, ten_crop
 from kerascnn.errors import UserError
+from kerascnn.training.segmentation import accumulate, evaluate_segmentation, metrics_from_matrix
 
 
 def _accuracies(probabilities, labels, prefix):
@@ -55,8 +56,6 @@ def evaluate(run, model, splits):
     """The evaluator of the run's task: `evaluate_model` for a classifier, the four segmentation scores
     (segmentation.evaluate_segmentation) for a segmentation model."""
     if run.task == "segmentation":
-        from kerascnn.training.segmentation import evaluate_segmentation
-
         return evaluate_segmentation(run, model, splits)
     return evaluate_model(run, model, splits)
 
@@ -91,8 +90,6 @@ def evaluate_saved_model(path, splits, batch_size=32, log=print):
     serve = loaded.signatures["serving_default"]
     check_labels(path, splits)
     if splits.task == "segmentation":  # the four scores of the per-pixel `classes`, at each image's own size
-        from kerascnn.training.segmentation import accumulate, metrics_from_matrix
-
         matrix = accumulate(
             splits.val,
             lambda images: serve(images=tf.cast(images, tf.uint8))["classes"],

@@ -26,8 +26,12 @@ import tensorflow as tf
 from PIL import Image
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
+import kerascnn
+from kerascnn import weights as weights_lib
 from kerascnn.analysis.folding import fold_batch_norms
+from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
 from kerascnn.data.serving_guard import FORMATS, MAX_CHANNELS
+from kerascnn.registry import checked_model
 from kerascnn.training.models import build_model
 
 TOP_K = 5
@@ -150,11 +154,7 @@ def push_pretrained(config, *, log=print):
     `config.output_dir`: the 1000 ImageNet classes in labels.txt, the weights' own preprocessing (the config's
     data.normalization, which kerascnn.training.config.resolve takes from the weights) in the graph, everything
     else as the trainer's export. Returns the new version's path."""
-    import kerascnn
-    from kerascnn import weights as weights_lib
-    from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
-    from kerascnn.registry import checked_model
-    from kerascnn.training.push import push
+    from kerascnn.training.push import push  # here: push.py imports this module
 
     spec = checked_model(config.model, [config.image_size])
     size = config.image_size or spec.input_shape[0]

@@ -21,6 +21,7 @@ from kerascnn.data import serving_limits, serving_transform, serving_transform_b
 from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries, write_atomic
 from kerascnn.training.callbacks import weights_are_finite
+from kerascnn.training.dense_export import write_segmentation_saved_model
 from kerascnn.training.export import serving_model, write_metrics, write_saved_model
 from kerascnn.training.failpoints import failpoint
 
@@ -137,8 +138,6 @@ def deliver(run, model, splits, metrics, *, log=print):
         serving = serving_model(model, config, num_classes=splits.num_classes, input_shape=run.input_shape)
         progress.update()  # the float32 copy
         if dense:
-            from kerascnn.training.dense_export import write_segmentation_saved_model
-
             write_segmentation_saved_model(
                 serving,
                 folder,

@@ -18,6 +18,7 @@ import tensorflow as tf
 from keras import ops
 
 from kerascnn.data.dense import IGNORE, eval_image
+from kerascnn.training.schedules import make_optimizer
 
 SCORES = ("pixel_accuracy", "mean_accuracy", "mean_iou", "frequency_weighted_iou")
 BLESSING_METRIC = "val_mean_iou"
@@ -151,8 +152,6 @@ def _masked_mean(values, mask):
 
 def compile_segmentation(model, config, *, num_classes, base_rate, steps_per_epoch):
     """Compiles a segmentation model: the recipe's optimizer, the per-pixel loss, the four scores."""
-    from kerascnn.training.schedules import make_optimizer
-
     options = config.segmentation
     model.compile(
         optimizer=make_optimizer(
