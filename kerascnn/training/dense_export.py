@@ -10,16 +10,13 @@ The resize to the model's input and back run inside the graph, as in the evaluat
 (segmentation.predict_classes); the folder loads with plain TensorFlow.
 """
 
-from pathlib import Path
-
-import keras
 import numpy as np
 import tensorflow as tf
 
 from kerascnn.data import serving_guard
 from kerascnn.data.dense import eval_image
 from kerascnn.data.transforms import decode_image, serving_limits
-from kerascnn.training.export import write_serving_limits, write_warmup_requests
+from kerascnn.training.export import write_archive
 
 
 def write_segmentation_saved_model(
@@ -80,16 +77,14 @@ def write_segmentation_saved_model(
         )
         return {"classes": classes, "scores": scores, "class_names": named(classes), "mask_png": png}
 
-    archive = keras.export.ExportArchive()
-    archive.track(model)
-    archive.add_endpoint("serving_default", serve_images)
-    archive.add_endpoint("serving_bytes", serve_bytes)
-    archive.write_out(str(folder), verbose=False)
-
-    folder = Path(folder)
-    (folder / "assets").mkdir(exist_ok=True)
-    (folder / "assets" / "labels.txt").write_text("".join(f"{name}\n" for name in class_names), encoding="utf-8")
     if warmup_image is None:
         warmup_image = np.full((size, size, channels), 128, np.uint8)
-    write_warmup_requests(folder, model_name, warmup_image)
-    write_serving_limits(folder, {"max_image_pixels": max_pixels, "max_batch_pixels": max_batch_pixels})
+    write_archive(
+        model,
+        folder,
+        {"serving_default": serve_images, "serving_bytes": serve_bytes},
+        class_names=class_names,
+        model_name=model_name,
+        limits={"max_image_pixels": max_pixels, "max_batch_pixels": max_batch_pixels},
+        warmup_image=warmup_image,
+    )

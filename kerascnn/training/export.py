@@ -89,17 +89,32 @@ def write_saved_model(
     def serve_bytes(image_bytes):
         return predict(preprocess_bytes(image_bytes))
 
+    if warmup_image is None:
+        warmup_image = np.full((height, width, channels), 128, np.uint8)
+    write_archive(
+        model,
+        folder,
+        {"serving_default": serve_images, "serving_bytes": serve_bytes},
+        class_names=class_names,
+        model_name=model_name,
+        limits=limits,
+        warmup_image=warmup_image,
+    )
+
+
+def write_archive(model, folder, endpoints, *, class_names, model_name, limits, warmup_image):
+    """The SavedModel of `model` with `endpoints` (signature name -> tf.function) and what TF Serving reads beside
+    it: assets/labels.txt, the warm-up requests and the serving limits. Classifiers and segmentation models
+    (dense_export.py) both write their versions through it."""
     archive = keras.export.ExportArchive()
     archive.track(model)
-    archive.add_endpoint("serving_default", serve_images)
-    archive.add_endpoint("serving_bytes", serve_bytes)
+    for name, function in endpoints.items():
+        archive.add_endpoint(name, function)
     archive.write_out(str(folder), verbose=False)
 
     folder = Path(folder)
     (folder / "assets").mkdir(exist_ok=True)
     (folder / "assets" / "labels.txt").write_text("".join(f"{name}\n" for name in class_names), encoding="utf-8")
-    if warmup_image is None:
-        warmup_image = np.full((height, width, channels), 128, np.uint8)
     write_warmup_requests(folder, model_name, warmup_image)
     write_serving_limits(folder, limits)
 
