@@ -5,6 +5,7 @@ import tensorflow as tf
 
 import kerascnn
 from kerascnn.compat import FirstReplicaBuild
+from kerascnn.data.dense import mirror_pad
 from kerascnn.policy import dtype_policy
 from kerascnn.training.schedules import coupled, l2_penalty, make_optimizer
 
@@ -87,8 +88,6 @@ class MirrorPad2D(keras.layers.Layer):
         self.margin = int(margin)
 
     def call(self, images):
-        from kerascnn.data.dense import mirror_pad
-
         return mirror_pad(images, self.margin)
 
     def compute_output_shape(self, input_shape):
