@@ -36,10 +36,33 @@ class ModelSpec:
     # 572 -> 388); 0 where the output has the input's size. The output's pixel y is the input's y + output_margin.
     output_margin: int = 0
     num_classes: int = 1000  # what get_model builds without num_classes: the paper's, for the dense models
+    # input side -> the valid input sides nearest it (only itself when valid), for a model that takes only some
+    # sizes (U-Net: 16n + 60); None where every side from min_size on is valid.
+    valid_sizes: Callable[[int], tuple[int, ...]] | None = (
+        None  # what get_model builds without num_classes: the paper's, for the dense models
+    )
 
     def output_size(self, size):
         """The height (or width) of a segmentation model's output for an input of that height (or width)."""
         return None if size is None else size - 2 * self.output_margin
+
+    @property
+    def image_size(self):
+        """The pipelines' default image side: the paper's input, less the margin a model with one gets back by
+        mirror-padding (U-Net: 388, padded to the paper's 572 tile)."""
+        return self.output_size(self.input_shape[0])
+
+    def image_sizes(self, size):
+        """The image sides nearest `size` that the pipelines can feed (only `size` where it is one): mirror-padded
+        by output_margin a side, a valid input."""
+        padded = size + 2 * self.output_margin
+        nearest = self.valid_sizes(padded) if self.valid_sizes else ((padded,) if size >= self.min_image_size else ())
+        return tuple(v - 2 * self.output_margin for v in nearest if v - 2 * self.output_margin >= 1)
+
+    @property
+    def min_image_size(self):
+        """The smallest image side the pipelines can feed (before any mirror padding)."""
+        return max(1, self.min_size - 2 * self.output_margin)
 
 
 _MODELS: dict[str, ModelSpec] = {}
@@ -61,6 +84,7 @@ def register_model(
     output_stride=None,
     output_margin=0,
     num_classes=1000,
+    valid_sizes=None,
     **defaults,
 ):
     """Registers `builder(**defaults, **kwargs)` under `name` (and its aliases), for a task in TASKS."""
@@ -81,6 +105,7 @@ def register_model(
         output_stride=output_stride,
         output_margin=output_margin,
         num_classes=num_classes,
+        valid_sizes=valid_sizes,
     )
     _ALIASES.update({alias: name for alias in aliases})
 
@@ -112,10 +137,17 @@ def checked_model(name, image_sizes=()):
     except ValueError as error:
         raise UserError(str(error), field="model") from None
     for size in image_sizes:
-        if size is not None and size < spec.min_size:
+        if size is not None and size < spec.min_image_size:
             raise UserError(
-                f"image_size {size} is below {spec.name}'s minimum of {spec.min_size} pixels; use "
-                f"{spec.min_size} or more.",
+                f"image_size {size} is below {spec.name}'s minimum of {spec.min_image_size} pixels; use "
+                f"{spec.min_image_size} or more.",
+                field="image_size",
+            )
+        nearest = spec.image_sizes(size) if size is not None else ()
+        if nearest and nearest != (size,):
+            padded = f" (mirror-padded by {spec.output_margin} a side)" if spec.output_margin else ""
+            raise UserError(
+                f"image_size {size} does not suit {spec.name}{padded}: use {' or '.join(map(str, nearest))}.",
                 field="image_size",
             )
     return spec

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from kerascnn.data import DataConfig, load_splits, make_dataset
-from kerascnn.data.dense import IGNORE, augment_example, eval_example, serving_transform_dense
+from kerascnn.data.dense import IGNORE, augment_example, eval_example, mirror_pad, serving_transform_dense
 from kerascnn.data.shapes import generate_shape_masks, generate_shapes
 
 # Colours far apart, one per class: a pixel's class can be read back from its colour.
@@ -128,3 +128,13 @@ def test_shapes_split_for_segmentation_batches_images_with_int_masks():
         )
     )
     np.testing.assert_array_equal(masks, again[1])  # the augmentation's randomness is seeded
+
+
+@pytest.mark.parametrize("shape, margin", [((2, 5, 7, 3), 2), ((1, 4, 4, 1), 92), ((3, 6, 1), 5), ((1, 2, 9, 2), 0)])
+def test_mirror_pad_is_numpys_reflect_even_past_the_image(shape, margin):
+    # U-Net's overlap-tile padding: 92 pixels a side, wider than a 4x4 image, where tf.pad's REFLECT refuses.
+    images = np.random.default_rng(0).random(shape).astype(np.float32)
+    pad = [(0, 0)] * (len(shape) - 3) + [(margin, margin), (margin, margin), (0, 0)]
+    np.testing.assert_array_equal(np.asarray(mirror_pad(images, margin)), np.pad(images, pad, mode="reflect"))
+    by_hand = mirror_pad(np.arange(4.0).reshape(1, 4, 1, 1), 5).numpy()[0, :, 5, 0]
+    np.testing.assert_array_equal(by_hand, [1, 2, 3, 2, 1, 0, 1, 2, 3, 2, 1, 0, 1, 2])

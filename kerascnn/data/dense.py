@@ -39,6 +39,26 @@ def resize_image(images, size):
     )
 
 
+def mirror_pad(images, margin):
+    """Images [..., H, W, C] -> [..., H + 2 margin, W + 2 margin, C], extended by mirroring about the borders
+    (the border pixel not repeated: NumPy's np.pad mode "reflect"), the margin wider than the image too (the
+    mirror is then periodic). U-Net's overlap-tile strategy (Ronneberger et al. 2015, Fig. 2): "the missing context
+    is extrapolated by mirroring the input image", so that its output, `margin` smaller a side, covers the whole
+    image. Gathers, not tf.pad's REFLECT, which refuses a margin of the image's size or more."""
+    if not margin:
+        return images
+    images = tf.convert_to_tensor(images)
+
+    def indices(n):
+        period = tf.maximum(2 * (n - 1), 1)
+        j = tf.math.floormod(tf.range(-margin, n + margin), period)
+        return tf.where(j >= n, period - j, j)
+
+    shape = tf.shape(images)
+    x = tf.gather(images, indices(shape[-3]), axis=-3)
+    return tf.gather(x, indices(shape[-2]), axis=-2)
+
+
 def resize_mask(mask, size):
     """A mask [H, W] -> [S, S] by nearest neighbour (a class is never blended into another)."""
     return tf.image.resize(mask[..., tf.newaxis], [size, size], method="nearest")[..., 0]

@@ -103,4 +103,5 @@ register_model(
     num_classes=2,
     output_stride=OUTPUT_STRIDE,
     output_margin=OUTPUT_MARGIN,
+    valid_sizes=valid_unet_sizes,
 )

@@ -204,6 +204,9 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
     config = RunConfig(model=spec.name)
     steps = [FAMILY_RECIPES.get(spec.family, {}), MODEL_RECIPES.get(spec.name, {})]
     demo = SHAPES_DEMOS.get(spec.task, SHAPES_DEMO)
+    if "image_size" in demo and spec.image_sizes(demo["image_size"]) != (demo["image_size"],):
+        # U-Net takes only some sizes: the demo's nearest valid one at least as large (64 -> 68, padded 252).
+        demo = {**demo, "image_size": max(spec.image_sizes(demo["image_size"]))}
     user = dict(overrides)
     for item in sets:
         key, sep, value = item.partition("=")

@@ -5,6 +5,7 @@ import tensorflow as tf
 
 import kerascnn
 from kerascnn.compat import FirstReplicaBuild
+from kerascnn.data.dense import mirror_pad
 from kerascnn.policy import dtype_policy
 from kerascnn.training.schedules import coupled, l2_penalty, make_optimizer
 
@@ -76,17 +77,45 @@ class AuxiliaryHeadsModel(TrainingModel):
         return {**super().get_config(), "aux_weight": self.aux_weight}
 
 
+@keras.saving.register_keras_serializable(package="kerascnn")
+class MirrorPad2D(keras.layers.Layer):
+    """Images [B, H, W, C] -> [B, H + 2 margin, W + 2 margin, C] mirrored about their borders
+    (kerascnn.data.dense.mirror_pad): what a model that loses `margin` pixels a side (U-Net) is fed, so that its
+    output has the image's size (Ronneberger et al. 2015, the overlap-tile strategy)."""
+
+    def __init__(self, margin, **kwargs):
+        super().__init__(**kwargs)
+        self.margin = int(margin)
+
+    def call(self, images):
+        return mirror_pad(images, self.margin)
+
+    def compute_output_shape(self, input_shape):
+        grow = lambda side: None if side is None else side + 2 * self.margin  # noqa: E731
+        return (input_shape[0], grow(input_shape[1]), grow(input_shape[2]), input_shape[3])
+
+    def get_config(self):
+        return {**super().get_config(), "margin": self.margin}
+
+
 def build_model(config, *, num_classes, input_shape, precision, options=None, pretrained=False):
     """The registry's model for `config`, as the trainer trains it (GoogLeNet with its auxiliary heads); with
     `pretrained`, the config's weights loaded (the layers they leave new are listed in `model.new_layers`)."""
     options = {**config.model_options, **(options or {})}
+    margin = kerascnn.model_spec(config.model).output_margin
     if pretrained and config.weights:
         options["weights"] = config.weights
     # The wrapper is built under the policy too: Keras adds loss scaling when the model's own policy is
     # mixed_float16.
     with dtype_policy(precision):
-        model = kerascnn.get_model(config.model, num_classes=num_classes, input_shape=input_shape, **options)
+        padded = (input_shape[0] + 2 * margin, input_shape[1] + 2 * margin, input_shape[2])
+        model = kerascnn.get_model(config.model, num_classes=num_classes, input_shape=padded, **options)
         new_layers = tuple(getattr(model, "new_layers", ()))
+        if margin:
+            # The one place a run's images (training, evaluation, export) are mirror-padded for a model with an
+            # output margin: its output then has the input_shape's size, as the masks and the serving graph want.
+            images = keras.Input(input_shape, name="images")
+            model = keras.Model(images, model(MirrorPad2D(margin, name="mirror_pad")(images)), name=model.name)
         if len(model.outputs) > 1:
             wrapped = AuxiliaryHeadsModel(
                 model.inputs, model.outputs, aux_weight=config.aux_loss_weight, name=model.name

@@ -69,7 +69,7 @@ def prepare(config):
     keras.utils.set_random_seed(config.seed)
     strategy = make_strategy(config.strategy)
     spec = checked_model(config.model, [config.image_size])
-    size = config.image_size or spec.input_shape[0]
+    size = config.image_size or spec.image_size  # a model with an output margin sees it mirror-padded
     input_shape = (size, size, config.channels or spec.input_shape[2])
     for name, folder in (("output_dir", config.output_dir), ("run_dir", config.run_dir)):
         if folder and Path(folder).exists() and not Path(folder).is_dir():
