@@ -1,6 +1,7 @@
 """ONNX graphs with the structure of the ONNX model zoo's BVLC AlexNet and BVLC GoogLeNet (node types, attributes
-and initialiser names as in bvlcalexnet-12.onnx and googlenet-12.onnx, converted from Caffe), with random
-initialisers: the references for tests/test_weights_onnx.py, run in onnxruntime."""
+and initialiser names as in bvlcalexnet-12.onnx and googlenet-12.onnx, converted from Caffe), its VGGs and
+torchvision's ResNets (as torch.onnx.export writes them), with random initialisers: the references for
+tests/test_weights_onnx.py, run in onnxruntime."""
 
 import numpy as np
 from onnx import TensorProto, helper, numpy_helper
@@ -153,6 +154,96 @@ def vgg(rng, stages, *, size=32):
         "vgg",
         [helper.make_tensor_value_info("data", TensorProto.FLOAT, [None, 3, size, size])],
         [helper.make_tensor_value_info("prob_1", TensorProto.FLOAT, [None, 1000])],
+        g.inits,
+    )
+    return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)], ir_version=7)
+
+
+# depth: (bottleneck blocks, blocks per stage), as kerascnn/models/resnet.py (the paper's Table 1).
+RESNET_SPECS = {18: (False, (2, 2, 2, 2)), 34: (False, (3, 4, 6, 3)), 50: (True, (3, 4, 6, 3))}
+
+
+class _ResNetGraph(_Graph):
+    """Conv (no bias) + BatchNormalization units as torchvision exports them (torch.onnx.export, training mode
+    kept), or with `form` "bias" (a conv bias before each BN, keras.applications' layout) or "folded" (BN folded
+    into a conv bias: torch.onnx.export in eval mode)."""
+
+    def __init__(self, rng, form, epsilon):
+        super().__init__(rng)
+        self.form, self.epsilon = form, epsilon
+
+    def unit(self, x, name, channels, filters, kernel, stride=1, pad=0, relu=True, gain=1.0, **changes):
+        w = self.normal(gain * np.sqrt(2 / (channels * kernel * kernel)), (filters, channels, kernel, kernel))
+        inputs = [x, self.tensor(f"{name}.weight", w)]
+        if self.form in ("bias", "folded"):
+            inputs.append(self.tensor(f"{name}.bias", self.normal(0.1, filters)))
+        attrs = dict(kernel_shape=[kernel, kernel], strides=[stride, stride], pads=[pad] * 4, **changes)
+        self.nodes.append(helper.make_node("Conv", inputs, [f"{name}_out"], name=name, **attrs))
+        x = f"{name}_out"
+        if self.form != "folded":
+            bn = name.replace("conv", "bn").replace("downsample.0", "downsample.1")
+            stats = [
+                self.rng.uniform(0.5, 1.5, filters) * gain,  # scale
+                self.normal(0.1, filters),  # B
+                self.normal(0.1, filters),  # mean
+                self.rng.uniform(0.5, 1.5, filters),  # var
+            ]
+            names = [
+                self.tensor(f"{bn}.{k}", v) for k, v in zip(("weight", "bias", "running_mean", "running_var"), stats)
+            ]
+            self.nodes.append(
+                helper.make_node("BatchNormalization", [x, *names], [f"{bn}_out"], name=bn, epsilon=self.epsilon)
+            )
+            x = f"{bn}_out"
+        if relu:
+            self.nodes.append(helper.make_node("Relu", [x], [f"{name}_relu"], name=f"{name}_relu"))
+            x = f"{name}_relu"
+        return x
+
+
+def resnet(rng, depth, *, size=64, form="bn", epsilon=1e-5, conv_changes=None, shortcut_first=False, fc_scale=4.0):
+    """A ResNet of `depth` as torchvision's graph (names like layer1.0.conv1, v1: a bottleneck's stride on its first
+    1x1 conv, option B projections), with random weights and BN statistics; `conv_changes` {node: attributes}
+    break it. `shortcut_first` puts the projection's nodes before the main path's (keras.applications' order)."""
+    bottleneck, blocks = RESNET_SPECS[depth]
+    g, changes = _ResNetGraph(rng, form, epsilon), conv_changes or {}
+    x = g.unit("input", "conv1", 3, 64, 7, 2, 3, **changes.get("conv1", {}))
+    x = g.pool(x, "maxpool", 3, 2, pads=(1, 1, 1, 1))
+    channels = 64
+    for stage, (width, count) in enumerate(zip((64, 128, 256, 512), blocks), start=1):
+        for i in range(count):
+            p, stride = f"layer{stage}.{i}", (2 if stage > 1 and i == 0 else 1)
+            out = 4 * width if bottleneck else width
+            if bottleneck:
+                specs = [(width, 1, stride, 0), (width, 3, 1, 1), (out, 1, 1, 0)]
+            else:
+                specs = [(width, 3, stride, 1), (width, 3, 1, 1)]
+            shortcut = x
+            if stride != 1 or channels != out:
+                if shortcut_first:
+                    shortcut = g.unit(x, f"{p}.downsample.0", channels, out, 1, stride, relu=False, gain=0.5)
+            y, c = x, channels
+            for k, (f, kernel, s, pad) in enumerate(specs, start=1):
+                last = k == len(specs)
+                name = f"{p}.conv{k}"
+                y = g.unit(
+                    y, name, c, f, kernel, s, pad, relu=not last, gain=0.5 if last else 1.0, **changes.get(name, {})
+                )
+                c = f
+            if (stride != 1 or channels != out) and not shortcut_first:
+                shortcut = g.unit(x, f"{p}.downsample.0", channels, out, 1, stride, relu=False, gain=0.5)
+            g.nodes.append(helper.make_node("Add", [y, shortcut], [f"{p}_add"], name=f"{p}.add"))
+            g.nodes.append(helper.make_node("Relu", [f"{p}_add"], [f"{p}_out"], name=f"{p}.relu"))
+            x, channels = f"{p}_out", out
+    g.nodes.append(helper.make_node("GlobalAveragePool", [x], ["pooled"], name="avgpool"))
+    g.nodes.append(helper.make_node("Flatten", ["pooled"], ["flat"], name="flatten", axis=1))
+    x = g.fc("flat", "fc", channels, 1000, scale=fc_scale)
+    g.nodes.append(helper.make_node("Softmax", [x], ["prob"], name="prob", axis=1))
+    graph = helper.make_graph(
+        g.nodes,
+        f"resnet{depth}",
+        [helper.make_tensor_value_info("input", TensorProto.FLOAT, [None, 3, size, size])],
+        [helper.make_tensor_value_info("prob", TensorProto.FLOAT, [None, 1000])],
         g.inits,
     )
     return helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)], ir_version=7)

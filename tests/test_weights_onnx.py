@@ -1,6 +1,6 @@
-"""ONNX imports: graphs with the BVLC AlexNet and GoogLeNet structure of the ONNX model zoo (tests/onnx_graphs.py)
-and random initialisers, run in onnxruntime as the reference, imported into ours and compared; graphs whose
-topology differs are refused in one line."""
+"""ONNX imports: graphs with the BVLC AlexNet and GoogLeNet structure of the ONNX model zoo, VGG and torchvision's
+ResNets (tests/onnx_graphs.py) with random initialisers and BN statistics, run in onnxruntime as the reference,
+imported into ours and compared; graphs whose topology differs are refused in one line."""
 
 import sys
 
@@ -60,6 +60,70 @@ def test_a_vgg_graph_of_the_zoo_family(tmp_path):
     path = _save(onnx_graphs.vgg(np.random.default_rng(5), stages, size=64), tmp_path, "vgg11")  # 2x2 maps flattened
     _, difference = _compare(path, "vgg11", 64, seed=6, input_name="data", input_shape=(64, 64, 3))
     print(f"vgg11: max |p - p_onnxruntime| = {difference:.2e}")
+
+
+@pytest.mark.parametrize(
+    "form, epsilon",
+    [("bn", 1e-5), ("bias", 1e-3), ("folded", 1e-5)],
+    ids=["conv+BN", "conv bias+BN, another epsilon", "BN folded into the conv bias"],
+)
+def test_a_resnet18_graph(tmp_path, form, epsilon):
+    """torchvision's layout (conv, BN, ReLU; a projection where the shape changes) with random BN statistics; the
+    conv bias folded into the moving mean, the graph's epsilon into the moving variance, a folded conv into an
+    identity BN."""
+    graph = onnx_graphs.resnet(np.random.default_rng(7), 18, form=form, epsilon=epsilon)
+    path = _save(graph, tmp_path, "resnet18")
+    ours, difference = _compare(path, "resnet18", 64, seed=8, input_name="input", input_shape=(64, 64, 3))
+    print(f"resnet18 ({form}, epsilon {epsilon}): max |p - p_onnxruntime| = {difference:.2e}")
+    bn = ours.get_layer("conv2_block1").norms[0]
+    stored = {t.name: onnx.numpy_helper.to_array(t) for t in graph.graph.initializer}
+    if form == "folded":  # an identity BN whose offset is the conv's bias
+        np.testing.assert_array_equal(bn.moving_mean.numpy(), 0)
+        np.testing.assert_array_equal(bn.beta.numpy(), stored["layer1.0.conv1.bias"])
+    else:  # what BN divides by is the graph's var + eps
+        np.testing.assert_allclose(
+            bn.moving_variance.numpy() + bn.epsilon, stored["layer1.0.bn1.running_var"] + epsilon, rtol=1e-6
+        )
+
+
+@pytest.mark.slow  # 10 s: the bottleneck form; resnet18 covers the rest in the default suite
+def test_a_resnet50_graph(tmp_path):
+    """Bottleneck blocks, the stride on the first 1x1 (the paper's v1), keras.applications' node order (the
+    projection before the main path) and epsilon 1.001e-5."""
+    graph = onnx_graphs.resnet(np.random.default_rng(9), 50, epsilon=1.001e-5, shortcut_first=True)
+    path = _save(graph, tmp_path, "resnet50")
+    _, difference = _compare(path, "resnet50", 64, seed=10, input_name="input", input_shape=(64, 64, 3))
+    print(f"resnet50: max |p - p_onnxruntime| = {difference:.2e}")
+
+
+@pytest.fixture(scope="module")
+def resnet18_graph():
+    return onnx_graphs.resnet(np.random.default_rng(11), 18)
+
+
+@pytest.mark.parametrize(
+    "name, change, message",
+    [
+        (
+            "resnet18",
+            lambda g: _changed(g, "layer3.0.conv1", strides=[1, 1]),
+            r"at conv4_block1/conv1 \(node layer3\.0\.conv1\): strides \(1, 1\) in the graph, \(2, 2\) in the model",
+        ),
+        (
+            "resnet18",
+            lambda g: _changed(g, "layer1.1.conv2", pads=[0, 0, 0, 0]),
+            r"at conv2_block2/conv2 \(node layer1\.1\.conv2\): pads",
+        ),
+        ("resnet34", lambda g: g, r"at conv2_block3/conv1 \(node layer2\.0\.conv1\): strides"),
+        ("vgg11", lambda g: g, r"node bn1: a graph with batch normalisation maps only onto the ResNet family"),
+    ],
+    ids=["wrong stride", "wrong pad", "resnet18 graph for resnet34", "ResNet graph for a VGG"],
+)
+def test_a_resnet_graph_of_another_topology_is_refused(resnet18_graph, tmp_path, name, change, message):
+    path = _save(change(resnet18_graph), tmp_path, "changed")
+    with pytest.raises(UserError, match=message) as error:
+        kerascnn.get_model(name, weights=str(path), input_shape=(64, 64, 3))
+    assert "\n" not in str(error.value)
 
 
 @pytest.fixture(scope="module")
