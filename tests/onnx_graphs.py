@@ -201,10 +201,22 @@ class _ResNetGraph(_Graph):
         return x
 
 
-def resnet(rng, depth, *, size=64, form="bn", epsilon=1e-5, conv_changes=None, shortcut_first=False, fc_scale=4.0):
+def resnet(
+    rng,
+    depth,
+    *,
+    size=64,
+    form="bn",
+    epsilon=1e-5,
+    conv_changes=None,
+    shortcut_first=False,
+    fc_scale=4.0,
+    stride_in_3x3=False,
+):
     """A ResNet of `depth` as torchvision's graph (names like layer1.0.conv1, v1: a bottleneck's stride on its first
-    1x1 conv, option B projections), with random weights and BN statistics; `conv_changes` {node: attributes}
-    break it. `shortcut_first` puts the projection's nodes before the main path's (keras.applications' order)."""
+    1x1 conv unless `stride_in_3x3`, option B projections), with random weights and BN statistics; `conv_changes`
+    {node: attributes} break it. `shortcut_first` puts the projection's nodes before the main path's
+    (keras.applications' order)."""
     bottleneck, blocks = RESNET_SPECS[depth]
     g, changes = _ResNetGraph(rng, form, epsilon), conv_changes or {}
     x = g.unit("input", "conv1", 3, 64, 7, 2, 3, **changes.get("conv1", {}))
@@ -215,7 +227,8 @@ def resnet(rng, depth, *, size=64, form="bn", epsilon=1e-5, conv_changes=None, s
             p, stride = f"layer{stage}.{i}", (2 if stage > 1 and i == 0 else 1)
             out = 4 * width if bottleneck else width
             if bottleneck:
-                specs = [(width, 1, stride, 0), (width, 3, 1, 1), (out, 1, 1, 0)]
+                first, mid = (1, stride) if stride_in_3x3 else (stride, 1)  # torchvision's v1.5, or the paper's
+                specs = [(width, 1, first, 0), (width, 3, mid, 1), (out, 1, 1, 0)]
             else:
                 specs = [(width, 3, stride, 1), (width, 3, 1, 1)]
             shortcut = x

@@ -75,6 +75,7 @@ def test_a_resnet18_graph(tmp_path, form, epsilon):
     path = _save(graph, tmp_path, "resnet18")
     ours, difference = _compare(path, "resnet18", 64, seed=8, input_name="input", input_shape=(64, 64, 3))
     print(f"resnet18 ({form}, epsilon {epsilon}): max |p - p_onnxruntime| = {difference:.2e}")
+    assert ours.preprocessing == "imagenet"  # torchvision's and MXNet's: RGB, ImageNet mean and std
     bn = ours.get_layer("conv2_block1").norms[0]
     stored = {t.name: onnx.numpy_helper.to_array(t) for t in graph.graph.initializer}
     if form == "folded":  # an identity BN whose offset is the conv's bias
@@ -86,14 +87,21 @@ def test_a_resnet18_graph(tmp_path, form, epsilon):
         )
 
 
-@pytest.mark.slow  # 10 s: the bottleneck form; resnet18 covers the rest in the default suite
-def test_a_resnet50_graph(tmp_path):
-    """Bottleneck blocks, the stride on the first 1x1 (the paper's v1), keras.applications' node order (the
-    projection before the main path) and epsilon 1.001e-5."""
-    graph = onnx_graphs.resnet(np.random.default_rng(9), 50, epsilon=1.001e-5, shortcut_first=True)
+@pytest.mark.slow  # 10 s each: the bottleneck form; resnet18 covers the rest in the default suite
+@pytest.mark.parametrize("stride_in_3x3", [False, True], ids=["v1", "v1.5"])
+def test_a_resnet50_graph(tmp_path, stride_in_3x3):
+    """Bottleneck blocks, the stride on the first 1x1 (the paper's v1) or on the 3x3 (torchvision's v1.5, into our
+    model built with stride_in_3x3), keras.applications' node order (the projection before the main path) and
+    epsilon 1.001e-5."""
+    rng = np.random.default_rng(9)
+    graph = onnx_graphs.resnet(rng, 50, epsilon=1.001e-5, shortcut_first=True, stride_in_3x3=stride_in_3x3)
     path = _save(graph, tmp_path, "resnet50")
-    _, difference = _compare(path, "resnet50", 64, seed=10, input_name="input", input_shape=(64, 64, 3))
-    print(f"resnet50: max |p - p_onnxruntime| = {difference:.2e}")
+    options = dict(input_shape=(64, 64, 3), stride_in_3x3=stride_in_3x3)
+    _, difference = _compare(path, "resnet50", 64, seed=10, input_name="input", **options)
+    print(f"resnet50 (stride_in_3x3={stride_in_3x3}): max |p - p_onnxruntime| = {difference:.2e}")
+    if stride_in_3x3:  # into the paper's v1 model: refused at the first strided block
+        with pytest.raises(UserError, match=r"at conv3_block1/conv1 \(node layer2\.0\.conv1\): strides \(1, 1\)"):
+            kerascnn.get_model("resnet50", weights=str(path), input_shape=(64, 64, 3))
 
 
 @pytest.fixture(scope="module")

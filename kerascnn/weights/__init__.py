@@ -3,7 +3,8 @@
 Sources (kerascnn/weights/sources.py): keras.applications' files for vgg16, vgg19, resnet50, resnet101 and
 resnet152 (downloaded once into Keras' cache, md5 pinned); the ONNX model zoo's BVLC AlexNet and GoogLeNet for
 alexnet and googlenet (a local file: no hash of theirs can be pinned). A path may be any file keras.applications'
-constructor accepts for that architecture (.h5), or an ONNX graph (.onnx) whose topology matches the model.
+constructor accepts for that architecture (.h5), or an ONNX graph (.onnx) whose topology matches the model (AlexNet,
+GoogLeNet, VGG, ResNet: kerascnn/weights/onnx_import.py).
 
 With the source's 1000 classes and the classifier, everything is loaded; with another `num_classes` or
 `include_top=False` the backbone is loaded and the classifier (VGG's and AlexNet's fc6, fc7 too, as
@@ -59,6 +60,8 @@ def preprocessing(name, weights):
     fmt = _format(name, weights)
     if name in SOURCES and SOURCES[name].format == fmt:
         return SOURCES[name].normalization
+    if fmt == "onnx" and name.startswith("resnet"):
+        return "imagenet"  # ONNX ResNets come from torchvision or MXNet Gluon (the zoo's): RGB, ImageNet mean and std
     return FORMAT_NORMALIZATION[fmt]
 
 

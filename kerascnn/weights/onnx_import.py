@@ -5,6 +5,21 @@ convs) and LRN, GoogLeNet with LRN and Caffe's round-up pooling. Any ONNX graph 
 LRNs and fully connected layers (the zoo's VGG graphs without batch normalisation, for example) maps the same way
 onto a zoo model of the same topology.
 
+ResNets (resnet18/34/50/101/152: the paper's v1, a bottleneck's stride on its first 1x1 unless the model is built
+with stride_in_3x3=True, option B projections) are graphs, not chains: the graph is walked from its input along our
+layers, each conv taking the Conv that consumes the current tensor, each residual block the Convs on the paths
+from its input to the Add that ends it (in any node order), the classifier the Gemm (or MatMul + Add) after
+GlobalAveragePool and Flatten. Before anything is copied, every conv's kernel, strides, pads, groups, dilations and
+width, the max-pool's windows, the ReLUs' places and each block's shortcut (a projection where ours has one, the
+identity elsewhere) are compared. Each Conv may come in one of three forms:
+- Conv (no bias) + BatchNormalization: torchvision's and MXNet's export; scale, B, mean and var copied into our BN.
+- Conv with a bias b + BatchNormalization (keras.applications' layout): b is folded into the moving mean, m - b.
+- Conv with a bias and no BatchNormalization (torch.onnx.export in eval mode folds BN into the conv): our BN
+  becomes the identity plus b (gamma 1, beta b, mean 0, variance 1 - our epsilon): the same function, to float32
+  rounding. A graph that mixes forms is taken conv by conv.
+The graph's BN epsilon (default 1e-5) is folded into the moving variance where it differs from ours (BN divides by
+var + eps); one smaller than ours by more than a variance is refused. A graph with BN is refused for any other model.
+
 What is compared, layer by layer in graph order: each Conv's kernel size, strides, pads, groups and dilations;
 each LRN's size and constants; each pool's windows at the model's input size (kernel, stride, the first window's
 offset and the number of windows, so that Caffe's ceil-mode pooling matches our "same" pools where they agree);
@@ -17,7 +32,7 @@ the defaults.
 
 Layouts: ONNX convs are (out, in/groups, h, w) and ours (h, w, in/groups, out); the graph flattens NCHW maps
 (channel-major) and Keras NHWC ones (channel-minor), so the first fully connected layer's rows are permuted.
-The loaded model takes NHWC images in the graph's channel order (BGR for the Caffe models).
+The loaded model takes NHWC images in the graph's channel order (BGR for the Caffe models, RGB for ResNets).
 """
 
 import os
