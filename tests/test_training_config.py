@@ -26,6 +26,17 @@ def test_shapes_demo_sizing_yields_to_the_user():
     demo = config_lib.resolve("alexnet")
     assert demo.data.dataset == "shapes" and (demo.epochs, demo.batch_size) == (5, 32)
     assert config_lib.resolve("alexnet", overrides={"epochs": 2}).epochs == 2
+    fcn = config_lib.resolve("fcn8s")  # the segmentation demo: warm-up, then cosine decay over its 18 epochs
+    assert (fcn.epochs, fcn.optimizer.schedule, fcn.optimizer.warmup_epochs) == (18, "cosine", 1.0)
+    assert config_lib.resolve("fcn8s", dataset="oxford_iiit_pet").optimizer.schedule == "constant"  # the paper's
+
+
+def test_a_recipes_warm_up_that_does_not_fit_a_shorter_run_is_left_out():
+    assert config_lib.resolve("fcn8s", overrides={"epochs": 1}).optimizer.warmup_epochs == 0.0
+    assert config_lib.resolve("fcn8s", overrides={"epochs": 2}).optimizer.warmup_epochs == 1.0
+    assert config_lib.resolve("resnet110", dataset="cifar10", overrides={"epochs": 1}).optimizer.warmup_epochs == 0.0
+    with pytest.raises(UserError, match="warmup_epochs"):  # the user's own warm-up is checked, not dropped
+        config_lib.resolve("fcn8s", overrides={"epochs": 1}, sets=["optimizer.warmup_epochs=1"])
 
 
 def test_set_parses_by_the_fields_type():

@@ -229,6 +229,9 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
     for step in steps:
         for key, value in step.items():
             apply(config, key, value)
+    if "optimizer.warmup_epochs" not in user and config.optimizer.warmup_epochs >= config.epochs:
+        # A recipe's warm-up is sized for the recipe's length: a run cut shorter (--epochs 1) goes without it.
+        config.optimizer.warmup_epochs = 0.0
     config.data = dataclasses.replace(config.data)  # re-runs DataConfig's checks on the final values
     validate(config)
     check_augmentation(config, spec.task)

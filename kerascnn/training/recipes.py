@@ -174,19 +174,21 @@ SHAPES_DEMO = {
 }
 
 # The segmentation demo, `python -m pipelines.train fcn8s` on shapes with masks: sized like the classification
-# demo to finish in under ten minutes on two CPU cores (README "Segmentation"): 64x64 inputs, the backbone at a
-# quarter of its filters, two shapes a picture, Adam. On any other dataset the paper's network and recipe apply.
+# demo to finish in under ten minutes on two CPU cores (README "Segmentation"): 64x64 inputs, the backbone at an
+# eighth of its filters, two shapes a picture, Adam. Measured (README): at a constant 1e-3 the mean IoU was still
+# rising at 0.57 after 16 epochs, 3e-3 diverged and 3e-4 stayed at chance; a one-epoch warm-up lets the peak go to
+# 1.5e-3 and a cosine decay to 0 over 18 epochs settles it. On any other dataset the paper's network and recipe apply.
 SEGMENTATION_SHAPES_DEMO = {
     "image_size": 64,
     "model_options.width_multiplier": 0.125,
-    "epochs": 16,
+    "epochs": 18,
     "batch_size": 16,
     "optimizer.name": "adam",
-    "optimizer.learning_rate": 1e-3,
+    "optimizer.learning_rate": 1.5e-3,
     "optimizer.reference_batch": 16,
     "optimizer.weight_decay": 0.0,
-    "optimizer.schedule": "constant",
-    "optimizer.warmup_epochs": 0.0,
+    "optimizer.schedule": "cosine",
+    "optimizer.warmup_epochs": 1.0,
     "segmentation.pixel_loss": "mean",
     "data.augmentation": "none",
     "data.normalization": "unit",
