@@ -105,7 +105,7 @@ FLAGS = (
         "shapes (embedded, offline), a tensorflow-datasets name, or a folder of class folders (for a segmentation "
         "model: shapes with masks, oxford_iiit_pet, or a folder of images and masks). On shapes the run is sized "
         "as a demo (classifiers: 5 epochs, Adam 1e-4; segmentation: 64x64 inputs, the backbone at 1/8 width, 18 "
-        "epochs of Adam 1.5e-3 with warm-up and cosine decay; --show-config prints it)",
+        "epochs of batch 8, Adam 1e-3 with warm-up and cosine decay; --show-config prints it)",
         "data",
         str,
         default="shapes",
