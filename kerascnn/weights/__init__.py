@@ -18,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 
 from kerascnn.errors import UserError
-from kerascnn.weights import download, keras_applications, onnx_import
+from kerascnn.weights import download, keras_applications, onnx_import, onnx_resnet
 from kerascnn.weights.sources import FORMATS, SOURCES
 
 IMAGENET_CLASSES = 1000
@@ -93,7 +93,8 @@ def load_weights(model, name, weights, *, head):
     else:
         try:
             graph = onnx_import.load_graph(_path(name, weights, top=True))
-            left = onnx_import.copy_weights(model, graph, load_head=head)
+            copy = onnx_resnet.copy_resnet if onnx_resnet.is_resnet(model) else onnx_import.copy_weights
+            left = copy(model, graph, load_head=head)
         finally:
             onnx_import.forget()
     model.preprocessing = preprocessing(name, weights)
