@@ -27,7 +27,7 @@ def _model(seed):
 
 def test_weights_equal_to_the_latest_version_are_no_new_version(tmp_path):
     model = _model(0)
-    run = types.SimpleNamespace(config=_config(tmp_path))
+    run = types.SimpleNamespace(config=_config(tmp_path), task="classification")  # what runs.prepare gives lenet5
     model_dir = tmp_path / "out" / "lenet5"
     metrics = {"val_accuracy": 0.5, "weights_sha256": weights_digest(model)}
     push(tmp_path / "out", "lenet5", lambda folder: None, metrics)
