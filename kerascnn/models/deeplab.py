@@ -111,23 +111,14 @@ def deeplab_v2(
     return keras.Model(inputs, _upsample_to_input(x, inputs, classifier_activation), name=name)
 
 
-register_model(
-    "deeplab_largefov",
-    deeplab_largefov,
-    input_shape=(321, 321, 3),
-    min_size=8,
-    family="deeplab",
-    task="segmentation",
-    num_classes=21,
-    output_stride=OUTPUT_STRIDE,
-)
-register_model(
-    "deeplab_v2",
-    deeplab_v2,
-    input_shape=(321, 321, 3),
-    min_size=8,
-    family="deeplab",
-    task="segmentation",
-    num_classes=21,
-    output_stride=OUTPUT_STRIDE,
-)
+for _name, _builder in (("deeplab_largefov", deeplab_largefov), ("deeplab_v2", deeplab_v2)):
+    register_model(
+        _name,
+        _builder,
+        input_shape=(321, 321, 3),  # the papers' crops
+        min_size=8,
+        family="deeplab",
+        task="segmentation",
+        num_classes=21,  # PASCAL VOC's 20 classes and the background
+        output_stride=OUTPUT_STRIDE,
+    )
