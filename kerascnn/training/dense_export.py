@@ -10,7 +10,6 @@ The resize to the model's input and back run inside the graph, as in the evaluat
 (segmentation.predict_classes); the folder loads with plain TensorFlow.
 """
 
-import numpy as np
 import tensorflow as tf
 
 from kerascnn.data import serving_guard
@@ -77,8 +76,6 @@ def write_segmentation_saved_model(
         )
         return {"classes": classes, "scores": scores, "class_names": named(classes), "mask_png": png}
 
-    if warmup_image is None:
-        warmup_image = np.full((size, size, channels), 128, np.uint8)
     write_archive(
         model,
         folder,

@@ -67,7 +67,6 @@ def write_saved_model(
             (kerascnn.data.serving_limits), written to assets.extra/serving.json for whoever runs the server.
         warmup_image: a uint8 [h, w, c] example for the warm-up requests (defaults to mid-grey at the input size).
     """
-    height, width, channels = model.input_shape[1:]
     labels = tf.constant(list(class_names))
     k = min(TOP_K, len(class_names))
 
@@ -89,8 +88,6 @@ def write_saved_model(
     def serve_bytes(image_bytes):
         return predict(preprocess_bytes(image_bytes))
 
-    if warmup_image is None:
-        warmup_image = np.full((height, width, channels), 128, np.uint8)
     write_archive(
         model,
         folder,
@@ -102,10 +99,13 @@ def write_saved_model(
     )
 
 
-def write_archive(model, folder, endpoints, *, class_names, model_name, limits, warmup_image):
+def write_archive(model, folder, endpoints, *, class_names, model_name, limits, warmup_image=None):
     """The SavedModel of `model` with `endpoints` (signature name -> tf.function) and what TF Serving reads beside
-    it: assets/labels.txt, the warm-up requests and the serving limits. Classifiers and segmentation models
-    (dense_export.py) both write their versions through it."""
+    it: assets/labels.txt, the warm-up requests (of `warmup_image`, uint8 [h, w, c], default mid-grey at the
+    model's input size) and the serving limits. Classifiers and segmentation models (dense_export.py) both write
+    their versions through it."""
+    if warmup_image is None:
+        warmup_image = np.full(model.input_shape[1:], 128, np.uint8)
     archive = keras.export.ExportArchive()
     archive.track(model)
     for name, function in endpoints.items():
