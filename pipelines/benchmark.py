@@ -1,7 +1,7 @@
 """Measure a model's speed on this machine, side by side with keras.applications:
 
     python -m pipelines.benchmark resnet50 --compare
-    python -m pipelines.benchmark resnet50 --compare --serving --precision float32 --sources
+    python -m pipelines.benchmark resnet50 --serving --serving-precision float32 bfloat16 --sources
     python -m pipelines.benchmark vgg16 --batch-size 8 16 32 --image-size 160 224
     python -m pipelines.benchmark resnet50 --precision auto mixed_bfloat16 --jit-compile auto true
 
@@ -47,6 +47,13 @@ def parse(argv):
         help="also time our exported SavedModel's serving signature against keras.applications' model.export "
         "(throughput at the batch size, latency at batch 1)",
     )
+    parser.add_argument(
+        "--serving-precision",
+        nargs="+",
+        default=["float32"],
+        choices=("float32", "bfloat16"),
+        help="with --serving: our export in each of these (pipelines.train --serving-precision), side by side",
+    )
     parser.add_argument("--steps", type=int, default=3, help="timed steps in each repetition")
     parser.add_argument("--warmup", type=int, default=2, help="uncounted steps after the first, per model")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions (median and spread over them)")
@@ -81,6 +88,7 @@ def main(argv=None):
             jit_compile=tuple(jit),
             compare=args.compare,
             serving=args.serving,
+            serving_precisions=tuple(args.serving_precision),
             steps=args.steps,
             warmup=args.warmup,
             repeats=args.repeats,

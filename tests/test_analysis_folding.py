@@ -2,6 +2,8 @@
 model's inference function (checked on every registered model with batch normalisation, with random statistics)
 and holds no batch normalisation."""
 
+import json
+
 import keras
 import numpy as np
 import pytest
@@ -92,35 +94,93 @@ def test_fold_follows_the_formula_and_leaves_what_it_cannot_fold():
     np.testing.assert_allclose(folded(x), model(x, training=False), atol=1e-5)
 
 
-def test_pushers_export_is_folded_and_serves_the_trained_probabilities(tmp_path):
-    from kerascnn.data import DataConfig, serving_transform
+def export(trained, folder, **fields):
+    """The pusher's export of `trained` (resnet20, 4 classes, 32x32) into `folder`, loaded back with plain
+    TensorFlow; with the run config's `fields`."""
+    from kerascnn.data import serving_transform
     from kerascnn.training.config import RunConfig
     from kerascnn.training.export import serving_model, write_saved_model
-    from kerascnn.training.models import build_model
 
-    config = RunConfig(model="resnet20")
-    input_shape = (32, 32, 3)
-    trained = build_model(config, num_classes=4, input_shape=input_shape, precision="float32")
-    randomize_statistics(trained)
-    served = serving_model(trained, config, num_classes=4, input_shape=input_shape)
+    config = RunConfig(model="resnet20", **fields)
+    served = serving_model(trained, config, num_classes=4, input_shape=(32, 32, 3))
     transform = lambda images: serving_transform(images, 32, 3, config.data)  # noqa: E731
     write_saved_model(
         served,
-        tmp_path / "1",
+        folder,
         class_names=["a", "b", "c", "d"],
         model_name="resnet20",
         limits={"max_image_pixels": 10**6, "max_batch_pixels": 10**7},
         preprocess_images=transform,
         preprocess_bytes=lambda encoded: transform(tf.map_fn(tf.io.decode_png, encoded, fn_output_signature=tf.uint8)),
     )
-    loaded = tf.saved_model.load(str(tmp_path / "1"))
-    images = np.random.default_rng(0).integers(0, 256, (3, 40, 48, 3), dtype=np.uint8)
-    probabilities = loaded.signatures["serving_default"](images=tf.constant(images))["probabilities"]
-    expected = trained(serving_transform(images, 32, 3, DataConfig()), training=False)
-    np.testing.assert_allclose(probabilities, expected, atol=1e-5)
+    return tf.saved_model.load(str(folder))
 
-    signature = loaded.signatures["serving_default"]
-    ops = {op.type for op in signature.graph.get_operations()}
+
+def graph_nodes(signature):
+    """Every node of a loaded signature's graph and of the functions it calls."""
+    nodes = list(signature.graph.as_graph_def().node)
     for function in signature.graph.as_graph_def().library.function:
-        ops |= {node.op for node in function.node_def}
+        nodes += function.node_def
+    return nodes
+
+
+@pytest.fixture(scope="module")
+def trained():
+    from kerascnn.training.config import RunConfig
+    from kerascnn.training.models import build_model
+
+    model = build_model(RunConfig(model="resnet20"), num_classes=4, input_shape=(32, 32, 3), precision="float32")
+    randomize_statistics(model)
+    return model
+
+
+@pytest.fixture(scope="module")
+def images():
+    return np.random.default_rng(0).integers(0, 256, (3, 40, 48, 3), dtype=np.uint8)
+
+
+def expected_probabilities(trained, images):
+    from kerascnn.data import DataConfig, serving_transform
+
+    return np.asarray(trained(serving_transform(images, 32, 3, DataConfig()), training=False))
+
+
+def test_pushers_export_is_folded_and_serves_the_trained_probabilities(trained, images, tmp_path):
+    loaded = export(trained, tmp_path / "1")
+    probabilities = loaded.signatures["serving_default"](images=tf.constant(images))["probabilities"]
+    np.testing.assert_allclose(probabilities, expected_probabilities(trained, images), atol=1e-5)
+
+    nodes = graph_nodes(loaded.signatures["serving_default"])
+    ops = {node.op for node in nodes}
     assert "Conv2D" in ops and not BN_OPS & ops
+    # The weights are constants of the graph (what lets oneDNN keep its reordered filters): every convolution's
+    # filter is a Const node, and the SavedModel holds no variable.
+    consts = {node.name for node in nodes if node.op == "Const"}
+    filters = [node.input[1].split(":")[0] for node in nodes if node.op == "Conv2D"]
+    assert len(filters) == 19 and set(filters) <= consts  # resnet20: 19 convs (its shortcuts pad, no projection)
+    assert not loaded.variables
+    about = json.loads((tmp_path / "1" / "assets.extra" / "serving.json").read_text())
+    assert about["precision"] == "float32" and about["weights"] == "constants"
+
+
+def test_a_model_over_the_constant_limit_is_served_from_variables(trained, images, tmp_path, monkeypatch):
+    from kerascnn.training import export as export_lib
+
+    monkeypatch.setattr(export_lib, "CONSTANT_WEIGHTS_LIMIT", 0)
+    loaded = export(trained, tmp_path / "1")
+    probabilities = loaded.signatures["serving_default"](images=tf.constant(images))["probabilities"]
+    np.testing.assert_allclose(probabilities, expected_probabilities(trained, images), atol=1e-5)
+    assert len(loaded.variables) == 2 * 19 + 2  # the folded convs' kernels and biases, the classifier's
+    assert json.loads((tmp_path / "1" / "assets.extra" / "serving.json").read_text())["weights"] == "variables"
+
+
+def test_a_bfloat16_export_convolves_in_bfloat16_within_its_rounding(trained, images, tmp_path):
+    loaded = export(trained, tmp_path / "1", serving_precision="bfloat16")
+    served = loaded.signatures["serving_default"](images=tf.constant(images))
+    expected = expected_probabilities(trained, images)
+    # bfloat16 keeps 8 significant bits (relative rounding 2**-9 per value), compounded over 20 layers.
+    np.testing.assert_allclose(served["probabilities"], expected, atol=3e-2)
+    assert served["probabilities"].dtype == tf.float32
+    convs = [node for node in graph_nodes(loaded.signatures["serving_default"]) if node.op == "Conv2D"]
+    assert len(convs) == 19 and all(node.attr["T"].type == tf.bfloat16.as_datatype_enum for node in convs)
+    assert json.loads((tmp_path / "1" / "assets.extra" / "serving.json").read_text())["precision"] == "bfloat16"

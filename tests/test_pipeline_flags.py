@@ -14,8 +14,10 @@ from pipelines import flags, train, tune
 
 def test_the_command_lines_choices_are_the_librarys():
     assert flags.PRECISIONS == config_lib.PRECISIONS and flags.STRATEGIES == config_lib.STRATEGIES
+    assert flags.SERVING_PRECISIONS == config_lib.SERVING_PRECISIONS
     rows = {row.flag: row for row in flags.flags(flags.TRAIN)}
     assert rows["--precision"].choices == config_lib.PRECISIONS
+    assert rows["--serving-precision"].choices == config_lib.SERVING_PRECISIONS
     assert set(rows["--strategy"].get("choices", flags.TUNE)) < set(config_lib.STRATEGIES)
 
 

@@ -107,9 +107,12 @@ def test_export_holds_no_xla_and_is_float32(trained):
     root, _ = trained
     graph = (root / "out/lenet5/1/saved_model.pb").read_bytes()
     assert b"_XlaMustCompile" not in graph
-    reader = tf.train.load_checkpoint(str(root / "out/lenet5/1/variables/variables"))
-    dtypes = {dtype for name, dtype in reader.get_variable_to_dtype_map().items() if "VARIABLE_VALUE" in name}
-    assert dtypes == {tf.float32}
+    loaded = tf.saved_model.load(str(root / "out/lenet5/1"))
+    assert not loaded.variables  # its weights are constants of the graph (export.inference_function)
+    graph = loaded.signatures["serving_default"].graph.as_graph_def()
+    nodes = [node for function in graph.library.function for node in function.node_def]
+    compute = [node for node in nodes if node.op in ("Conv2D", "MatMul")]
+    assert len(compute) == 5 and {node.attr["T"].type for node in compute} == {tf.float32.as_datatype_enum}
 
 
 def test_rerun_resumes_after_the_last_epoch(tmp_path):

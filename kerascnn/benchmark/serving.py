@@ -1,18 +1,21 @@
 """Serving speed: our pusher's SavedModel against keras.applications' `model.export`, both loaded with plain
 TensorFlow (`tf.saved_model.load`) and called through their serving signature on the same uint8 images.
 
-Ours is what `pipelines.train` pushes (kerascnn.training.export): the float32 model with its batch
-normalisations folded into the convolutions, behind `serving_default`, which takes uint8 images of any size and
-resizes, crops and normalises them in the graph. keras.applications' is `model.export(folder)` of the same
-architecture; its signature takes float32 images at the input size, so its images are cast to float32 first and
-nothing more (no `preprocess_input`): it is timed doing less than ours. Random weights in both: speed does not
+Ours is what `pipelines.train` pushes (kerascnn.training.export): the model with its batch normalisations folded
+into the convolutions and its weights constants of the graph, behind `serving_default`, which takes uint8 images
+of any size and resizes, crops and normalises them in the graph; in float32 (the default export) and, when asked,
+the bfloat16 export (`--serving-precision bfloat16`) too, each against the same keras.applications model.
+keras.applications' is `model.export(folder)` of the same architecture; its signature takes float32 images at the
+input size, so its images are cast to float32 first and nothing more (no `preprocess_input`): it is timed doing
+less than ours. Random weights in both: speed does not
 depend on them.
 
-Throughput: images per second at `batch_size`, in repetitions alternating the two models (A B, B A, ...) as
+Throughput: images per second at `batch_size`, in repetitions alternating the models (A B C, C B A, ...) as
 throughput.py does for training. Latency: single-image calls, `calls` per model per repetition, alternating the
 same way; the median and 95th percentile over every call.
 """
 
+import dataclasses
 import tempfile
 import time
 from pathlib import Path
@@ -23,13 +26,14 @@ from kerascnn.benchmark.candidates import COUNTERPARTS, OURS, THEIRS, paper_conf
 from kerascnn.benchmark.throughput import ratios, summarize
 
 
-def export_ours(model, folder, *, image_size, num_classes):
-    """Our pusher's SavedModel of `model` (random weights, the paper's evaluation transform) in `folder`."""
+def export_ours(model, folder, *, image_size, num_classes, precision="float32"):
+    """Our pusher's SavedModel of `model` (random weights, the paper's evaluation transform) in `folder`, computing
+    in `precision` (a serving_precision)."""
     from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
     from kerascnn.training.export import serving_model, write_saved_model
     from kerascnn.training.models import build_model
 
-    config = paper_config(model, batch_size=1, image_size=image_size)
+    config = dataclasses.replace(paper_config(model, batch_size=1, image_size=image_size), serving_precision=precision)
     input_shape = (image_size, image_size, config.channels or 3)
     trained = build_model(config, num_classes=num_classes, input_shape=input_shape, precision="float32")
     channels = input_shape[2]
@@ -54,23 +58,33 @@ def export_theirs(model, folder, *, image_size, num_classes):
     builder(weights=None, input_shape=(image_size, image_size, 3), classes=num_classes).export(folder, verbose=False)
 
 
-def _callers(folder):
-    """The two serving signatures as functions of a uint8 batch, loaded from their SavedModels."""
+def ours_name(precision):
+    return OURS if precision == "float32" else f"{OURS} ({precision})"
+
+
+def _callers(folder, precisions):
+    """The serving signatures as functions of a uint8 batch, loaded from their SavedModels: ours in each of
+    `precisions`, and keras.applications'."""
     import tensorflow as tf
 
-    ours = tf.saved_model.load(str(Path(folder) / "ours")).signatures["serving_default"]
+    callers, keep = {}, []
+    for precision in precisions:
+        ours = tf.saved_model.load(str(Path(folder) / precision))
+        keep.append(ours)
+        signature = ours.signatures["serving_default"]
+        callers[ours_name(precision)] = lambda images, signature=signature: signature(images=images)[
+            "probabilities"
+        ].numpy()
     theirs_model = tf.saved_model.load(str(Path(folder) / "theirs"))
     theirs = theirs_model.signatures["serving_default"]
     (theirs_input,) = theirs.structured_input_signature[1]
-
-    def call_ours(images):
-        return ours(images=images)["probabilities"].numpy()
 
     def call_theirs(images):
         out = theirs(**{theirs_input: tf.cast(images, tf.float32)})
         return next(iter(out.values())).numpy()
 
-    return {OURS: call_ours, THEIRS: call_theirs}, (ours, theirs_model)
+    callers[THEIRS] = call_theirs
+    return callers, (*keep, theirs_model)
 
 
 def _alternating(names, repeats):
@@ -78,17 +92,22 @@ def _alternating(names, repeats):
         yield repeat, names if repeat % 2 == 0 else names[::-1]
 
 
-def measure_serving(model, *, image_size, num_classes, batch_size=16, steps=3, repeats=5, calls=20, warmup=2):
-    """Throughput at `batch_size` and single-image latency of both SavedModels; a dict of plain values."""
+def measure_serving(
+    model, *, image_size, num_classes, batch_size=16, steps=3, repeats=5, calls=20, warmup=2, precisions=("float32",)
+):
+    """Throughput at `batch_size` and single-image latency of our SavedModel in each of `precisions` and of
+    keras.applications'; a dict of plain values, each ratio ours in one precision over theirs."""
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
     batch = tf.constant(rng.integers(0, 256, (batch_size, image_size, image_size, 3), dtype=np.uint8))
     single = batch[:1]
     with tempfile.TemporaryDirectory(prefix="kerascnn-serving-") as folder:
-        export_ours(model, str(Path(folder) / "ours"), image_size=image_size, num_classes=num_classes)
+        for precision in precisions:
+            destination = str(Path(folder) / precision)
+            export_ours(model, destination, image_size=image_size, num_classes=num_classes, precision=precision)
         export_theirs(model, str(Path(folder) / "theirs"), image_size=image_size, num_classes=num_classes)
-        callers, _keep = _callers(folder)
+        callers, _keep = _callers(folder, precisions)
         names = list(callers)
         for call in callers.values():  # the first calls optimise the graphs
             for _ in range(max(warmup, 1)):
@@ -110,13 +129,14 @@ def measure_serving(model, *, image_size, num_classes, batch_size=16, steps=3, r
     latency = {
         name: {q: float(np.percentile(latencies[name], p)) for q, p in (("p50", 50), ("p95", 95))} for name in names
     }
+    ours = [ours_name(precision) for precision in precisions]
     return {
         "batch_size": batch_size,
         "steps": steps,
         "repeats": repeats,
         "calls": calls,
         "throughput": {name: summarize(rates[name]) for name in names},
-        "throughput_ratio": ratios(rates[OURS], rates[THEIRS]),
+        "throughput_ratio": {name: ratios(rates[name], rates[THEIRS]) for name in ours},
         "latency_ms": latency,
-        "latency_ratio": {q: latency[OURS][q] / latency[THEIRS][q] for q in ("p50", "p95")},
+        "latency_ratio": {name: {q: latency[name][q] / latency[THEIRS][q] for q in ("p50", "p95")} for name in ours},
     }

@@ -34,6 +34,7 @@ class Settings:
     jit_compile: tuple = ("auto",)  # "auto", True, False; several are timed side by side
     compare: bool = False  # also time keras.applications' build of the same architecture, in alternation
     serving: bool = False  # also time the exported SavedModels' serving signatures, ours and keras.applications'
+    serving_precisions: tuple[str, ...] = ("float32",)  # ours exported in each (serving_precision), side by side
     steps: int = 3  # timed steps in each repetition
     warmup: int = 2  # uncounted steps after the first (which traces), per model
     repeats: int = 3  # repetitions; each gives one sample per model
@@ -107,6 +108,7 @@ def run_benchmark(settings, *, log=print):
             steps=settings.steps,
             repeats=settings.repeats,
             warmup=settings.warmup,
+            precisions=settings.serving_precisions,
         )
     ours = next(row for row in rows if row["implementation"] == OURS)
     for source in inputs.values():

@@ -15,22 +15,25 @@ import tensorflow as tf
 from kerascnn.data import serving_guard
 from kerascnn.data.dense import eval_image
 from kerascnn.data.transforms import decode_image, serving_limits
-from kerascnn.training.export import write_archive
+from kerascnn.training.export import inference_function, write_archive
 
 
 def write_segmentation_saved_model(
     model, folder, *, class_names, data_config, model_name, warmup_image=None, max_pixels=None, max_batch_pixels=None
 ):
-    """Exports a float32 segmentation `model` with the two signatures, labels, warm-up requests and the serving
-    limits. Requests go through the classifiers' guard first (kerascnn.data.serving_guard): images over
-    `max_pixels` each or `max_batch_pixels` together (default data.max_image_pixels), and encoded images whose
-    header is not one of its formats, are refused before anything is decoded."""
+    """Exports a segmentation `model` (kerascnn.training.export.serving_model's) with the two signatures, labels,
+    warm-up requests and the serving limits. Requests go through the classifiers' guard first
+    (kerascnn.data.serving_guard): images over `max_pixels` each or `max_batch_pixels` together (default
+    data.max_image_pixels), and encoded images whose header is not one of its formats, are refused before anything
+    is decoded."""
     max_pixels, max_batch_pixels = serving_limits(data_config, max_pixels, max_batch_pixels)
     size, _, channels = model.input_shape[1:]
     names = tf.constant(list(class_names))
 
+    forward = inference_function(model)
+
     def probabilities(inputs):
-        return tf.cast(model(inputs, training=False), tf.float32)
+        return tf.cast(forward(inputs), tf.float32)
 
     def named(classes):
         return tf.tile(names[tf.newaxis], [tf.shape(classes)[0], 1])

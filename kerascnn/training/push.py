@@ -136,7 +136,7 @@ def deliver(run, model, splits, metrics, *, log=print):
 
     def write(folder):
         serving = serving_model(model, config, num_classes=splits.num_classes, input_shape=run.input_shape)
-        progress.update()  # the float32 copy
+        progress.update()  # the inference copy
         if dense:
             write_segmentation_saved_model(
                 serving,
@@ -166,6 +166,7 @@ def deliver(run, model, splits, metrics, *, log=print):
         "input_shape": list(run.input_shape),
         "dataset": config.data.dataset,
         "precision_trained": run.precision,
+        "serving_precision": config.serving_precision,
         "weights_sha256": digest,
         "weights": config.weights,  # the pretrained weights it started from (None: trained from scratch)
         **({"task": run.task, "shapes_per_image": config.data.shapes_per_image} if dense else {}),
