@@ -159,6 +159,9 @@ def test_pushers_export_is_folded_and_serves_the_trained_probabilities(trained, 
     filters = [node.input[1].split(":")[0] for node in nodes if node.op == "Conv2D"]
     assert len(filters) == 19 and set(filters) <= consts  # resnet20: 19 convs (its shortcuts pad, no projection)
     assert not loaded.variables
+    # Once: both signatures call one function, which holds them.
+    weights = sum(np.asarray(v).nbytes for v in trained.variables if "moving" not in v.path and "gamma" not in v.path)
+    assert weights < (tmp_path / "1" / "saved_model.pb").stat().st_size < 1.5 * weights
     about = json.loads((tmp_path / "1" / "assets.extra" / "serving.json").read_text())
     assert about["precision"] == "float32" and about["weights"] == "constants"
 

@@ -70,8 +70,8 @@ def constant_weights(model):
 
 
 def inference_function(model):
-    """`model`'s inference-mode forward pass as one tf.function of float32 [batch, height, width, channels], which
-    both serving signatures call (so the graph holds one copy of it).
+    """`model`'s inference-mode forward pass as one concrete function of float32 [batch, height, width, channels],
+    which both serving signatures call (so the graph holds one copy of it).
 
     The weights are constants of the graph, not variables (up to CONSTANT_WEIGHTS_LIMIT bytes): oneDNN, which
     runs TensorFlow's convolutions on CPUs, reorders a constant filter into its blocked layout once and keeps it,
@@ -79,25 +79,27 @@ def inference_function(model):
     weights alone (bfloat16 casts, grouped convolutions' kernel splits) once at load. Single-image latency is the
     gain (pipelines.benchmark --serving measures it). The values are `model.stateless_call`'s: the same layers,
     the same arithmetic."""
+    spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
     if not constant_weights(model):
-        return tf.function(lambda inputs: model(inputs, training=False))
+        return tf.function(lambda inputs: model(inputs, training=False)).get_concrete_function(spec)
     trainable = [np.asarray(v) for v in model.trainable_variables]
     non_trainable = [np.asarray(v) for v in model.non_trainable_variables]
 
-    @tf.function(input_signature=[tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)])
     def forward(inputs):
         # Made inside the function, so that they are constants of its graph, not captured tensors.
         values = [tf.constant(a) for a in trainable], [tf.constant(a) for a in non_trainable]
         outputs, _ = model.stateless_call(*values, inputs, training=False)
         return outputs
 
-    return forward
+    # A concrete function, traced once here: a tf.function would be traced again when the SavedModel is written,
+    # and the graph would hold the weights twice.
+    return tf.function(forward).get_concrete_function(spec)
 
 
 def write_saved_model(
     model, folder, *, class_names, preprocess_images, preprocess_bytes, model_name, limits, warmup_image=None
 ):
-    """Exports `model` (float32) with the two serving signatures, labels and warm-up requests into `folder`.
+    """Exports `model` (serving_model's) with the two serving signatures, labels and warm-up requests into `folder`.
 
     Args:
         preprocess_images: uint8 images [batch, h, w, c] -> the model's float input [batch, S, S, C].
