@@ -33,6 +33,10 @@ def test_weights_equal_to_the_latest_version_are_no_new_version(tmp_path):
     push(tmp_path / "out", "lenet5", lambda folder: None, metrics)
     pushed, reason = deliver(run, model, splits=None, metrics={"val_accuracy": 0.5})
     assert pushed is None and reason == "the weights are those of version 1, already pushed"
+    # The same weights served in another precision are a new export of them: on to the blessing (failed here).
+    bfloat16 = types.SimpleNamespace(config=_config(tmp_path, "serving_precision=bfloat16"), task="classification")
+    pushed, reason = deliver(bfloat16, model, splits=None, metrics={"val_accuracy": 0.4})
+    assert pushed is None and reason.startswith("not blessed")
     # Other weights (the digest tells them apart) go on to the blessing, which this worse model fails.
     other = _model(1)
     assert weights_digest(other) != weights_digest(model)

@@ -117,9 +117,12 @@ def deliver(run, model, splits, metrics, *, log=print):
     blessed, reason = blessing(model_dir, metrics, "val_mean_iou" if dense else BLESSING_METRIC)
     if config.push == "never":
         return None, "pushing is off (push=never)"
-    digest, latest = weights_digest(model), versions(model_dir)[-1:]
-    if config.push == "blessed" and latest and version_metrics(model_dir, latest[0]).get("weights_sha256") == digest:
-        # A finished run rerun: its weights are those of a version already pushed, so it is no new version.
+    digest, latest, precision = weights_digest(model), versions(model_dir)[-1:], config.serving_precision
+    served = version_metrics(model_dir, latest[0]) if latest else {}
+    same = served.get("weights_sha256") == digest and served.get("serving_precision", "float32") == precision
+    if config.push == "blessed" and same:
+        # A finished run rerun: its weights, served as they are, are a version already pushed: no new version.
+        # (Rerun with another --serving-precision, it is a new export of them.)
         return None, f"the weights are those of version {latest[0]}, already pushed"
     if not blessed and config.push != "force":
         return None, f"not blessed: {reason} (push=force pushes it anyway)"
@@ -166,7 +169,7 @@ def deliver(run, model, splits, metrics, *, log=print):
         "input_shape": list(run.input_shape),
         "dataset": config.data.dataset,
         "precision_trained": run.precision,
-        "serving_precision": config.serving_precision,
+        "serving_precision": precision,
         "weights_sha256": digest,
         "weights": config.weights,  # the pretrained weights it started from (None: trained from scratch)
         **({"task": run.task, "shapes_per_image": config.data.shapes_per_image} if dense else {}),
