@@ -58,6 +58,7 @@ def test_auto_check_compares_with_what_resolves_to_something_else():
         ({"model": "lenet5", "compare": True}, "keras.applications has no lenet5"),
         ({"model": "vgg16", "image_sizes": (224, 16)}, "--image-size 16 is below vgg16's minimum of 32"),
         ({"model": "lenet5", "precisions": ("float64",)}, "--precision 'float64'"),
+        ({"model": "lenet5", "serving_precisions": ("float16",)}, "--serving-precision 'float16' is not float32 or"),
         ({"model": "lenet5", "repeats": 0}, "--repeats must be at least 1"),
     ],
 )

@@ -7,8 +7,7 @@ of any size and resizes, crops and normalises them in the graph; in float32 (the
 the bfloat16 export (`--serving-precision bfloat16`) too, each against the same keras.applications model.
 keras.applications' is `model.export(folder)` of the same architecture; its signature takes float32 images at the
 input size, so its images are cast to float32 first and nothing more (no `preprocess_input`): it is timed doing
-less than ours. Random weights in both: speed does not
-depend on them.
+less than ours. Random weights in both: speed does not depend on them.
 
 Throughput: images per second at `batch_size`, in repetitions alternating the models (A B C, C B A, ...) as
 throughput.py does for training. Latency: single-image calls, `calls` per model per repetition, alternating the
@@ -62,6 +61,10 @@ def ours_name(precision):
     return OURS if precision == "float32" else f"{OURS} ({precision})"
 
 
+def _probabilities(signature):
+    return lambda images: signature(images=images)["probabilities"].numpy()
+
+
 def _callers(folder, precisions):
     """The serving signatures as functions of a uint8 batch, loaded from their SavedModels: ours in each of
     `precisions`, and keras.applications'."""
@@ -71,10 +74,7 @@ def _callers(folder, precisions):
     for precision in precisions:
         ours = tf.saved_model.load(str(Path(folder) / precision))
         keep.append(ours)
-        signature = ours.signatures["serving_default"]
-        callers[ours_name(precision)] = lambda images, signature=signature: signature(images=images)[
-            "probabilities"
-        ].numpy()
+        callers[ours_name(precision)] = _probabilities(ours.signatures["serving_default"])
     theirs_model = tf.saved_model.load(str(Path(folder) / "theirs"))
     theirs = theirs_model.signatures["serving_default"]
     (theirs_input,) = theirs.structured_input_signature[1]

@@ -20,6 +20,7 @@ from kerascnn.benchmark.serving import measure_serving
 from kerascnn.benchmark.throughput import ratios, summarize
 from kerascnn.errors import UserError
 from kerascnn.registry import checked_model
+from kerascnn.training.config import SERVING_PRECISIONS
 from kerascnn.training.devices import PRECISIONS
 
 
@@ -56,6 +57,10 @@ def validate(settings):
     bad = [p for p in settings.precisions if p not in PRECISIONS]
     if bad:
         raise UserError(f"precisions {bad[0]!r} is not one of {', '.join(PRECISIONS)}.", field="precisions")
+    bad = [p for p in settings.serving_precisions if p not in SERVING_PRECISIONS]
+    if bad:
+        message = f"serving_precisions {bad[0]!r} is not {' or '.join(SERVING_PRECISIONS)}."
+        raise UserError(message, field="serving_precisions")
     for name in ("steps", "repeats", "input_batches"):
         if getattr(settings, name) < 1:
             raise UserError(f"{name} must be at least 1, got {getattr(settings, name)}.", field=name)
