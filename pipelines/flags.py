@@ -226,8 +226,8 @@ FLAGS = (
         "--serving-precision",
         "serving_precision",
         "what the pushed model computes in: float32 (default; equal to the trained model to float rounding) or "
-        "bfloat16 (about 2x the throughput on CPUs with AVX512_BF16 or AMX and on GPUs, about 1e-2 relative "
-        "difference in the probabilities; slower on CPUs without bfloat16 instructions)",
+        "bfloat16 (about 2x the throughput on CPUs with AVX512_BF16 or AMX and on GPUs, probabilities within "
+        "about 0.02 of float32's; slower on CPUs without bfloat16 instructions)",
         "outputs",
         str,
         choices=SERVING_PRECISIONS,

@@ -117,7 +117,7 @@ class RunConfig:
     serving_max_pixels: int = 0
     serving_max_batch_pixels: int = 0
     # What the served model computes in: float32 (equal to the trained model to float rounding) or bfloat16
-    # (about twice as fast on CPUs with AVX512_BF16 or AMX and on GPUs, about 1e-2 relative difference).
+    # (about twice as fast on CPUs with AVX512_BF16 or AMX and on GPUs, probabilities within about 0.02).
     serving_precision: str = "float32"
 
 

@@ -13,7 +13,7 @@ names the limit and the declared size. The limits are recorded in `assets.extra/
 The model is rebuilt for the export, whatever precision trained it: in float32 (the default; the served
 probabilities equal the trained model's to float rounding) or, with `serving_precision="bfloat16"`, computing in
 bfloat16 (`mixed_bfloat16`: float32 weights and softmax, bfloat16 convolutions; about twice the throughput on
-CPUs with AVX512_BF16 or AMX and on GPUs, at about 1e-2 relative difference in the probabilities, and slower where
+CPUs with AVX512_BF16 or AMX and on GPUs, with probabilities within about 0.02 of float32's, and slower where
 the CPU has no bfloat16 instructions). Its batch normalisations are folded into the convolutions
 (kerascnn.analysis.fold_batch_norms), and its weights are constants of the graph, not variables
 (`inference_function`). It holds no XLA must-compile function (see GroupedConv2D), so the folder loads with plain
