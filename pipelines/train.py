@@ -62,6 +62,10 @@ def main(argv=None):
         if config.weights:
             reasons = "\n".join(f"  {key}: {why}" for key, why in FINE_TUNE_REASONS.items())
             print(f"Fine-tuning recipe (from --weights {config.weights}), and why:\n{reasons}", file=sys.stderr)
+        data_reasons = config_lib.data_reasons(config)
+        if data_reasons:
+            reasons = "\n".join(f"  {key}: {why}" for key, why in data_reasons.items())
+            print(f"On {config.data.dataset} (28x28 grey images), and why:\n{reasons}", file=sys.stderr)
         print(json.dumps(config_lib.to_dict(config), indent=2, default=str))
         return 0
 
@@ -83,6 +87,8 @@ def main(argv=None):
     if not run_.chief:
         return 0
     print("Validation: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items() if k.startswith("val_")))
+    if "test_accuracy" in metrics:  # reported, never used to choose
+        print("Test: " + ", ".join(f"{k[5:]} {v:.4f}" for k, v in metrics.items() if k.startswith("test_")))
     if "class_iou" in metrics:
         print("IoU per class: " + ", ".join(f"{name} {iou:.4f}" for name, iou in metrics["class_iou"].items()))
     pushed, reason = deliver(run_, model, splits, metrics)
