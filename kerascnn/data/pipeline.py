@@ -18,7 +18,7 @@ from kerascnn.data.augment import augment
 from kerascnn.data.config import DataError
 from kerascnn.data.dense import augment_example, check_recipe, eval_example
 from kerascnn.data.recipes import RECIPES, Recipe
-from kerascnn.data.splits import permutation
+from kerascnn.data.splits import Examples, permutation
 from kerascnn.data.transforms import eval_transform, normalize
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -128,14 +128,17 @@ def _transforms(task, image_size, channels, config):
 def _permuted_stream(examples, evaluate, train_transform, batch_size, seed, initial_epoch, task, config):
     """The training stream of a split in random access: epoch e is permutation(size, seed, e) of all of it."""
     size = len(examples)
-    # Images in memory under a recipe with nothing random (LeNet's, the MNIST family's): the transform of a whole
-    # batch at once, so a small model does not wait for `batch_size` calls of a per-image function a step.
+    # Images in memory under a recipe with nothing random (LeNet's, the MNIST family's): transformed once, and
+    # each step is one gather of a batch, so that a small model does not wait for `batch_size` calls of a
+    # per-image function a step (what Keras' own fit on arrays costs).
     batched = examples.in_memory and task == "classification" and _deterministic(config)
+    if batched:
+        examples = _transformed(examples, evaluate)
 
     def epoch(e):
         order = permutation(size, seed, e)
         if batched:
-            return examples.batches(order, batch_size).map(evaluate, num_parallel_calls=AUTOTUNE)
+            return examples.batches(order, batch_size)
         epoch_seed = tf.random.experimental.stateless_fold_in(tf.constant([seed, 0], tf.int64), e)
 
         def transform(index, example):
@@ -145,6 +148,17 @@ def _permuted_stream(examples, evaluate, train_transform, batch_size, seed, init
         return ds.batch(batch_size, drop_remainder=True)
 
     return tf.data.Dataset.counter(start=initial_epoch).flat_map(epoch).prefetch(AUTOTUNE)
+
+
+def _transformed(examples, evaluate, chunk=4096):
+    """The in-memory examples after `evaluate` (the float32 model inputs), computed a chunk at a time; where they
+    would take more than CACHE_FRACTION of memory, the uint8 examples and a transform at each step instead."""
+    images, labels = examples.items
+    first = evaluate(images[:1], labels[:1])[0]
+    if len(images) * first.shape[1:].num_elements() * 4 > CACHE_FRACTION * physical_memory():
+        return Examples((images, labels), read=None, transform=evaluate)
+    parts = [evaluate(images[i : i + chunk], labels[i : i + chunk])[0].numpy() for i in range(0, len(images), chunk)]
+    return Examples((np.concatenate(parts), labels))
 
 
 def _deterministic(config):

@@ -44,6 +44,7 @@ class Examples:
 
     items: tuple
     read: Callable | None = None
+    transform: Callable | None = None  # applied to each batch of `batches` (a deterministic, batched transform)
 
     def __len__(self):
         return int(self.items[-1].shape[0])
@@ -66,7 +67,8 @@ class Examples:
         memory, a step costs one gather instead of `batch_size` calls of a per-example function."""
         items = tuple(tf.convert_to_tensor(column) for column in self.items)
         ds = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
-        return ds.map(lambda i: tuple(tf.gather(c, i) for c in items), num_parallel_calls=tf.data.AUTOTUNE)
+        ds = ds.map(lambda i: tuple(tf.gather(c, i) for c in items), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds if self.transform is None else ds.map(self.transform, num_parallel_calls=tf.data.AUTOTUNE)
 
 
 def permutation(size, seed, epoch):
