@@ -135,6 +135,8 @@ def _permuted_stream(examples, evaluate, train_transform, batch_size, seed, init
     if batched:
         examples = _transformed(examples, evaluate)
 
+    examples.tensors  # noqa: B018  (made here, eagerly, not in the traced epoch function)
+
     def epoch(e):
         order = permutation(size, seed, e)
         if batched:

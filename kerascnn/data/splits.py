@@ -1,5 +1,6 @@
 """What every source returns: the train, validation and test splits, the class names and the files it left out."""
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -53,19 +54,26 @@ class Examples:
     def in_memory(self):
         return self.read is None
 
+    @functools.cached_property
+    def tensors(self):
+        """The items as eager tensors, made once: a traced tf.data function then captures them by reference,
+        where converting an array inside it would copy the array into the graph at every epoch."""
+        with tf.init_scope():
+            return tuple(tf.convert_to_tensor(column) for column in self.items)
+
     def dataset(self, order=None):
         """(image, label) in the items' order, or in `order` (a 1-D tensor of indices)."""
         if order is None:
-            ds = tf.data.Dataset.from_tensor_slices(self.items)
+            ds = tf.data.Dataset.from_tensor_slices(self.tensors)
         else:
-            items = tuple(tf.convert_to_tensor(column) for column in self.items)
+            items = self.tensors
             ds = tf.data.Dataset.from_tensor_slices(order).map(lambda i: tuple(tf.gather(c, i) for c in items))
         return ds if self.read is None else ds.map(self.read, num_parallel_calls=tf.data.AUTOTUNE)
 
     def batches(self, order, batch_size):
         """Whole batches (images [B, ...], labels [B]) in `order`, gathered a batch at a time: for items in
         memory, a step costs one gather instead of `batch_size` calls of a per-example function."""
-        items = tuple(tf.convert_to_tensor(column) for column in self.items)
+        items = self.tensors
         ds = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
         ds = ds.map(lambda i: tuple(tf.gather(c, i) for c in items), num_parallel_calls=tf.data.AUTOTUNE)
         return ds if self.transform is None else ds.map(self.transform, num_parallel_calls=tf.data.AUTOTUNE)
