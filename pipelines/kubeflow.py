@@ -13,7 +13,7 @@ import shlex
 import sys
 from pathlib import Path
 
-from pipelines.cli import ArgumentParser, run
+from pipelines.cli import ArgumentParser, fail, run
 
 IMAGE = "kerascnn:latest"  # a local tag: a cluster pulls --image from its registry (see the README)
 INSTALL = 'pip install "kerascnn[kubeflow]"'
@@ -91,7 +91,10 @@ def main(argv=None):
         return 0
     root = Path(args.pipeline_root or "kubeflow-runs").resolve()
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(root))
-    pipeline()
+    try:
+        pipeline()
+    except RuntimeError as error:  # kfp.local's word for a failed task; the task's own log is above
+        fail(f"{str(error).splitlines()[0]} (its log is above; the artifacts are in {root})", code=1)
     print(f"Pipeline finished; its artifacts are in {root}.", file=sys.stdout)
     return 0
 

@@ -56,7 +56,7 @@ def pusher(argv: list, examples: Input[Dataset], model: Input[Model], metrics: I
     pushed.metadata["reason"] = reason
     pushed.metadata["pushed"] = path is not None
     if path:
-        pushed.uri = path  # the version's folder, as TF Serving reads it
+        pushed.uri = kubeflow_steps.storage_uri(path)  # the version's folder, as TF Serving reads it
         pushed.metadata["version"] = int(path.rstrip("/").rsplit("/", 1)[-1])
 
 

@@ -80,6 +80,11 @@ def pusher(argv, examples_dir, model_dir, metrics_file):
     return (str(Path(pushed).resolve()) if pushed else None), reason
 
 
+def storage_uri(path):
+    """The URI of a path in a step's file system: Vertex AI mounts Cloud Storage at /gcs/BUCKET (FUSE)."""
+    return "gs://" + path[len("/gcs/") :] if path.startswith("/gcs/") else path
+
+
 def scalar_metrics(metrics):
     """The metrics a Kubeflow Metrics artifact can hold: numbers by name (per-class dicts stay in the JSON)."""
     return {k: float(v) for k, v in metrics.items() if _scalar(k, v)}

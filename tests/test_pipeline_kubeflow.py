@@ -250,3 +250,38 @@ def test_evaluator_alone_against_a_newer_version_then_a_run_that_pushes_nothing(
     assert result.returncode == 0, result.stderr[-3000:]
     assert sorted(p.name for p in (root / "saved_models" / "lenet5").iterdir()) == ["1", "2"]
     assert not list((root / "again").glob("*/pusher"))
+
+
+def test_tuner_step_hands_the_best_trial_to_the_later_stages(tmp_path, monkeypatch):
+    from pipelines import kubeflow_steps, tune
+
+    searched = []
+
+    def search(argv):  # pipelines.tune's results.json, ranked: the best trial first
+        searched.append(argv)
+        trials = [
+            {"rank": 1, "model": "resnet32", "sets": ["optimizer.learning_rate=0.05", "optimizer.momentum=0.8"]},
+            {"rank": 2, "model": "resnet20", "sets": ["optimizer.learning_rate=0.1", "optimizer.momentum=0.9"]},
+        ]
+        (tmp_path / "search" / "results.json").write_text(json.dumps({"trials": trials}))
+        return 0
+
+    (tmp_path / "search").mkdir()
+    monkeypatch.setattr(tune, "main", search)
+    best = kubeflow_steps.tuner(
+        ["resnet20", "--epochs", "3", "--set", "optimizer.momentum=0.9"], ["--max-trials", "2"], tmp_path / "search"
+    )
+    assert searched == [["resnet20", "--max-trials", "2", "--tune-dir", str(tmp_path / "search")]]
+    assert best == [
+        "resnet32",
+        "--epochs",
+        "3",
+        "--set",
+        "optimizer.momentum=0.9",
+        "--set",
+        "optimizer.learning_rate=0.05",
+        "--set",
+        "optimizer.momentum=0.8",
+    ]
+    # A later --set wins: the run's config has the trial's momentum.
+    assert kubeflow_steps.resolve(best).optimizer.momentum == 0.8

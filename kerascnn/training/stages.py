@@ -64,6 +64,7 @@ def describe_examples(run, splits):
         "class_names": list(splits.class_names),
         "num_train": splits.num_train,
         "num_val": splits.num_val,
+        **({"num_test": splits.num_test} if getattr(splits, "test", None) is not None else {}),
         "input_shape": list(run.input_shape),
         "bad_images": [list(entry) for entry in splits.bad_images.entries],
         "data": config_lib.to_dict(run.config)["data"],
@@ -90,8 +91,8 @@ def read_examples(folder, run):
     now = describe_examples(run, splits)
     changed = [
         key
-        for key in ("dataset", "class_names", "num_train", "num_val", "input_shape", "data")
-        if recorded.get(key) != now[key]
+        for key in ("dataset", "class_names", "num_train", "num_val", "num_test", "input_shape", "data")
+        if recorded.get(key) != now.get(key)
     ]
     if changed:
         raise DataError(
