@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 
+import keras
 import numpy as np
 import pytest
 import yaml
@@ -143,6 +144,7 @@ def test_without_kfp_the_error_names_the_install_command(capsys, monkeypatch):
 
 def small_run(tmp_path, shapes_train=16):
     sets = [f"data.shapes_train={shapes_train}", "data.shapes_val=8", f"run_dir={tmp_path / 'run'}"]
+    sets.append(f"output_dir={tmp_path / 'out'}")
     config = config_lib.resolve("lenet5", sets=sets, overrides={"batch_size": 8})
     return runs.prepare(config, record=False)
 
@@ -175,6 +177,27 @@ def test_model_artifact_round_trips_the_weights_and_their_digest(tmp_path):
     (tmp_path / "model" / stages.MODEL_FILE).write_text(json.dumps({**about, "weights_sha256": "0" * 64}))
     with pytest.raises(Exception, match="does not hold the weights"):
         stages.load_model(tmp_path / "model", run, splits)
+
+
+def test_confusion_matrix_agrees_with_the_evaluators_accuracy_and_labels(tmp_path):
+    run = small_run(tmp_path)
+    splits = stages.example_gen(run)
+    model = build_model(run.config, num_classes=6, input_shape=run.input_shape, precision="float32")
+    for variable in model.trainable_weights:  # a model whose predictions differ between images
+        variable.assign(np.random.default_rng(len(variable.path)).normal(size=variable.shape))
+    model.compile(
+        loss="sparse_categorical_crossentropy",
+        metrics=[
+            keras.metrics.SparseCategoricalAccuracy(name="accuracy"),
+            keras.metrics.SparseTopKCategoricalAccuracy(k=5, name="top5_accuracy"),
+        ],
+    )
+    evaluation = stages.evaluator(run, model, splits)
+    matrix = stages.confusion_matrix(run, model, splits)
+    labels = np.array([label for _, label in splits.val.as_numpy_iterator()])
+    np.testing.assert_array_equal(matrix.sum(axis=1), np.bincount(labels, minlength=6))
+    assert np.trace(matrix) / len(labels) == pytest.approx(evaluation.metrics["val_accuracy"])
+    assert evaluation.blessed and evaluation.reason == "first version of this model"
 
 
 # --------------------------------------------------------------------------------------- a local run (slow)
