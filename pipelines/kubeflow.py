@@ -21,7 +21,12 @@ INSTALL = 'pip install "kerascnn[kubeflow]"'
 
 def parse(argv):
     """(this command's arguments, the train argv: the model first, then pipelines.train's flags)."""
-    parser = ArgumentParser(prog="python -m pipelines.kubeflow", description=__doc__.split("\n\n")[0])
+    parser = ArgumentParser(
+        prog="python -m pipelines.kubeflow",
+        usage="%(prog)s {compile,run} MODEL [pipelines.train flags] [options]",
+        description=__doc__.split("\n\n")[0],
+        epilog="The run's flags are pipelines.train's: python -m pipelines.train --help lists them.",
+    )
     parser.add_argument("command", choices=("compile", "run"), help="write the pipeline's YAML, or run it locally")
     parser.add_argument("--output", help="compile: the YAML file to write (default: <model>.yaml)")
     parser.add_argument(
