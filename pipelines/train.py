@@ -43,13 +43,10 @@ def main(argv=None):
     args = parse(argv)
     # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     import kerascnn
-    from kerascnn.data import load_splits
     from kerascnn.training import config as config_lib
-    from kerascnn.training import runs, trainer
+    from kerascnn.training import runs, stages
     from kerascnn.training.callbacks import TrainingStopped
     from kerascnn.training.devices import split_cpu
-    from kerascnn.training.evaluate import evaluate
-    from kerascnn.training.push import deliver
     from kerascnn.training.recipes import FINE_TUNE_REASONS
 
     if args.list_models:
@@ -71,19 +68,17 @@ def main(argv=None):
 
     run_ = runs.prepare(config)
     print(runs.describe(run_))
-    splits = load_splits(config.data, run_.input_shape[0], run_.input_shape[2], seed=config.seed, task=run_.task)
+    splits = stages.example_gen(run_)
     print(f"Data: {splits.source}, {splits.num_classes} classes.")
     try:
-        model, _ = trainer.fit(run_, splits)
+        model = stages.trainer(run_, splits)
     except TrainingStopped as stop:
         print(
             f"Stopped by {stop}; checkpoint saved in {run_.checkpoint_dir}. Run the same command again to resume.",
             file=sys.stderr,
         )
         return 128 + getattr(signal, stop.signal_name)
-    if config.export_weights == "best":
-        trainer.load_best(run_, model)
-    metrics = evaluate(run_, model, splits)  # on every worker of a cluster: its steps are collective
+    metrics = stages.evaluator(run_, model, splits).metrics  # on every worker of a cluster: its steps are collective
     if not run_.chief:
         return 0
     print("Validation: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items() if k.startswith("val_")))
@@ -91,7 +86,7 @@ def main(argv=None):
         print("Test: " + ", ".join(f"{k[5:]} {v:.4f}" for k, v in metrics.items() if k.startswith("test_")))
     if "class_iou" in metrics:
         print("IoU per class: " + ", ".join(f"{name} {iou:.4f}" for name, iou in metrics["class_iou"].items()))
-    pushed, reason = deliver(run_, model, splits, metrics)
+    pushed, reason = stages.pusher(run_, model, splits, metrics)
     print(f"Pushed {pushed} ({reason})." if pushed else f"Not pushed: {flags.speak(reason, flags.TRAIN, 'push')}.")
     if splits.bad_images:
         print(splits.bad_images.summary())
