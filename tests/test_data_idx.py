@@ -177,3 +177,15 @@ def test_two_sets_in_one_folder_ask_which(tmp_path):
         load_splits(DataConfig(dataset=str(tmp_path / "emnist")), 28, 1)
     splits = load_splits(DataConfig(dataset="emnist/digits", data_dir=str(tmp_path)), 28, 1)
     assert splits.class_names == [str(d) for d in range(10)]
+
+
+def test_an_image_of_a_set_is_named_name_split_index(tmp_path):
+    from kerascnn.data.idx import example_image
+
+    arrays = write_set(tmp_path / "fashion_mnist")
+    image, name = example_image("fashion_mnist:test:3", data_dir=str(tmp_path))
+    np.testing.assert_array_equal(image, arrays["t10k"][0][3])
+    assert name == "Dress"  # label 3
+    assert example_image("photos/cat.jpg") is None and example_image("cifar10:test:1") is None
+    with pytest.raises(DataError, match="has 20 images"):
+        example_image("fashion_mnist:test:20", data_dir=str(tmp_path))

@@ -258,3 +258,21 @@ def missing_message(name, data_dir):
         f"put its four IDX files in a folder and give --data-dir FOLDER{debian}, or prepare it with "
         f"`tfds build {base}` on a machine with network."
     )
+
+
+def example_image(reference, data_dir=None):
+    """The uint8 image [H, W] that `reference` names, "NAME:SPLIT:INDEX" (e.g. "fashion_mnist:test:0"; SPLIT train
+    or test), and its class name; None when `reference` is not of that form with a known set's name."""
+    match = re.fullmatch(r"([\w/]+):(train|test):(\d+)", reference)
+    if not match or not is_idx_name(match.group(1)):
+        return None
+    name, split, index = match.group(1), match.group(2), int(match.group(3))
+    found = locate(name, data_dir)
+    if found is None:
+        raise DataError(missing_message(name, data_dir), field="data.dataset")
+    files = find_files(*found)
+    images, labels = read_idx(files[split, "images"]), read_idx(files[split, "labels"])
+    if index >= len(images):
+        raise DataError(f"{reference}: the {split} split of {name} has {len(images)} images (0 to {len(images) - 1}).")
+    image = images[index].T if name.startswith("emnist/") else images[index]
+    return image, CLASS_NAMES[name][labels[index]]
