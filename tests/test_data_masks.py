@@ -173,3 +173,20 @@ def test_oxford_pets_trimaps_become_background_pet_and_ignore(tmp_path):
 def test_a_tfds_dataset_without_masks_is_refused(tmp_path):
     with pytest.raises(DataError, match="not a dataset with masks.*oxford_iiit_pet"):
         load_splits(DataConfig(dataset="cifar10", data_dir=str(tmp_path)), 32, 3, task="segmentation")
+
+
+def test_mask_folders_train_in_a_new_permutation_every_epoch(tmp_path):
+    from kerascnn.data import make_datasets
+    from kerascnn.data.splits import permutation
+
+    stems = tuple("abcdefgh")
+    masks = voc(tmp_path / "VOC", stems=stems, val=("h",))
+    splits = load(tmp_path / "VOC", tmp_path)
+    assert splits.train_examples is not None and len(splits.train_examples) == 7
+    config = DataConfig(dataset=str(tmp_path / "VOC"))
+    train, _ = make_datasets(splits, image_size=8, channels=3, batch_size=7, config=config, seed=4)
+    for epoch, (_, batch_masks) in enumerate(train.take(2)):
+        # The mask of stem i holds i % 3 (past its ignored first row): the batch's order of stems, mod 3.
+        values = [int(np.median(m[m != IGNORE])) for m in batch_masks.numpy()]
+        order = permutation(7, 4, epoch).numpy()
+        assert values == [masks[stems[i]][5, 5] for i in order]
