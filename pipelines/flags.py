@@ -297,7 +297,16 @@ FLAGS = (
     # pipelines.inspect's arguments (kerascnn.analysis.inspection's), for its errors.
     *(
         Flag(flag, flag[2:].replace("-", "_"), pipelines=(INSPECT,), config=False, type=str)
-        for flag in ("--keras-file", "--input-size", "--image", "--layer", "--max-shift", "--plot-dir")
+        for flag in (
+            "--keras-file",
+            "--input-size",
+            "--image",
+            "--layer",
+            "--max-shift",
+            "--plot-dir",
+            "--explain",
+            "--dataset",
+        )
     ),
     Flag("--unsafe-deserialization", "unsafe_deserialization", pipelines=(INSPECT,), config=False),
     Flag("--weights", "weights", pipelines=(INSPECT,), config=False, type=str),
