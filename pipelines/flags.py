@@ -276,6 +276,13 @@ FLAGS = (
         "outputs",
         pipelines=(TRAIN,),
     ),
+    Flag(
+        "--explain-images",
+        "explain_images",
+        "Grad-CAM of a fixed validation batch in TensorBoard each epoch",
+        "outputs",
+        pipelines=(TRAIN,),
+    ),
     # pipelines.benchmark and benchmark_backend parse their own lists of values (nargs); these rows name their
     # settings (kerascnn.benchmark.suite.Settings) in its errors.
     *(

@@ -10,37 +10,47 @@ from keras import layers
 
 from kerascnn import analysis
 from kerascnn.errors import UserError
-from kerascnn.layers import MaxPoolingWithArgmax2D, MaxUnpooling2D, TransposedConv2D
+from kerascnn.layers import InceptionModule, MaxPoolingWithArgmax2D, MaxUnpooling2D, ResidualBlock, TransposedConv2D
 
 
 def _images(n, size, channels, seed=0):
     return np.random.default_rng(seed).normal(size=(n, size, size, channels)).astype("float32")
 
 
-def _cam_network(classes=4):
-    """Convolutions at the input's size, global average pooling, one dense softmax layer: CAM's network."""
+def _cam_network(classes=4, block=None):
+    """Convolutions at the input's size, global average pooling, one dense softmax layer: CAM's network (its last
+    convolution `block`, if given)."""
     keras.utils.set_random_seed(1)
     inputs = keras.Input((10, 10, 3))
     x = layers.Conv2D(6, 3, padding="same", activation="relu", name="conv1")(inputs)
-    x = layers.Conv2D(8, 3, padding="same", activation="relu", name="conv2")(x)
+    x = (block or layers.Conv2D(8, 3, padding="same", activation="relu", name="conv2"))(x)
     x = layers.GlobalAveragePooling2D()(x)
     outputs = layers.Dense(classes, activation="softmax", name="predictions")(x)
     return keras.Model(inputs, outputs)
 
 
+BLOCKS = {
+    "conv": lambda: layers.Conv2D(8, 3, padding="same", activation="relu", name="conv2"),
+    "residual": lambda: ResidualBlock(6, shortcut="A", name="conv2"),
+    "inception": lambda: InceptionModule(2, 2, 3, 1, 2, 1, name="conv2"),
+}
+
+
+@pytest.mark.parametrize("block", sorted(BLOCKS))
 @pytest.mark.parametrize("class_index", [None, 2])
-def test_grad_cam_of_a_global_average_pooling_head_is_cam(class_index):
-    model = _cam_network()
+def test_grad_cam_of_a_global_average_pooling_head_is_cam(class_index, block):
+    model = _cam_network(block=BLOCKS[block]())
     images = _images(3, 10, 3)
     maps = keras.Model(model.inputs, model.get_layer("conv2").output).predict(images, verbose=0)
     weights = model.get_layer("predictions").kernel.numpy()  # [features, classes]
     classes = model.predict(images, verbose=0).argmax(-1) if class_index is None else [class_index] * 3
     cam = np.maximum(np.einsum("nhwk,nk->nhw", maps, weights[:, classes].T), 0)  # Zhou et al., Eq. 1 (and a ReLU)
-    expected = cam / cam.max(axis=(1, 2), keepdims=True)
+    peak = cam.max(axis=(1, 2), keepdims=True)
+    expected = np.where(peak > 0, cam / np.where(peak > 0, peak, 1), 0)  # nothing positive: all zeros
     found = analysis.grad_cam(model, images, class_index=class_index)
     assert found.shape == (3, 10, 10) and found.dtype == np.float32
     np.testing.assert_allclose(found, expected, atol=1e-5)
-    assert np.ptp(found) > 0.5  # a map, not a constant
+    assert np.ptp(found) > 0.5  # maps, not constants
 
 
 def test_grad_cam_defaults_to_the_last_convolution_and_takes_another():
