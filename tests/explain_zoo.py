@@ -20,9 +20,13 @@ def explain(name, size, options=None, policy=None):
     keras.utils.set_random_seed(0)
     shape = (size, size, spec.input_shape[2])
     model = kerascnn.get_model(name, num_classes=5, input_shape=shape, **(options or {}))
-    for weight in model.weights:  # FCN's score layers start at zero (Long et al.): nothing would flow back
-        if len(weight.shape) == 4 and not np.any(keras.ops.convert_to_numpy(weight)):
-            weight.assign(np.random.default_rng(1).normal(0, 0.01, weight.shape))
+    # Kernels drawn here, with numpy, so that every backend explains the same weights (each backend's own seeded
+    # initialisers draw others), He et al.'s scale; FCN's score layers, which start at zero, get them too.
+    rng = np.random.default_rng(1)
+    for weight in model.trainable_weights:
+        if len(weight.shape) >= 2:
+            scale = np.sqrt(2 / np.prod(weight.shape[:-1]))
+            weight.assign(rng.normal(0, scale, weight.shape).astype("float32"))
     images = np.random.default_rng(0).uniform(-1, 1, (2, *shape)).astype("float32")
     layer = analysis.attribution.feature_layer(model).name
     cam = analysis.grad_cam(model, images)
