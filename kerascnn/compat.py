@@ -5,6 +5,8 @@ Written against keras 3.15.1 and keras-tuner 1.4.8 (pyproject.toml bounds both b
 for; tests/test_compat.py runs it, so an upgrade fails there, loudly, before anything misbehaves.
 """
 
+import contextlib
+
 import keras
 
 WRITTEN_AGAINST = {"keras": "3.15.1", "keras-tuner": "1.4.8"}
@@ -53,6 +55,26 @@ class FirstReplicaBuild:
         first = keras.tree.map_structure(lambda v: self.distribute_strategy.experimental_local_results(v)[0], batch)
         with self.distribute_strategy.scope():
             self._symbolic_build(data_batch=first)
+
+
+# --- Keras: the backward rule of every ReLU (kerascnn.analysis.gradients) -----------------------------------
+# Guided backpropagation and the deconvnet change what a ReLU passes backward, in every ReLU of a model: Conv2D's
+# activation, keras.layers.ReLU and the `ops.relu` that blocks such as ResidualBlock call. All of them reach the
+# backend's `nn.relu` through the module `keras.src.backend`; Keras has no public hook for an op's gradient in
+# layers it did not build.
+
+
+@contextlib.contextmanager
+def relu_replaced(relu):
+    """Within the block, every ReLU Keras computes (eagerly or while tracing) is `relu(x)`."""
+    from keras.src import backend
+
+    original = backend.nn.relu
+    backend.nn.relu = relu
+    try:
+        yield
+    finally:
+        backend.nn.relu = original
 
 
 # --- keras-tuner (kerascnn.tuning) -----------------------------------------------------------------------------
@@ -114,6 +136,7 @@ def check():
         ),
         "Oracle._display (tuning.tuners)": lambda: oracle._display,
         "HyperbandOracle._get_size / _get_num_brackets (tuning.tuners)": lambda: hyperband_trials(oracle),
+        "keras.src.backend.nn.relu (analysis.gradients)": _relu_reached,
     }
     for what, probe in probes.items():
         try:
@@ -123,6 +146,15 @@ def check():
                 f"kerascnn.compat: {what} is gone or changed ({type(error).__name__}: {error}) in {versions}; "
                 "update kerascnn/compat.py for this version, or install the versions it was written against."
             ) from error
+
+
+def _relu_reached():
+    """TypeError unless a replaced backend ReLU is what keras.layers.ReLU and ops.relu compute."""
+    x = keras.ops.convert_to_tensor([-1.0, 2.0])
+    with relu_replaced(lambda t: t * 0.0 + 7.0):
+        values = [keras.ops.convert_to_numpy(f(x)).tolist() for f in (keras.ops.relu, keras.layers.ReLU())]
+    if values != [[7.0, 7.0]] * 2:
+        raise TypeError(f"a replaced keras.src.backend.nn.relu is not reached: {values}")
 
 
 def _same(found, expected):

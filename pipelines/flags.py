@@ -276,6 +276,13 @@ FLAGS = (
         "outputs",
         pipelines=(TRAIN,),
     ),
+    Flag(
+        "--explain-images",
+        "explain_images",
+        "Grad-CAM of a fixed validation batch in TensorBoard each epoch",
+        "outputs",
+        pipelines=(TRAIN,),
+    ),
     # pipelines.benchmark and benchmark_backend parse their own lists of values (nargs); these rows name their
     # settings (kerascnn.benchmark.suite.Settings) in its errors.
     *(
@@ -297,7 +304,16 @@ FLAGS = (
     # pipelines.inspect's arguments (kerascnn.analysis.inspection's), for its errors.
     *(
         Flag(flag, flag[2:].replace("-", "_"), pipelines=(INSPECT,), config=False, type=str)
-        for flag in ("--keras-file", "--input-size", "--image", "--layer", "--max-shift", "--plot-dir")
+        for flag in (
+            "--keras-file",
+            "--input-size",
+            "--image",
+            "--layer",
+            "--max-shift",
+            "--plot-dir",
+            "--explain",
+            "--dataset",
+        )
     ),
     Flag("--unsafe-deserialization", "unsafe_deserialization", pipelines=(INSPECT,), config=False),
     Flag("--weights", "weights", pipelines=(INSPECT,), config=False, type=str),

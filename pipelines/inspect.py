@@ -7,6 +7,9 @@ pictures of its receptive-field growth, its first layer's filters and feature ma
     python -m pipelines.inspect lenet5 --num-classes 10 --format json
     python -m pipelines.inspect --keras-file model.keras --plot-dir pictures --image cat.jpg
     python -m pipelines.inspect alexnet --weights bvlcalexnet-12.onnx --plot-dir pictures   (AlexNet's Fig. 3)
+    python -m pipelines.inspect --keras-file model.keras --image cat.jpg --explain gradcam,guided,deconv,occlusion \
+        --plot-dir pictures                                    (what each prediction rests on)
+    python -m pipelines.inspect --keras-file model.keras --explain features --dataset shapes --plot-dir pictures
 """
 
 import sys
@@ -44,9 +47,24 @@ def parse(argv):
     )
     parser.add_argument("--layer", help="the layer whose equivariance to measure (default: the deepest feature map)")
     parser.add_argument("--max-shift", type=int, default=8, help="largest shift, in pixels, to measure")
+    parser.add_argument(
+        "--explain",
+        help="explain each --image with gradcam,guided,deconv,occlusion (any of them), or draw features: each unit's "
+        "strongest patches in --dataset beside their deconvnet projections (Zeiler & Fergus, Fig. 2)",
+    )
+    parser.add_argument("--dataset", help="for --explain features: shapes, or a folder of images")
+    parser.add_argument("--max-images", type=int, default=64, help="images of --dataset to search (default 64)")
+    parser.add_argument(
+        "--feature-layer",
+        action="append",
+        default=[],
+        help="a layer for --explain features (repeatable; default: the last convolutional feature map)",
+    )
     args = parser.parse_args(argv)
     if args.image and not args.plot_dir:
         parser.error("--image is for the pictures: add --plot-dir DIR to say where to write them")
+    if args.explain and not args.plot_dir:
+        parser.error("--explain writes pictures: add --plot-dir DIR to say where to write them")
     if args.max_shift < 0:
         parser.error(f"--max-shift must be 0 or more pixels, got {args.max_shift}")
     return args
@@ -70,9 +88,17 @@ def main(argv=None):
     images = inspection.read_images(model, args.image)
     stats = analysis.layer_stats(model)
     print(analysis.format_stats(stats, args.format))
-    if args.plot_dir:
-        for path in inspection.write_pictures(model, stats, args.plot_dir, images, args.layer, args.max_shift):
-            print(f"wrote {path}", file=sys.stderr)
+    if args.explain:
+        methods = inspection.explain_methods(args.explain)
+        if methods == [inspection.FEATURES]:
+            images = inspection.dataset_images(model, args.dataset, args.max_images)
+            written = inspection.write_features(model, images, args.feature_layer, args.plot_dir)
+        else:
+            written = inspection.write_explanations(model, images, args.image, methods, args.plot_dir)
+    elif args.plot_dir:
+        written = inspection.write_pictures(model, stats, args.plot_dir, images, args.layer, args.max_shift)
+    for path in written if args.plot_dir else ():
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 

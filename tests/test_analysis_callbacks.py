@@ -1,4 +1,5 @@
-"""kerascnn.analysis.callbacks: FilterImagesCallback writes TensorBoard image summaries that TensorBoard reads."""
+"""kerascnn.analysis.callbacks: FilterImagesCallback and GradCamImagesCallback write TensorBoard image summaries
+that TensorBoard reads."""
 
 import glob
 import io
@@ -10,7 +11,8 @@ import tensorflow as tf
 from PIL import Image
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from kerascnn.analysis import FilterImagesCallback
+from kerascnn.analysis import FilterImagesCallback, grad_cam
+from kerascnn.analysis.callbacks import GradCamImagesCallback
 
 
 def _model():
@@ -57,3 +59,24 @@ def test_names_a_layer_and_checks_its_period(tmp_path):
     events = EventAccumulator(str(tmp_path), size_guidance={"tensors": 0})
     events.Reload()
     assert [e.step for e in events.Tensors("conv1/filters")] == [7]
+
+
+def test_writes_the_grad_cam_of_a_fixed_batch_every_epoch(tmp_path):
+    model = _model()
+    images = np.random.default_rng(2).normal(size=(3, 16, 16, 3)).astype("float32")
+    x, y = np.random.default_rng(1).normal(size=(8, 16, 16, 3)), np.arange(8) % 2
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[GradCamImagesCallback(tmp_path, images)])
+    events = EventAccumulator(str(tmp_path), size_guidance={"tensors": 0})
+    events.Reload()
+    written = events.Tensors("grad_cam")
+    assert [e.step for e in written] == [0, 1]
+    width, height, *pngs = tf.make_ndarray(written[-1].tensor_proto)
+    assert (int(width), int(height), len(pngs)) == (32, 16, 3)  # each image beside its heatmap
+    with Image.open(io.BytesIO(pngs[0])) as picture:
+        right = np.asarray(picture.convert("RGB"), "float32")[:, 16:] / 255
+    # The right half is the image blended half and half with jet's colours of grad_cam's map.
+    from matplotlib import colormaps
+
+    cam = grad_cam(model, images[:1])[0]
+    shown = (images[0] - images[0].min((0, 1))) / np.ptp(images[0], axis=(0, 1))
+    np.testing.assert_allclose(right, 0.5 * shown + 0.5 * colormaps["jet"](cam)[..., :3], atol=2.5 / 255)

@@ -138,3 +138,30 @@ def test_command_line_errors_are_one_line_without_traceback(argv, message):
 
 def test_the_format_choices_are_the_reports():
     assert inspect.FORMATS == FORMATS  # written out in the command line, which parses before importing kerascnn
+
+
+def test_explanations_of_images(tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (40, 40, 3), dtype="uint8")).save(photo)
+    plots = tmp_path / "plots"
+    argv = ["allcnn_c", "--num-classes", "10", "--image", str(photo), "--plot-dir", str(plots)]
+    inspect.main([*argv, "--explain", "gradcam,guided,deconv,occlusion"])
+    assert os.listdir(plots) == ["explain_photo.png"]
+    with Image.open(plots / "explain_photo.png") as image:
+        assert image.size[0] > 4 * image.size[1]  # image, four maps and the top-5 in one row
+    assert f"wrote {plots / 'explain_photo.png'}" in capsys.readouterr().err
+    message = _error(capsys, [*argv, "--explain", "gradcam,saliency"])
+    assert message.startswith("--explain takes gradcam,guided,deconv,occlusion (any of them) or features")
+    assert _error(capsys, ["allcnn_c", "--plot-dir", str(plots), "--explain", "gradcam"]).startswith(
+        "explain needs images to explain"
+    )
+
+
+def test_features_of_a_dataset(tmp_path, capsys):
+    plots = tmp_path / "plots"
+    argv = ["lenet5", "--num-classes", "10", "--plot-dir", str(plots), "--explain", "features"]
+    inspect.main([*argv, "--dataset", "shapes", "--max-images", "12", "--feature-layer", "c3"])
+    assert os.listdir(plots) == ["features_c3.png"]
+    with Image.open(plots / "features_c3.png") as image:
+        assert image.size[1] > image.size[0] / 2  # eight units, one a row
+    assert _error(capsys, [*argv, "--dataset", str(tmp_path / "none")]).startswith("--dataset must be shapes or")

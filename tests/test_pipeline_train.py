@@ -84,7 +84,7 @@ def test_saved_model_loads_without_kerascnn_and_matches_keras(trained, tmp_path)
     command = [sys.executable, "-c", LOAD_WITHOUT_KERASCNN, root / "out/lenet5/1", tmp_path / "images.npy"]
     loaded = subprocess.run(command, capture_output=True, text=True, check=True)
     out = json.loads(loaded.stdout.splitlines()[-1])
-    assert out["signatures"] == ["serving_bytes", "serving_default"]
+    assert out["signatures"] == ["explain", "explain_class", "serving_bytes", "serving_default"]
     assert out["dtypes"] == {
         "probabilities": "float32",
         "classes": "int32",

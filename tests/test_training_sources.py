@@ -106,7 +106,11 @@ def test_googlenet_trains_with_auxiliary_heads_and_exports_without(tmp_path):
 def test_tensorboard_gets_the_metrics_the_inputs_and_the_graph(tmp_path):
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    run, *_ = train(tmp_path, "lenet5", sets=["histogram_freq=1", "filter_images=true", "profile_batches=2,3"])
+    run, *_ = train(
+        tmp_path,
+        "lenet5",
+        sets=["histogram_freq=1", "filter_images=true", "explain_images=true", "profile_batches=2,3"],
+    )
     tags = {"scalars": set(), "tensors": set(), "images": set(), "graph": False}
     for folder in ("train", "validation"):
         events = EventAccumulator(str(run.run_dir / "logs" / folder), size_guidance={"tensors": 0}).Reload()
@@ -128,6 +132,8 @@ def test_tensorboard_gets_the_metrics_the_inputs_and_the_graph(tmp_path):
     assert list((run.run_dir / "logs" / "train" / "plugins" / "profile").rglob("*.xplane.pb"))  # --profile-batches
     filters = EventAccumulator(str(run.run_dir / "logs" / "filters")).Reload().Tags()
     assert {"c1/filters", "c1/feature_maps"} <= set(filters["images"]) | set(filters["tensors"])  # --filter-images
+    explained = EventAccumulator(str(run.run_dir / "logs" / "explain")).Reload().Tags()
+    assert "grad_cam" in set(explained["images"]) | set(explained["tensors"])  # --explain-images
 
 
 def test_resolved_config_is_written_next_to_the_outputs(tmp_path):

@@ -18,12 +18,15 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 
 import kerascnn
+from kerascnn.analysis.attribution import feature_layer
 from kerascnn.analysis.equivariance import equivariance_error, translation_invariance
+from kerascnn.analysis.explain_plots import METHODS, explanations, plot_explanation, write_feature_grid
 from kerascnn.analysis.grids import feature_map_grid, feature_maps, filter_grid, first_conv
 from kerascnn.analysis.mask_shift import mask_shift_agreement, plot_mask_shift
 from kerascnn.analysis.plots import plot_receptive_field_growth, plot_shift_sensitivity, save_png
 from kerascnn.data import idx
 from kerascnn.data.config import BGR_NORMALIZATIONS
+from kerascnn.data.shapes import generate_shapes
 from kerascnn.errors import UserError
 from kerascnn.registry import get_model, model_spec
 
@@ -162,3 +165,66 @@ def mask_shift_picture(model, images, directory, max_shift):
     for k, value in agreement.items():
         print(f"shift {k:3d} px: mask agreement {value:.4f}", file=sys.stderr)
     return plot_mask_shift({model.name: agreement}, os.path.join(directory, "mask_shift.png"), stride=stride)
+
+
+FEATURES = "features"
+
+
+def explain_methods(text):
+    """The methods named in `text` ("gradcam,guided,deconv,occlusion", any of them, or "features")."""
+    methods = [m.strip() for m in text.split(",") if m.strip()]
+    unknown = [m for m in methods if m not in (*METHODS, FEATURES)]
+    if unknown or not methods or (FEATURES in methods and len(methods) > 1):
+        raise UserError(
+            f"explain takes {','.join(METHODS)} (any of them) or {FEATURES}, got {text!r}.", field="explain"
+        )
+    return methods
+
+
+def write_explanations(model, images, paths, methods, directory):
+    """One figure per image (explain_<file name>.png): the image, each method's map, the top-5 classes."""
+    if not len(images):
+        raise UserError("explain needs images to explain: give image files.", field="image")
+    images = np.stack(images)
+    maps = explanations(model, images, methods)
+    probabilities = keras.ops.convert_to_numpy(model(images, training=False)).astype("float32")
+    if probabilities.ndim == 4:  # a segmentation model: the share of each class over the image
+        probabilities = probabilities.mean(axis=(1, 2))
+    written = []
+    for n, path in enumerate(paths):
+        name = os.path.splitext(os.path.basename(path))[0]
+        target = os.path.join(directory, f"explain_{name}.png")
+        try:
+            written.append(plot_explanation(images[n], {m: v[n] for m, v in maps.items()}, probabilities[n], target))
+        except OSError as error:
+            raise UserError(f"Cannot write {target}: {error}", field="plot_dir") from None
+    return written
+
+
+def dataset_images(model, dataset, max_images=64):
+    """Images to look for a unit's strongest activations in: `dataset` "shapes" (kerascnn.data.shapes, drawn at
+    the model's input size) or a folder of image files; at most `max_images`, standardised as read_images does."""
+    shape = tuple(model.inputs[0].shape[1:])
+    if dataset == "shapes":
+        pixels = generate_shapes(max_images, image_size=shape[0], channels=shape[-1], split=1)[0].astype("float32")
+        return list(
+            (pixels - pixels.mean(axis=(1, 2), keepdims=True)) / (pixels.std(axis=(1, 2), keepdims=True) + 1e-6)
+        )
+    if not os.path.isdir(dataset or ""):
+        raise UserError(f"dataset must be shapes or a folder of images, got {dataset!r}.", field="dataset")
+    files = sorted(os.path.join(dataset, f) for f in os.listdir(dataset) if not f.startswith("."))[:max_images]
+    return read_images(model, files)
+
+
+def write_features(model, images, layers, directory):
+    """Zeiler & Fergus's Fig. 2 for each of `layers` (default: the last convolutional feature map), written as
+    features_<layer>.png."""
+    written = []
+    for layer in layers or [feature_layer(model).name]:
+        check_layer(model, layer)
+        target = os.path.join(directory, f"features_{layer.replace('/', '_')}.png")
+        try:
+            written.append(write_feature_grid(model, np.stack(images), layer, target))
+        except OSError as error:
+            raise UserError(f"Cannot write {target}: {error}", field="plot_dir") from None
+    return written

@@ -113,6 +113,7 @@ class RunConfig:
     profile_batches: str = ""  # e.g. "10,20": trace those steps for TensorBoard's profiler
     image_summaries: bool = True  # a grid of augmented inputs in TensorBoard
     filter_images: bool = False  # first-layer filters and feature maps in TensorBoard each epoch
+    explain_images: bool = False  # Grad-CAM of a fixed validation batch in TensorBoard each epoch
     # A NaN loss, or one above loss_upper_bound (Model Garden's guard against blow-ups): "stop" ends the run with
     # its checkpoints intact; "recover" restores the last checkpoint with the learning rate x recover_factor.
     on_nan: str = "stop"
@@ -367,6 +368,7 @@ RESUMABLE_CHANGES = {
     "profile_batches",
     "image_summaries",
     "filter_images",
+    "explain_images",
     "keep_checkpoints",
     "checkpoint_every",
     "strategy",

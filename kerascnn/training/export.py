@@ -18,6 +18,8 @@ the CPU has no bfloat16 instructions). Its batch normalisations are folded into 
 (kerascnn.analysis.fold_batch_norms), and its weights are constants of the graph, not variables
 (`inference_function`). It holds no XLA must-compile function (see GroupedConv2D), so the folder loads with plain
 TensorFlow: no kerascnn, no custom objects.
+A classifier's version also has the `explain` and `explain_class` signatures: Grad-CAM computed in the graph
+(kerascnn.training.explain_export); they read the weights as variables, which the folder then holds too.
 Beside the graph: `assets/labels.txt` (one class name a line) and `assets.extra/tf_serving_warmup_requests`
 (PredictionLog records TF Serving replays before it answers, so the first user request is not the slow one).
 """
@@ -36,8 +38,10 @@ import kerascnn
 from kerascnn import weights as weights_lib
 from kerascnn.analysis.folding import fold_batch_norms
 from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
+from kerascnn.data.recipes import eval_resize
 from kerascnn.data.serving_guard import FORMATS, MAX_CHANNELS
 from kerascnn.registry import checked_model
+from kerascnn.training.explain_export import explain_endpoints
 from kerascnn.training.models import build_model
 
 TOP_K = 5
@@ -98,7 +102,16 @@ def inference_function(model):
 
 
 def write_saved_model(
-    model, folder, *, class_names, preprocess_images, preprocess_bytes, model_name, limits, warmup_image=None
+    model,
+    folder,
+    *,
+    class_names,
+    preprocess_images,
+    preprocess_bytes,
+    model_name,
+    limits,
+    warmup_image=None,
+    explain_resize=None,
 ):
     """Exports `model` (serving_model's) with the two serving signatures, labels and warm-up requests into `folder`.
 
@@ -110,6 +123,8 @@ def write_saved_model(
         limits: {"max_image_pixels": ..., "max_batch_pixels": ...}, the limits the two preprocess functions enforce
             (kerascnn.data.serving_limits), written to assets.extra/serving.json for whoever runs the server.
         warmup_image: a uint8 [h, w, c] example for the warm-up requests (defaults to mid-grey at the input size).
+        explain_resize: the shorter side preprocess_images resizes to before its centre crop; given, the version
+            also has the `explain` signatures (kerascnn.training.explain_export).
     """
     labels = tf.constant(list(class_names))
     k = min(TOP_K, len(class_names))
@@ -133,10 +148,13 @@ def write_saved_model(
     def serve_bytes(image_bytes):
         return predict(preprocess_bytes(image_bytes))
 
+    endpoints = {"serving_default": serve_images, "serving_bytes": serve_bytes}
+    if explain_resize:
+        endpoints.update(explain_endpoints(model, preprocess_images, explain_resize))
     write_archive(
         model,
         folder,
-        {"serving_default": serve_images, "serving_bytes": serve_bytes},
+        endpoints,
         class_names=class_names,
         model_name=model_name,
         limits=limits,
@@ -153,7 +171,7 @@ def write_archive(model, folder, endpoints, *, class_names, model_name, limits, 
         warmup_image = np.full(model.input_shape[1:], 128, np.uint8)
     constants = constant_weights(model)
     archive = keras.export.ExportArchive()
-    if not constants:
+    if not constants or "explain" in endpoints:
         archive.track(model)  # the endpoints read its variables
     for name, function in endpoints.items():
         archive.add_endpoint(name, function)
@@ -245,6 +263,7 @@ def push_pretrained(config, *, log=print):
             limits=limits,
             preprocess_images=lambda images: serving_transform(images, size, channels, config.data, **limits_kw),
             preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, channels, config.data, **limits_kw),
+            explain_resize=eval_resize(size, config.data.augmentation, config.data.eval_crop_fraction),
         )
 
     about = {

@@ -18,6 +18,7 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
+from kerascnn.data.recipes import eval_resize
 from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries, write_atomic
 from kerascnn.training.callbacks import weights_are_finite
@@ -161,6 +162,7 @@ def deliver(run, model, splits, metrics, *, log=print):
             limits=limits,
             preprocess_images=lambda images: serving_transform(images, size, channels, config.data, **limits_kw),
             preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, channels, config.data, **limits_kw),
+            explain_resize=eval_resize(size, config.data.augmentation, config.data.eval_crop_fraction),
         )
         progress.update()  # the traced signatures and the SavedModel
 

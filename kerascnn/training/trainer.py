@@ -11,7 +11,7 @@ import sys
 
 import keras
 
-from kerascnn.analysis.callbacks import FilterImagesCallback
+from kerascnn.analysis.callbacks import FilterImagesCallback, GradCamImagesCallback
 from kerascnn.data import eval_transform, make_datasets, steps_per_epoch
 from kerascnn.errors import UserError
 from kerascnn.training.atomic import write_atomic
@@ -219,7 +219,8 @@ def _fit_from(run, model, splits, store, state, steps, log, *, until, phase="ful
 
 def _writers(run, splits):
     """The callbacks that write files only the chief writes: TensorBoard, the CSV log, the best weights, and with
-    `filter_images` the first layer's filters and feature maps of the first validation image."""
+    `filter_images` the first layer's filters and feature maps of the first validation image, with
+    `explain_images` the Grad-CAM of the first eight."""
     if not run.chief:
         return []
     config = run.config
@@ -236,6 +237,10 @@ def _writers(run, splits):
         image = next(iter(splits.val.take(1)))[0]
         image = eval_transform(image, run.input_shape[0], run.input_shape[2], config.data)
         callbacks.append(FilterImagesCallback(str(logs / "filters"), image.numpy()))
+    if config.explain_images:
+        shape = run.input_shape
+        batch = [eval_transform(x, shape[0], shape[2], config.data).numpy() for x, *_ in splits.val.take(8)]
+        callbacks.append(GradCamImagesCallback(str(logs / "explain"), batch))
     return callbacks
 
 

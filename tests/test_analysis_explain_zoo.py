@@ -1,0 +1,91 @@
+"""Every registered model explained (Grad-CAM, guided backpropagation, the deconvnet, occlusion) at a small input,
+on TensorFlow, through the zoo's block layers (ResidualBlock, InceptionModule, GroupedConv2D, LRN), under mixed
+precision, and on JAX, where the Grad-CAM maps must equal TensorFlow's. The heaviest models run in the slow suite."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from pipeline_helpers import ROOT
+from test_models import SMALL, segmentation_size
+
+import kerascnn
+
+
+def plan(name, policy=None):
+    spec = kerascnn.model_spec(name)
+    size = max(spec.min_size, 32) if spec.task == "classification" else segmentation_size(spec)
+    return json.dumps({"model": name, "size": size, "options": SMALL.get(name, {}), "policy": policy})
+
+
+def explain(plans, backend="tensorflow"):
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "tests" / "explain_zoo.py"), *plans],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=1800,
+    )
+    reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert result.returncode == 0 and len(reports) == len(plans), result.stderr[-3000:]
+    return {report["model"]: report for report in reports}
+
+
+def check(reports):
+    problems = []
+    for name, report in reports.items():
+        if "error" in report:
+            problems.append(f"{name}: {report['error']}")
+            continue
+        spec = kerascnn.model_spec(name)
+        size = json.loads(plan(name))["size"]
+        channels = spec.input_shape[2]
+        ok = report["finite"] and report["cam_shape"] == [2, size, size]
+        low, high = report["cam_range"]
+        ok &= 0 <= low <= high and high in (0.0, 1.0)
+        ok &= report["guided_shape"] == report["deconv_shape"] == [2, size, size, channels]
+        ok &= report["guided_peak"] > 0  # the class score reaches the pixels
+        ok &= report["occlusion_shape"] == [2, 4, 4]
+        if not ok:
+            problems.append(f"{name}: { ({k: v for k, v in report.items() if k != 'cam'}) }")
+    assert not problems, "\n".join(problems)
+
+
+# One model of each kind of layer by default (GroupedConv2D and LRN, ResidualBlock, FCN's and DeepLab's heads;
+# InceptionModule in tests/test_analysis_attribution.py); the rest of the registry in the slow suite (measured on
+# a shared 2-core machine: 530 s for every model outside HEAVY).
+FAST = ("lenet5", "alexnet", "allcnn_c", "resnet20", "fcn32s", "deeplab_largefov")
+
+
+def test_a_model_of_each_kind_is_explained():
+    check(explain([plan(name) for name in FAST]))
+
+
+@pytest.mark.slow
+def test_every_other_model_is_explained():
+    check(explain([plan(name) for name in kerascnn.list_models() if name not in FAST]))
+
+
+def test_the_heads_under_mixed_precision_are_explained():
+    check(explain([plan("alexnet", "mixed_float16")]))
+
+
+@pytest.mark.slow
+def test_a_residual_network_under_mixed_precision_is_explained():
+    check(explain([plan("resnet20", "mixed_float16")]))
+
+
+@pytest.mark.parametrize(
+    "names", [("allcnn_c", "resnet20"), pytest.param(("alexnet", "fcn8s", "unet"), marks=pytest.mark.slow)]
+)
+def test_grad_cam_on_jax_equals_tensorflows(names):
+    plans = [plan(name) for name in names]
+    on_tf, on_jax = explain(plans), explain(plans, backend="jax")
+    for name in names:
+        assert on_jax[name]["backend"] == "jax" and on_tf[name]["backend"] == "tensorflow"
+        np.testing.assert_allclose(on_jax[name]["cam"], on_tf[name]["cam"], atol=2e-3, err_msg=name)
