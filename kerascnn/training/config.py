@@ -19,7 +19,14 @@ from kerascnn.data.config import DataConfig
 from kerascnn.data.recipes import MASK_RECIPES, RECIPES
 from kerascnn.errors import UserError
 from kerascnn.registry import checked_model, list_models
-from kerascnn.training.recipes import FAMILY_RECIPES, FINE_TUNE, MODEL_RECIPES, SHAPES_DEMO, SHAPES_DEMOS
+from kerascnn.training.recipes import (
+    DENSE_PRETRAINED,
+    FAMILY_RECIPES,
+    FINE_TUNE,
+    MODEL_RECIPES,
+    SHAPES_DEMO,
+    SHAPES_DEMOS,
+)
 
 # The choices of `precision` and `strategy` (kerascnn.training.devices says what each does).
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
@@ -227,7 +234,11 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
             normalization = weights_lib.preprocessing(spec.name, weights)
         except UserError as error:
             raise UserError(str(error), field="weights") from None
-        steps.append({**FINE_TUNE, "data.normalization": normalization})
+        # A dense model keeps its paper's recipe, which starts from these weights; a classifier is fine-tuned.
+        fine_tune = DENSE_PRETRAINED if spec.task == "segmentation" else FINE_TUNE
+        steps.append({**fine_tune, "data.normalization": normalization})
+        # The demo's narrow network would not fit the weights, its normalisation not be theirs.
+        demo = {k: v for k, v in demo.items() if k not in ("model_options.width_multiplier", "data.normalization")}
     if user.get("data.dataset", config.data.dataset) == "shapes":
         steps.append({k: v for k, v in demo.items() if k not in user})
     steps.append(user)
