@@ -81,3 +81,41 @@ def test_the_batch_is_capped_at_a_small_training_split_with_the_rate_scaled(tmp_
     assert batch_for_data(run, 256, lines.append) is run and len(lines) == 1  # enough data: untouched, silent
     with pytest.raises(UserError, match="0 images"):
         batch_for_data(run, 0)
+
+
+def test_the_best_epoch_is_a_pointer_to_its_checkpoint_which_is_kept(tmp_path):
+    """best/ names the best epoch's checkpoint instead of holding a second copy of its weights; the store keeps
+    that checkpoint past `keep`, drops it once another epoch is best, and load_best loads its weights."""
+    from kerascnn.training.callbacks import BestWeights
+    from kerascnn.training.checkpoints import CheckpointStore
+    from kerascnn.training.trainer import load_best
+
+    run_dir = tmp_path / "run"
+    store = CheckpointStore(run_dir / "checkpoints", keep=2, best_dir=run_dir / "best")
+    model = _model(0)
+    model.compile("sgd", "mse")
+    best = BestWeights(run_dir / "best", checkpoint_dir=run_dir / "checkpoints")
+    best.set_model(model)
+    kernels = {}
+    for epoch, accuracy in enumerate([0.5, 0.4, 0.3, 0.45, 0.6]):
+        model.layers[-1].kernel.assign(np.full((4, 3), epoch, np.float32))
+        kernels[epoch + 1] = model.layers[-1].kernel.numpy()
+        best.on_epoch_end(epoch, {"val_accuracy": accuracy})  # as in fit: the best first, then the checkpoint
+        store.save(model, epoch=epoch + 1)
+        kept = [e for e, _, _ in store.checkpoints()]
+        if epoch == 3:  # epoch 1 is still the best: kept beside the newest two
+            assert kept == [1, 3, 4]
+            assert sorted(p.name for p in (run_dir / "best").iterdir()) == ["checkpoint.json", "metrics.json"]
+            loaded = _model(1)
+            load_best(types.SimpleNamespace(run_dir=run_dir), loaded)
+            np.testing.assert_array_equal(loaded.layers[-1].kernel.numpy(), kernels[1])
+    assert [e for e, _, _ in store.checkpoints()] == [4, 5]  # epoch 5 is best: epoch 1 goes
+    loaded = _model(1)
+    loaded.compile("adam", "mse")  # another optimizer (a fine-tuning phase): only the layers are loaded
+    load_best(types.SimpleNamespace(run_dir=run_dir), loaded)
+    np.testing.assert_array_equal(loaded.layers[-1].kernel.numpy(), kernels[5])
+    # An older run's best/ with its own weights file still loads.
+    (run_dir / "best" / "checkpoint.json").unlink()
+    model.save_weights(run_dir / "best" / "model.weights.h5")
+    load_best(types.SimpleNamespace(run_dir=run_dir), loaded)
+    np.testing.assert_array_equal(loaded.layers[-1].kernel.numpy(), kernels[5])

@@ -19,11 +19,12 @@ the backbone's 42,500,160 + 4 * (9 * 2048 * 21 + 21) = 44,048,532 (21 classes).
 backbone; the ASPP new) as the papers start (kerascnn.weights).
 
 Departures, both: no fully connected CRF (a post-processing step, not a layer); without weights, Glorot-uniform;
-LargeFOV's fc6 and fc7 start new (the paper subsamples VGG's fc6 and fc7 into them); the pools pad with zeros, which is the papers' padding with -inf because they follow a
-ReLU. DeepLab v2: no multi-scale input fusion (MSC); BatchNormalization trains (the paper keeps ImageNet's
-statistics fixed); at input sizes other than 8n + 1 the zoo's ResNet gives ceil(size / 8) logits, and the last
-pixels past the last logit fade towards zero (the paper pads test images to 513 = 8 * 64 + 1 instead).
-DeepLab-LargeFOV: `width_multiplier` (default 1.0, the paper) scales every conv's filters.
+LargeFOV's fc6 and fc7 start new (the paper subsamples VGG's fc6 and fc7 into them); the pools pad with zeros, which
+is the papers' padding with -inf because they follow a ReLU. DeepLab v2: no multi-scale input fusion (MSC);
+BatchNormalization trains (the paper keeps ImageNet's statistics fixed); at input sizes other than 8n + 1 the zoo's
+ResNet gives ceil(size / 8) logits, and the last pixels past the last logit fade towards zero (the paper pads test
+images to 513 = 8 * 64 + 1 instead). DeepLab-LargeFOV: `width_multiplier` (default 1.0, the paper) scales every
+conv's filters.
 """
 
 import keras

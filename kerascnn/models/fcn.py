@@ -29,9 +29,9 @@ non-trainable parameters. `learn_upsampling=True` lets the 2x layers learn, as t
 `weights="imagenet"` starts from ImageNet VGG-16 as the paper does (fc6 and fc7 its fc1 and fc2 as convolutions,
 the score layers new, the upsampling fixed bilinear: kerascnn.weights).
 
-Departures: without weights, Glorot-uniform (the paper's recipe does not learn from there); the staged training of the paper
-(FCN-32s, then 16s from it, then 8s) is left to the training code; `width_multiplier` (default 1.0, the paper)
-scales every conv's filters, fc6 and fc7 included, to shrink the network for a demo.
+Departures: without weights, Glorot-uniform (the paper's recipe does not learn from there); the staged training of
+the paper (FCN-32s, then 16s from it, then 8s) is left to the training code; `width_multiplier` (default 1.0, the
+paper) scales every conv's filters, fc6 and fc7 included, to shrink the network for a demo.
 """
 
 import functools

@@ -5,8 +5,9 @@ Each checkpoint is a folder `<run-dir>/checkpoints/epoch-0003-step-000000/` writ
 - rng.npz: the states of the model's seed generators (dropout masks), which `save_weights` leaves out, so that a
   resumed run draws the same masks as an uninterrupted one;
 - state.json: the epoch and step reached and the metrics so far.
-The newest `keep` checkpoints are kept; a checkpoint that cannot be read (a disk error) falls back to the one
-before it.
+The newest `keep` checkpoints are kept, and the one the run's best epoch points to (best/checkpoint.json, see
+`BestWeights`): the best weights are a pointer, not a second copy of a checkpoint that can be a gigabyte. A
+checkpoint that cannot be read (a disk error) falls back to the one before it.
 """
 
 import contextlib
@@ -58,12 +59,31 @@ def quiet_h5py_finalizers():
         sys.unraisablehook, sys.excepthook = previous_unraisable, previous_except
 
 
-class CheckpointStore:
-    """The checkpoints of one run, in `directory`."""
+# In a run's best/ folder: the checkpoint that holds the best epoch's weights, relative to the run's folder.
+POINTER = "checkpoint.json"
 
-    def __init__(self, directory, keep=2):
+
+def checkpoint_name(epoch, step=0):
+    return f"epoch-{epoch:04d}-step-{step:06d}"
+
+
+def pointed(best_dir):
+    """The checkpoint folder best/checkpoint.json names, or None (no pointer: an older run's best/ holds its own
+    weights file)."""
+    path = Path(best_dir) / POINTER
+    try:
+        return (Path(best_dir).parent / json.loads(path.read_text())["checkpoint"]).resolve()
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+class CheckpointStore:
+    """The checkpoints of one run, in `directory`; `best_dir`: the run's best/ folder, whose checkpoint is kept."""
+
+    def __init__(self, directory, keep=2, best_dir=None):
         self.directory = Path(directory)
         self.keep = keep
+        self.best_dir = best_dir
 
     def checkpoints(self):
         """(epoch, step, path) of every complete checkpoint, oldest first."""
@@ -79,7 +99,7 @@ class CheckpointStore:
     def save(self, model, *, epoch, step=0, **state):
         """Writes a checkpoint after `epoch` completed epochs and `step` batches of the next one."""
         remove_stale_temporaries(self.directory)
-        final = self.directory / f"epoch-{epoch:04d}-step-{step:06d}"
+        final = self.directory / checkpoint_name(epoch, step)
         if final.exists():  # this point is saved already: a rerun stopped where the last one did
             return final
         failure = None
@@ -95,8 +115,10 @@ class CheckpointStore:
                 failure = write_error(error, f"checkpoint {final.name}", self.directory, "the previous checkpoints")
         if failure:
             raise failure
+        best = pointed(self.best_dir) if self.best_dir else None
         for _, _, old in self.checkpoints()[: -self.keep]:
-            shutil.rmtree(old, ignore_errors=True)
+            if best is None or old.resolve() != best:
+                shutil.rmtree(old, ignore_errors=True)
         return final
 
     def restore(self, model):
