@@ -2,6 +2,8 @@
 reason printed beside the value it explains, never beside another), and the settings that cannot work (a
 fine-tuning too short for its second phase, a dense paper recipe from random weights)."""
 
+import inspect
+
 from kerascnn import weights as weights_lib
 from kerascnn.registry import checked_model
 from kerascnn.training.config import to_dict
@@ -80,12 +82,15 @@ def notes(config):
     if spec.family in BACKBONE_FAMILIES and not config.weights and config.data.dataset != "shapes" and paper_rate:
         backbone = weights_lib.backbone(spec.name, config.model_options)
         demo = SHAPES_DEMOS["segmentation"]
-        sets = " ".join(f"{k}={demo[k]}" for k in DEMO_RECIPE)
+        # A narrower network where the family has the switch (DeepLab v2's ResNet-101 has none).
+        narrow = "width_multiplier" in inspect.signature(spec.builder).parameters
+        keys = [k for k in DEMO_RECIPE if narrow or k != "model_options.width_multiplier"]
+        sets = " ".join(f"{k}={demo[k]}" for k in keys)
         line = (
             f"{spec.name} from random weights with the paper's recipe (rate {config.optimizer.learning_rate:g}, made "
             f"for an ImageNet-trained {backbone}) will not learn: start from weights=imagenet, or train from "
             f"scratch with the demo's recipe ({sets} segmentation.pixel_loss=mean)."
         )
-        fields = ("weights", *(k for k in DEMO_RECIPE), "segmentation.pixel_loss")
+        fields = ("weights", *keys, "segmentation.pixel_loss")
         out.append((line, fields))
     return out
