@@ -236,8 +236,8 @@ def test_a_chief_and_a_worker_share_a_search(search, tmp_path):
         chief.kill()
     assert worker.returncode == 0, worker.stderr
     assert chief.returncode == 0, err
-    assert "Trial 1/2" in worker.stdout and "the chief has no more trials" in worker.stdout
-    assert "(on tuner0)" in out
+    assert "Trial 0 (1 of 2)" in worker.stdout and "the chief has no more trials" in worker.stdout
+    assert "; on tuner0)" in out
     # The chief's oracle draws what a local search of the same seed draws; the worker trains them alike.
     shared, local = read_results(tmp_path / "shared")["trials"], read_results(root / "search")["trials"]
     assert [t["hyperparameters"] for t in shared] == [t["hyperparameters"] for t in local]
