@@ -5,9 +5,10 @@ Each checkpoint is a folder `<run-dir>/checkpoints/epoch-0003-step-000000/` writ
 - rng.npz: the states of the model's seed generators (dropout masks), which `save_weights` leaves out, so that a
   resumed run draws the same masks as an uninterrupted one;
 - state.json: the epoch and step reached and the metrics so far.
-The newest `keep` checkpoints are kept, and the one the run's best epoch points to (best/checkpoint.json, see
-`BestWeights`): the best weights are a pointer, not a second copy of a checkpoint that can be a gigabyte. A
-checkpoint that cannot be read (a disk error) falls back to the one before it.
+The newest `keep` checkpoints are kept. The run's best epoch is a pointer to its checkpoint (best/checkpoint.json,
+see `BestWeights`), not a second copy of a file that can be a gigabyte; when that checkpoint leaves the newest
+`keep`, best/ takes its layers' weights alone (without the optimizer's) and the checkpoint goes. A checkpoint that
+cannot be read (a disk error) falls back to the one before it.
 """
 
 import contextlib
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerascnn import compat
 from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
 from kerascnn.training.failpoints import failpoint
@@ -117,9 +119,28 @@ class CheckpointStore:
             raise failure
         best = pointed(self.best_dir) if self.best_dir else None
         for _, _, old in self.checkpoints()[: -self.keep]:
-            if best is None or old.resolve() != best:
-                shutil.rmtree(old, ignore_errors=True)
+            if best is not None and old.resolve() == best and not self._keep_best_weights(old):
+                continue  # best/ could not take its weights: the checkpoint stays, nothing is lost
+            shutil.rmtree(old, ignore_errors=True)
         return final
+
+    def _keep_best_weights(self, checkpoint):
+        """Before the best epoch's checkpoint goes: best/ takes its layers' weights (not the optimizer's, so no
+        more than a copy of the weights), replacing the pointer atomically. False if that could not be written."""
+        best = Path(self.best_dir)
+        old = best.parent / f"{best.name}.old"
+        try:
+            with atomic_folder(best.parent) as temp:
+                compat.weights_without_optimizer(checkpoint / "model.weights.h5", temp / "model.weights.h5")
+                shutil.copy2(best / "metrics.json", temp / "metrics.json")
+                best.rename(old)  # BestWeights puts it back if a kill comes before the publish
+                publish(temp, best)
+            shutil.rmtree(old, ignore_errors=True)
+            return True
+        except OSError:
+            if old.exists() and not best.exists():
+                old.rename(best)
+            return False
 
     def restore(self, model):
         """Loads the newest readable checkpoint into `model` (built and compiled) and returns its state, or None."""
