@@ -66,6 +66,13 @@ def parse(argv):
     )
     parser.add_argument("--input-batches", type=int, default=10, help="timed input batches in each repetition")
     parser.add_argument("--num-classes", type=int, help="default: 10 for 32x32 models, else 1000")
+    parser.add_argument(
+        "--versus-keras",
+        metavar="DATASET",
+        help="instead: time a training epoch of each model through pipelines.train's input pipeline and step "
+        "against plain Keras fit(x, y) on the same arrays of DATASET (e.g. fashion_mnist), alternating",
+    )
+    parser.add_argument("--data-dir", help="with --versus-keras: where the dataset's files are")
     parser.add_argument("--markdown", help="also write the report to this markdown file")
     parser.add_argument("--json", help="also write every number to this JSON file")
     return parser.parse_args(argv)
@@ -77,6 +84,8 @@ def main(argv=None):
     from kerascnn.benchmark import Settings, report, run_benchmark
     from kerascnn.training.atomic import write_atomic
 
+    if args.versus_keras:
+        return versus_keras_main(args, argv)
     jit = [{"auto": "auto", "true": True, "false": False}[value] for value in args.jit_compile]
     results = []
     for model in args.models:
@@ -104,6 +113,32 @@ def main(argv=None):
         write_atomic(args.markdown, text)
     if args.json:
         write_atomic(args.json, report.to_json(results, command))
+    return 0
+
+
+def versus_keras_main(args, argv):
+    from kerascnn.benchmark.machine import describe_machine
+    from kerascnn.benchmark.versus_keras import markdown, versus_keras
+    from kerascnn.training.atomic import write_atomic
+
+    machine = describe_machine()
+    where = f"{machine['cpu']} ({machine['cores']} cores), load average {machine['load_average'][0]} at the start"
+    command = "python -m pipelines.benchmark " + shlex.join(sys.argv[1:] if argv is None else argv)
+    steps, repeats = max(args.steps, 300), max(args.repeats, 5)  # an epoch's worth: a few steps say nothing here
+    texts = []
+    for model in args.models:
+        result = versus_keras(
+            model,
+            args.versus_keras,
+            steps=steps,
+            repeats=repeats,
+            data_dir=args.data_dir,
+            log=lambda line: print(line, file=sys.stderr),
+        )
+        texts.append(markdown(result, command, where))
+    print("\n".join(texts))
+    if args.markdown:
+        write_atomic(args.markdown, "\n".join(texts))
     return 0
 
 

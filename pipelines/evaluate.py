@@ -2,8 +2,9 @@
 
     python -m pipelines.evaluate saved_models/alexnet/3 --dataset shapes
 
-Prints top-1 and top-5 accuracy and error on the dataset's validation split; for a segmentation model, pixel
-accuracy, mean accuracy, mean IoU and frequency-weighted IoU, and each class's IoU.
+Prints top-1 and top-5 accuracy and error on the dataset's validation split (`--split test`: its test split, the
+one published numbers use); for a segmentation model, pixel accuracy, mean accuracy, mean IoU and
+frequency-weighted IoU, and each class's IoU.
 """
 
 import json
@@ -18,7 +19,10 @@ def parse(argv):
     parser.add_argument("--dataset", help="default: the dataset the version was trained on")
     parser.add_argument("--data-dir", help="tensorflow-datasets' data directory")
     parser.add_argument("--image-size", type=int, help="size of the shapes images (default: the model's input)")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32, help="images a request (default 32)")
+    parser.add_argument(
+        "--split", choices=("val", "test"), default="val", help="the validation split (default) or the test split"
+    )
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a data config field")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     return parser.parse_args(argv)
@@ -44,7 +48,7 @@ def main(argv=None):
     height, _, channels = about.get("input_shape", (None, None, 3))
     config = DataConfig(
         dataset=args.dataset or about.get("dataset", "shapes"),
-        data_dir=args.data_dir,
+        data_dir=args.data_dir or about.get("data_dir"),
         shapes_per_image=about.get("shapes_per_image", 1),
     )
     task = about.get("task", "classification")
@@ -54,15 +58,15 @@ def main(argv=None):
     size = args.image_size or height
     if size is None:
         raise UserError(f"{path} does not say its input size; pass --image-size.")
-    splits = load_splits(config, size, channels, task=task)
-    metrics = evaluate_saved_model(path, splits, batch_size=args.batch_size)
+    splits = load_splits(config, size, channels, seed=about.get("seed", 0), task=task)
+    metrics = evaluate_saved_model(path, splits, batch_size=args.batch_size, split=args.split)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:
-        print(f"{path} on {splits.source}:")
+        print(f"{path} on the {args.split} split of {splits.source}:")
         names = SCORES if task == "segmentation" else ("accuracy", "top5_accuracy", "error", "top5_error", "loss")
         for name in names:
-            print(f"  {name:{22 if task == 'segmentation' else 15}s} {metrics[f'val_{name}']:.4f}")
+            print(f"  {name:{22 if task == 'segmentation' else 15}s} {metrics[f'{args.split}_{name}']:.4f}")
         for name, iou in metrics.get("class_iou", {}).items():
             print(f"  IoU {name:18s} {iou:.4f}")
     return 0

@@ -39,7 +39,8 @@ def parse(argv):
         "--image",
         action="append",
         default=[],
-        help="an image to show the feature maps of and to shift (repeatable; needs --plot-dir)",
+        help="an image to show the feature maps of and to shift, a file or an MNIST-family image such as "
+        "fashion_mnist:test:0 (repeatable; needs --plot-dir)",
     )
     parser.add_argument("--layer", help="the layer whose equivariance to measure (default: the deepest feature map)")
     parser.add_argument("--max-shift", type=int, default=8, help="largest shift, in pixels, to measure")

@@ -44,14 +44,11 @@ def main(argv=None):
     args = parse(argv)
     # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     import kerascnn
-    from kerascnn.data import load_splits
     from kerascnn.training import config as config_lib
-    from kerascnn.training import runs, trainer
+    from kerascnn.training import runs, stages
     from kerascnn.training.callbacks import TrainingStopped
     from kerascnn.training.devices import split_cpu
-    from kerascnn.training.evaluate import evaluate
     from kerascnn.training.explain import notes, reasons
-    from kerascnn.training.push import deliver
 
     if args.list_models:
         print("\n".join(kerascnn.list_models()))
@@ -64,6 +61,10 @@ def main(argv=None):
         if config.weights:
             why = "\n".join(f"  {value}: {reason}" for value, reason in reasons(config))
             print(f"The recipe from --weights {config.weights}, and why:\n{why}", file=sys.stderr)
+        data_reasons = config_lib.data_reasons(config)
+        if data_reasons:
+            why = "\n".join(f"  {key}: {reason}" for key, reason in data_reasons.items())
+            print(f"On {config.data.dataset} (28x28 grey images), and why:\n{why}", file=sys.stderr)
         for line in warnings:
             print(line, file=sys.stderr)
         print(json.dumps(config_lib.to_dict(config), indent=2, default=str))
@@ -73,25 +74,25 @@ def main(argv=None):
 
     run_ = runs.prepare(config)
     print(runs.describe(run_))
-    splits = load_splits(config.data, run_.input_shape[0], run_.input_shape[2], seed=config.seed, task=run_.task)
+    splits = stages.example_gen(run_)
     print(f"Data: {splits.source}, {splits.num_classes} classes.")
     try:
-        model, _ = trainer.fit(run_, splits)
+        model = stages.trainer(run_, splits)
     except TrainingStopped as stop:
         print(
             f"Stopped by {stop}; checkpoint saved in {run_.checkpoint_dir}. Run the same command again to resume.",
             file=sys.stderr,
         )
         return 128 + getattr(signal, stop.signal_name)
-    if config.export_weights == "best":
-        trainer.load_best(run_, model)
-    metrics = evaluate(run_, model, splits)  # on every worker of a cluster: its steps are collective
+    metrics = stages.evaluator(run_, model, splits).metrics  # on every worker of a cluster: its steps are collective
     if not run_.chief:
         return 0
     print("Validation: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items() if k.startswith("val_")))
+    if "test_accuracy" in metrics:  # reported, never used to choose
+        print("Test: " + ", ".join(f"{k[5:]} {v:.4f}" for k, v in metrics.items() if k.startswith("test_")))
     if "class_iou" in metrics:
         print("IoU per class: " + ", ".join(f"{name} {iou:.4f}" for name, iou in metrics["class_iou"].items()))
-    pushed, reason = deliver(run_, model, splits, metrics)
+    pushed, reason = stages.pusher(run_, model, splits, metrics)
     print(f"Pushed {pushed} ({reason})." if pushed else f"Not pushed: {flags.speak(reason, flags.TRAIN, 'push')}.")
     if splits.bad_images:
         print(splits.bad_images.summary())

@@ -5,7 +5,7 @@ import pytest
 import tensorflow_datasets as tfds
 
 from kerascnn.data import DataConfig, DataError, load_splits, make_dataset
-from kerascnn.data.tfds_source import _pick_splits
+from kerascnn.data.tfds_source import pick_splits
 
 
 @pytest.mark.parametrize("name, channels, native", [("mnist", 3, 1), ("cifar10", 1, 3)])
@@ -59,11 +59,47 @@ def test_manual_dataset_names_its_files(tmp_path):
     assert "\n" not in message
 
 
-def test_validation_split_is_picked_validation_then_test_then_held_out():
-    assert _pick_splits({"train", "validation", "test"}, 0.1, "x") == ("train", "validation")
-    assert _pick_splits({"train", "test"}, 0.1, "x") == ("train", "test")
-    assert _pick_splits({"train"}, 0.2, "x") == ("train[:80%]", "train[80%:]")
-    with pytest.raises(DataError, match="no validation or test split"):
-        _pick_splits({"train"}, 0.0, "x")
+def test_validation_is_the_validation_split_else_held_out_of_train_and_test_stays_test():
+    # The published numbers of cifar10 and mnist are on "test": it must never choose, so validation comes out of
+    # train when there is no validation split.
+    assert pick_splits({"train", "validation", "test"}, 0.1, "x") == ("train", "validation", "test")
+    assert pick_splits({"train", "test"}, 0.1, "x") == ("train[:90%]", "train[90%:]", "test")
+    assert pick_splits({"train"}, 0.2, "x") == ("train[:80%]", "train[80%:]", None)
+    with pytest.raises(DataError, match="no validation split, and data.val_split is 0"):
+        pick_splits({"train", "test"}, 0.0, "x")
     with pytest.raises(DataError, match="no train split"):
-        _pick_splits({"test"}, 0.1, "x")
+        pick_splits({"test"}, 0.1, "x")
+
+
+class KerascnnTinyGrey(tfds.core.GeneratorBasedBuilder):
+    """A prepared tensorflow-datasets set with train and test splits and no validation split (as mnist and
+    cifar10), built offline: image i of a split is filled with i, its label is i mod 3."""
+
+    VERSION = tfds.core.Version("1.0.0")
+
+    def _info(self):
+        features = tfds.features.FeaturesDict(
+            {"image": tfds.features.Image(shape=(8, 8, 1)), "label": tfds.features.ClassLabel(num_classes=3)}
+        )
+        return tfds.core.DatasetInfo(builder=self, features=features, supervised_keys=("image", "label"))
+
+    def _split_generators(self, dl_manager):
+        return {"train": self._generate_examples(30, 0), "test": self._generate_examples(9, 100)}
+
+    def _generate_examples(self, count, offset):
+        for i in range(count):
+            yield i, {"image": np.full((8, 8, 1), i + offset, np.uint8), "label": i % 3}
+
+
+def test_a_prepared_set_without_validation_holds_it_out_of_train_and_keeps_test(tmp_path):
+    KerascnnTinyGrey(data_dir=str(tmp_path)).download_and_prepare()
+    config = DataConfig(dataset="kerascnn_tiny_grey", data_dir=str(tmp_path), val_split=0.2)
+    splits = load_splits(config, 8, 1, seed=0)
+    assert (splits.num_train, splits.num_val, splits.num_test) == (24, 6, 9)
+    ids = lambda ds: sorted(int(x[0, 0, 0]) for x, _ in ds.as_numpy_iterator())
+    assert ids(splits.test) == list(range(100, 109))  # the test split, whole
+    assert sorted(ids(splits.train) + ids(splits.val)) == list(range(30))  # validation only from train
+    assert sorted(int(y) for _, y in splits.val.as_numpy_iterator()) == [0, 0, 1, 1, 2, 2]  # stratified
+    assert splits.train_examples is not None and splits.in_memory  # small: each epoch a permutation
+    other = load_splits(config, 8, 1, seed=1)
+    assert ids(other.val) != ids(splits.val)  # drawn with the seed

@@ -159,3 +159,20 @@ def test_serving_times_the_saved_models_in_alternation(tmp_path):
         latency["kerascnn"]["p50"] / latency["keras.applications"]["p50"]
     )
     assert "### Serving" in result.stdout and "kerascnn (bfloat16) / keras.applications" in result.stdout
+
+
+def test_versus_keras_times_both_sides_on_the_same_images(tmp_path):
+    from test_data_idx import write_set
+
+    from kerascnn.benchmark.versus_keras import markdown, versus_keras
+
+    write_set(tmp_path / "mnist", train=200, test=20)
+    lines = []
+    result = versus_keras("lenet5", str(tmp_path / "mnist"), steps=4, repeats=2, log=lines.append)
+    assert (result["steps"], result["batch_size"]) == (4, 32) and len(lines) == 2
+    ours, plain, ratio = (result[k]["samples"] for k in ("ours", "keras", "ratio"))
+    assert len(ours) == len(plain) == len(ratio) == 2
+    for o, k, r in zip(ours, plain, ratio):
+        assert r == pytest.approx(o / k)  # images/s ratio: the same images on both sides
+    text = markdown(result, "python -m pipelines.benchmark lenet5 --versus-keras mnist", "a test machine")
+    assert "| ratio, kerascnn / Keras |" in text

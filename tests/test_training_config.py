@@ -122,3 +122,34 @@ def test_fingerprint_ignores_what_a_resumed_run_may_change():
     assert config_lib.fingerprint(base) == config_lib.fingerprint(longer)
     assert config_lib.fingerprint(base) != config_lib.fingerprint(other)
     json.dumps(config_lib.to_dict(base))  # the resolved config is written as JSON
+
+
+def test_the_mnist_family_goes_in_grey_and_lenet_gets_its_32x32_field(tmp_path):
+    resolve, data_reasons = config_lib.resolve, config_lib.data_reasons
+    lenet = resolve("lenet5", dataset="fashion_mnist")
+    assert lenet.channels == 1 and lenet.data.pad == 2 and lenet.data.normalization == "unit"
+    original = resolve("lenet5_original", dataset="mnist")
+    assert original.data.pad == 2 and original.data.normalization == "lenet"  # the paper's -0.1 / 1.175
+    resnet = resolve("resnet20", dataset="fashion_mnist")
+    assert resnet.channels == 1 and resnet.data.pad == 2 and resnet.data.normalization == "fashion_mnist"
+    assert resnet.data.augmentation == "cifar"
+    alexnet = resolve("alexnet", dataset="kmnist")
+    assert alexnet.channels == 1 and alexnet.data.pad == 0 and alexnet.data.normalization == "mnist"
+    # The user's word is last, and pretrained weights keep their own input.
+    assert resolve("lenet5", dataset="mnist", sets=["data.pad=0"]).data.pad == 0
+    assert resolve("resnet20", dataset="cifar10").channels is None
+    assert resolve("resnet50", dataset="fashion_mnist", overrides=[("weights", "imagenet")]).channels is None
+    reasons = data_reasons(resnet)
+    assert set(reasons) >= {"channels", "data.pad", "data.normalization", "data.augmentation"}
+    assert "fashion_mnist" in reasons["data.normalization"] and "cifar" in reasons["data.augmentation"]
+    assert data_reasons(resolve("resnet20", dataset="cifar10")) == {}
+
+
+def test_a_folder_of_idx_files_is_the_mnist_family(tmp_path):
+    from test_data_idx import write_set
+
+    resolve = config_lib.resolve
+    write_set(tmp_path / "digits")
+    assert resolve("lenet5", dataset=str(tmp_path / "digits")).data.pad == 2
+    (tmp_path / "photos" / "cat").mkdir(parents=True)
+    assert resolve("lenet5", dataset=str(tmp_path / "photos")).data.pad == 0

@@ -12,6 +12,7 @@ import difflib
 import math
 import os
 import sys
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -22,6 +23,7 @@ from kerascnn.analysis.equivariance import equivariance_error, translation_invar
 from kerascnn.analysis.grids import feature_map_grid, feature_maps, filter_grid, first_conv
 from kerascnn.analysis.mask_shift import mask_shift_agreement, plot_mask_shift, predicted_classes
 from kerascnn.analysis.plots import captioned, plot_receptive_field_growth, plot_shift_sensitivity, save_png
+from kerascnn.data import idx
 from kerascnn.data.config import BGR_NORMALIZATIONS
 from kerascnn.errors import UserError
 from kerascnn.registry import get_model, model_spec
@@ -79,15 +81,16 @@ def check_layer(model, layer):
 
 
 def read_images(model, paths):
-    """The image files at `paths`, each resized to `model`'s input and standardised per channel (mean 0,
-    deviation 1)."""
+    """The image files at `paths` (or an MNIST-family image named "NAME:SPLIT:INDEX", e.g.
+    "fashion_mnist:test:0"), each resized to `model`'s input and standardised per channel (mean 0, deviation 1)."""
     shape = tuple(model.inputs[0].shape[1:])
     if paths and None in shape:
         raise UserError(f"{model.name} takes images of any size: give one with input_size N.", field="input_size")
     images = []
     for path in paths:
         try:
-            with Image.open(path) as image:
+            example = None if Path(path).exists() else idx.example_image(str(path))
+            with Image.fromarray(example[0]) if example else Image.open(path) as image:
                 image = image.convert("RGB" if shape[-1] == 3 else "L").resize((shape[1], shape[0]))
         except (OSError, UnidentifiedImageError) as error:
             raise UserError(f"Cannot read image {path}: {error}") from None

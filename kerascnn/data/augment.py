@@ -7,14 +7,18 @@ repeatable and a resumed run sees the same augmentations as one that was never s
 import tensorflow as tf
 
 from kerascnn.data.recipes import IMAGENET_EIGENVALUES, IMAGENET_EIGENVECTORS, RECIPES, paper_pixels
-from kerascnn.data.transforms import centre_crop, resize_shorter, to_channels
+from kerascnn.data.transforms import centre_crop, pad_border, resize_shorter, to_channels
 
 
-def augment(image, seed, *, image_size, channels, recipe_name):
+def augment(image, seed, *, image_size, channels, recipe_name, pad=0):
     """One uint8 image [H, W, C] -> a float32 [S, S, channels] training crop on the 0-255 scale (not normalised).
 
-    `seed` is a [2] int tensor, as tf.random's stateless ops take it.
+    `seed` is a [2] int tensor, as tf.random's stateless ops take it. `pad` (DataConfig.pad): the recipe runs at
+    the input less 2 x pad, and the crop is then framed by that many zero pixels, as the evaluation frames it.
     """
+    if pad:
+        inner = augment(image, seed, image_size=image_size - 2 * pad, channels=channels, recipe_name=recipe_name)
+        return tf.ensure_shape(pad_border(inner, pad), [image_size, image_size, channels])
     recipe = RECIPES[recipe_name]
     crop_seed, flip_seed, scale_seed, light_seed = tf.unstack(tf.random.experimental.stateless_split(seed, 4))
     x = tf.cast(to_channels(image, channels), tf.float32)

@@ -19,6 +19,10 @@ NORMALIZATIONS = {
     "lenet": ((0.1 * 255 / 1.275,), (255 / 1.275,)),
     # torchvision's ImageNet statistics, the ones every reference script and keras.applications' "torch" mode use.
     "imagenet": ((123.675, 116.28, 103.53), (58.395, 57.12, 57.375)),
+    # MNIST's and Fashion-MNIST's training-set statistics (torchvision's MNIST example: 0.1307, 0.3081; Fashion-MNIST:
+    # 0.2860, 0.3530), for the models that take their data centred rather than LeNet's way.
+    "mnist": ((0.1307 * 255,), (0.3081 * 255,)),
+    "fashion_mnist": ((0.2860 * 255,), (0.3530 * 255,)),
     # CIFAR-10 training set statistics (as in the pytorch-cifar and timm recipes).
     "cifar10": ((125.307, 122.961, 113.8575), (62.9932, 62.0887, 66.7048)),
     # The pretrained weights' own (kerascnn.weights), which take BGR images: these means are in B, G, R order.
@@ -51,9 +55,13 @@ class DataConfig:
     # Evaluation: shorter side resized to image_size / eval_crop_fraction, then a centre crop (torchvision's 0.875
     # is 224 of 256). 0 takes the recipe's: 256 for a 224-227 crop in the ImageNet recipes, none otherwise.
     eval_crop_fraction: float = 0.0
-    # a name from NORMALIZATIONS: unit | centered | lenet | imagenet | cifar10, or a pretrained model's caffe | bvlc
+    # a name from NORMALIZATIONS: unit | centered | lenet | imagenet | cifar10 | mnist | fashion_mnist, or a
+    # pretrained model's caffe | bvlc
     # | bvlc_alexnet (BGR, which pretrained weights set themselves)
     normalization: str = "unit"
+    # Zero pixels added on each side after the image is fitted to the input less 2 x pad (LeCun et al. 1998,
+    # Sec. III-A: MNIST's 28x28 image centred in LeNet-5's 32x32 field, pad=2). Classifiers only.
+    pad: int = 0
     mean: tuple[float, ...] | None = None  # overrides the normalization's mean (0-255 scale, 1 or C values)
     std: tuple[float, ...] | None = None  # overrides its std
     cache: bool | str = "auto"  # keep decoded images in memory: "auto" does when they fit in a quarter of RAM
@@ -94,6 +102,7 @@ class DataConfig:
             ("val_split", 0.0 <= self.val_split < 1.0, "a fraction in [0, 1)"),
             ("eval_crop_fraction", 0.0 <= self.eval_crop_fraction <= 1.0, "in (0, 1], or 0 for the recipe's"),
             ("shuffle_buffer", self.shuffle_buffer >= 0, "0 or more"),
+            ("pad", self.pad >= 0, "0 or more"),
             ("max_image_pixels", self.max_image_pixels > 0, "positive"),
             ("std", self.std is None or all(s > 0 for s in self.std), "positive"),
             ("shapes_classes", 2 <= self.shapes_classes <= len(SHAPE_NAMES), f"from 2 to {len(SHAPE_NAMES)}"),

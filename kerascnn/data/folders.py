@@ -1,5 +1,6 @@
 """A folder of images as a dataset: one subfolder per class (torchvision's ImageFolder layout), or `train/` and
-`val/` (or `validation/`) folders of class subfolders.
+`val/` (or `validation/`) folders of class subfolders, and a `test/` one beside them if there is a test split (it is
+reported, never used to choose anything).
 
 Class names are the subfolder names, sorted; files are found recursively inside each class folder (following
 symbolic links, each directory once) and taken in sorted order, so the order and the validation split depend
@@ -17,7 +18,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerascnn.data.config import DataError
-from kerascnn.data.splits import BadImages, Splits
+from kerascnn.data.splits import BadImages, Examples, Splits, stratified_holdout
 from kerascnn.data.transforms import decode_image
 from kerascnn.data.verify import check_files
 
@@ -32,7 +33,7 @@ def folder_splits(config, channels, seed=0):
             f"No folder {str(root)!r}: give an existing folder of class subfolders, or a dataset name.",
             field="data.dataset",
         )
-    train_root, val_root = _layout(root)
+    train_root, val_root, test_root = _layout(root)
     class_names = sorted(entry.name for entry in _subfolders(train_root))
     unprintable = [name for name in class_names if not name.isprintable()]
     if unprintable:  # a newline would split the exported labels.txt, one class name a line
@@ -44,13 +45,17 @@ def folder_splits(config, channels, seed=0):
     bad = BadImages()
     train = _list_files(train_root, class_names, bad)
     val = _list_files(val_root, class_names, bad) if val_root else []
-    if val_root:
-        extra = sorted({e.name for e in _subfolders(val_root)} - set(class_names))
+    test = _list_files(test_root, class_names, bad) if test_root else []
+    for other in (val_root, test_root):
+        extra = sorted({e.name for e in _subfolders(other)} - set(class_names)) if other else []
         if extra:
-            raise DataError(f"{val_root} has class folders that {train_root} lacks: {', '.join(map(repr, extra))}.")
+            raise DataError(f"{other} has class folders that {train_root} lacks: {', '.join(map(repr, extra))}.")
 
     checks = check_files(
-        [path for path, _ in train + val], root=root, max_pixels=config.max_image_pixels, cache_dir=config.cache_dir
+        [path for path, _ in train + val + test],
+        root=root,
+        max_pixels=config.max_image_pixels,
+        cache_dir=config.cache_dir,
     )
     for path, check in checks.items():
         if check.error:
@@ -64,8 +69,9 @@ def folder_splits(config, channels, seed=0):
     def usable(files):
         return [(checks[p].converted or str(p), label) for p, label in files if not checks[p].error]
 
-    train, val = usable(train), usable(val)
-    train, val, class_names = _drop_empty_classes(train, val, class_names, train_root, bad, config.on_bad_image)
+    train, val, test = usable(train), usable(val), usable(test)
+    train, val, class_names, keep = _drop_empty_classes(train, val, class_names, train_root, bad, config.on_bad_image)
+    test = keep(test)
     if len(class_names) < 2:
         found = ", ".join(class_names) or "none"
         raise DataError(
@@ -83,25 +89,33 @@ def folder_splits(config, channels, seed=0):
     if not val:
         raise DataError(f"{val_root or root} gives no usable validation images: add some to each class folder.")
     layout = "train/ and val/" if val_root else f"{config.val_split:g} held out"
+    test = usable(test)
+    train_examples = _examples(train, channels)
     return Splits(
-        train=_dataset(train, channels),
-        val=_dataset(val, channels),
+        train=train_examples.dataset(),
+        val=_examples(val, channels).dataset(),
+        test=_examples(test, channels).dataset() if test else None,
         class_names=class_names,
         num_train=len(train),
         num_val=len(val),
-        source=f"folder {root} ({layout}): {len(train)} / {len(val)} images",
+        num_test=len(test),
+        source=f"folder {root} ({layout}): {len(train)} / {len(val)} images" + (f", {len(test)} test" if test else ""),
         bad_images=bad,
+        train_examples=train_examples,
     )
 
 
 def _layout(root):
+    """(train, val or None, test or None) folders: `train/` and `val/` (or `validation/`), and `test/` if there is
+    one, else the root itself as the training folder."""
     names = {entry.name for entry in _subfolders(root)}
     val = [name for name in ("val", "validation") if name in names]
-    if "train" not in names or not val:
-        return root, None
+    test = root / "test" if "test" in names else None
+    if "train" not in names or not (val or test):
+        return root, None, None
     if len(val) == 2:
         raise DataError(f"{root} has both val/ and validation/ folders: keep one.")
-    return root / "train", root / val[0]
+    return root / "train", (root / val[0] if val else None), test
 
 
 def _subfolders(folder):
@@ -167,7 +181,7 @@ def _drop_empty_classes(train, val, class_names, train_root, bad, policy):
     counts = np.bincount([label for _, label in train], minlength=len(class_names))
     empty = [name for name, count in zip(class_names, counts) if count == 0]
     if not empty:
-        return train, val, class_names
+        return train, val, class_names, lambda files: files
     if policy == "fail":
         raise DataError(
             f"Class folder {train_root / empty[0]} has no usable images: add some or remove it, {SKIP_HINT}.",
@@ -177,28 +191,23 @@ def _drop_empty_classes(train, val, class_names, train_root, bad, policy):
         bad.add(train_root / name, "class folder without usable images: class left out")
     kept = [name for name in class_names if name not in empty]
     relabel = {class_names.index(name): new for new, name in enumerate(kept)}
-    keep = lambda files: [(p, relabel[label]) for p, label in files if label in relabel]  # noqa: E731
-    return keep(train), keep(val), kept
+    keep = lambda files: [(p, relabel[label]) for p, label in files if label in relabel]
+    return keep(train), keep(val), kept, keep
 
 
 def split_stratified(files, fraction, seed):
     """Holds out `fraction` of each class's files (at least one, never all), drawn with `seed`; both parts stay
     in file order."""
-    rng = np.random.default_rng(seed)
-    labels = np.array([label for _, label in files])
-    held = np.zeros(len(files), bool)
-    for label in np.unique(labels):
-        mine = np.flatnonzero(labels == label)
-        count = min(len(mine) - 1, max(1, round(fraction * len(mine)))) if len(mine) > 1 else 0
-        held[rng.permutation(mine)[:count]] = True
+    held = stratified_holdout([label for _, label in files], fraction, seed)
     return [f for f, h in zip(files, held) if not h], [f for f, h in zip(files, held) if h]
 
 
-def _dataset(files, channels):
-    paths = tf.constant([path for path, _ in files], tf.string, shape=[len(files)])
-    labels = tf.constant([label for _, label in files], tf.int64, shape=[len(files)])
+def _examples(files, channels):
+    """The files as Examples: paths and labels in memory, each image read and decoded when it is drawn."""
+    paths = tf.constant([os.fsencode(path) for path, _ in files], tf.string, shape=[len(files)])
+    labels = np.array([label for _, label in files], np.int64)
 
-    def load(path, label):
+    def read(path, label):
         return decode_image(tf.io.read_file(path), channels), label
 
-    return tf.data.Dataset.from_tensor_slices((paths, labels)).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    return Examples((paths, labels), read=read)

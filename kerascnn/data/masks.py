@@ -26,8 +26,8 @@ from kerascnn.data.dense import IGNORE
 from kerascnn.data.folders import IGNORED, SKIP_HINT
 from kerascnn.data.shapes import class_names as shape_names
 from kerascnn.data.shapes import generate_shape_masks
-from kerascnn.data.splits import BadImages, Splits
-from kerascnn.data.tfds_source import _count, _first_line, _not_prepared, _pick_splits
+from kerascnn.data.splits import BadImages, Examples, Splits
+from kerascnn.data.tfds_source import count_examples, first_line, not_prepared, pick_splits
 from kerascnn.data.transforms import decode_image, to_channels
 from kerascnn.data.verify import check_files, default_cache_dir
 
@@ -40,18 +40,6 @@ BACKGROUND = "background"
 TFDS_MASKS = {
     "oxford_iiit_pet": ("image", "segmentation_mask", {1: 1, 2: 0, 3: IGNORE}, ("background", "pet")),
 }
-
-
-def mask_splits(config, image_size, channels, seed=0):
-    """Splits of (uint8 image [H, W, channels], uint8 mask [H, W]) for `config.dataset`; see load_splits."""
-    from kerascnn.data.sources import _looks_like_path  # here: sources.py imports this module
-
-    dataset = str(config.dataset)
-    if dataset == "shapes":
-        return shapes_mask_splits(config, image_size, channels)
-    if _looks_like_path(dataset):
-        return folder_mask_splits(config, channels, seed)
-    return tfds_mask_splits(config, channels)
 
 
 def shapes_mask_splits(config, image_size, channels):
@@ -132,9 +120,11 @@ def folder_mask_splits(config, channels, seed=0):
         layout += f", {config.val_split:g} held out"
     if not train or not val:
         raise DataError(f"{root} gives no usable {'training' if not train else 'validation'} pairs of image and mask.")
+    train_examples = _examples(train, channels)
     return Splits(
-        train=_dataset(train, channels),
-        val=_dataset(val, channels),
+        train=train_examples.dataset(),
+        val=_examples(val, channels).dataset(),
+        train_examples=train_examples,
         class_names=names,
         num_train=len(train),
         num_val=len(val),
@@ -251,14 +241,16 @@ def _digest(path):
     return hashlib.sha1(f"{path.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:20]
 
 
-def _dataset(pairs, channels):
-    images = tf.constant([image for image, _ in pairs], tf.string, shape=[len(pairs)])
-    masks = tf.constant([mask for _, mask in pairs], tf.string, shape=[len(pairs)])
+def _examples(pairs, channels):
+    """The pairs as Examples: paths in memory, each image and mask read when drawn (so that every training epoch
+    can be a permutation of all of them)."""
+    images = tf.constant([os.fsencode(image) for image, _ in pairs], tf.string, shape=[len(pairs)])
+    masks = tf.constant([os.fsencode(mask) for _, mask in pairs], tf.string, shape=[len(pairs)])
 
-    def load(image, mask):
+    def read(image, mask):
         return decode_image(tf.io.read_file(image), channels), tf.io.decode_png(tf.io.read_file(mask), 1)[..., 0]
 
-    return tf.data.Dataset.from_tensor_slices((images, masks)).map(load, num_parallel_calls=tf.data.AUTOTUNE)
+    return Examples((images, masks), read=read)
 
 
 # ---------------------------------------------------------------------------------------------------- tfds
@@ -281,7 +273,7 @@ def tfds_mask_splits(config, channels):
         if config.download:
             builder.download_and_prepare()
     except Exception as error:  # noqa: BLE001  (tfds' message says which)
-        raise DataError(f"Cannot open tensorflow-datasets {name!r}: {_first_line(error)}") from None
+        raise DataError(f"Cannot open tensorflow-datasets {name!r}: {first_line(error)}") from None
     table = np.full(256, IGNORE, np.uint8)
     for stored, ours in mapping.items():
         table[stored] = ours
@@ -291,15 +283,15 @@ def tfds_mask_splits(config, channels):
         mask = tf.gather(lookup, tf.cast(tf.reshape(example[mask_key], tf.shape(example[mask_key])[:2]), tf.int32))
         return to_channels(example[image_key], channels), mask
 
-    train_split, val_split = _pick_splits(set(builder.info.splits), config.val_split, name)
+    train_split, val_split, _ = pick_splits(set(builder.info.splits), config.val_split, name)
     datasets = []
     for split in (train_split, val_split):
         try:
             ds = builder.as_dataset(split=split, shuffle_files=False)
         except AssertionError:
-            raise DataError(_not_prepared(builder, name, config.data_dir)) from None
+            raise DataError(not_prepared(builder, name, config.data_dir)) from None
         datasets.append(ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE))
-    num_train, num_val = (_count(builder.info, s, ds) for s, ds in zip((train_split, val_split), datasets))
+    num_train, num_val = (count_examples(builder.info, s, ds) for s, ds in zip((train_split, val_split), datasets))
     return Splits(
         train=datasets[0],
         val=datasets[1],

@@ -1,9 +1,12 @@
 """From splits to batches: cache, shuffle, augment or crop, normalise, batch and prefetch, with AUTOTUNE.
 
-The training stream is endless and epoch-structured: epoch e is the split shuffled with a seed of (seed, e),
-each image augmented with a seed of (seed, e, index), cut into whole batches. So a run is repeatable, every epoch
+The training stream is endless and epoch-structured: epoch e is the split in an order drawn with a seed of (seed,
+e), each image augmented with a seed of (seed, e, index), cut into whole batches. So a run is repeatable, every epoch
 sees new crops, and a run resumed at `initial_epoch` sees exactly the batches an uninterrupted run would have.
-Give Keras `steps_per_epoch(num_train, batch_size)`.
+Where the source can read its split in any order (`Splits.train_examples`: folders, IDX sets, small tfds sets),
+the order is a permutation of the whole split: a folder lists its files class by class, and a shuffle buffer
+smaller than the split would feed batches of one or two classes. Other sources are shuffled in a buffer of
+`data.shuffle_buffer`. Give Keras `steps_per_epoch(num_train, batch_size)`.
 """
 
 import os
@@ -14,7 +17,8 @@ import tensorflow as tf
 from kerascnn.data.augment import augment
 from kerascnn.data.config import DataError
 from kerascnn.data.dense import augment_example, check_recipe, eval_example
-from kerascnn.data.recipes import RECIPES
+from kerascnn.data.recipes import RECIPES, Recipe
+from kerascnn.data.splits import Examples, permutation
 from kerascnn.data.transforms import eval_transform, normalize
 
 AUTOTUNE = tf.data.AUTOTUNE
@@ -32,6 +36,7 @@ def make_datasets(splits, *, image_size, channels, batch_size, config, seed=0, i
         num_examples=splits.num_train,
         in_memory=splits.in_memory,
         initial_epoch=initial_epoch,
+        examples=splits.train_examples,
         **options,
     )
     val = make_dataset(splits.val, training=False, num_examples=splits.num_val, in_memory=splits.in_memory, **options)
@@ -51,6 +56,7 @@ def make_dataset(
     initial_epoch=0,
     in_memory=False,
     task="classification",
+    examples=None,
 ):
     """Batches of (float32 normalised images [B, S, S, channels], int64 labels [B]), or with `task`
     "segmentation" of int32 masks [B, S, S] (see dense.py).
@@ -61,10 +67,13 @@ def make_dataset(
             whole batches; otherwise one pass of the evaluation crop, the last batch possibly short.
         num_examples: the split's size, for the shuffle buffer and the cache's memory estimate.
         in_memory: the split already lives in memory (`Splits.in_memory`): no cache.
+        examples: the split in random access (`Splits.train_examples`): training epochs are permutations of it.
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}.")
     evaluate, train_transform = _transforms(task, image_size, channels, config)
+    if training and examples is not None:
+        return _permuted_stream(examples, evaluate, train_transform, batch_size, seed, initial_epoch, task, config)
     if not in_memory and should_cache(config.cache, split_ds, num_examples):
         split_ds = split_ds.cache()
     if not training:
@@ -108,10 +117,56 @@ def _transforms(task, image_size, channels, config):
     mean, std = config.normalization_stats(channels)
 
     def train_transform(image, label, seed):
-        x = augment(image, seed, image_size=image_size, channels=channels, recipe_name=config.augmentation)
+        x = augment(
+            image, seed, image_size=image_size, channels=channels, recipe_name=config.augmentation, pad=config.pad
+        )
         return normalize(x, mean, std, bgr=config.bgr), label
 
     return lambda image, label: (eval_transform(image, image_size, channels, config), label), train_transform
+
+
+def _permuted_stream(examples, evaluate, train_transform, batch_size, seed, initial_epoch, task, config):
+    """The training stream of a split in random access: epoch e is permutation(size, seed, e) of all of it."""
+    size = len(examples)
+    # Images in memory under a recipe with nothing random (LeNet's, the MNIST family's): transformed once, and
+    # each step is one gather of a batch, so that a small model does not wait for `batch_size` calls of a
+    # per-image function a step (what Keras' own fit on arrays costs).
+    batched = examples.in_memory and task == "classification" and _deterministic(config)
+    if batched:
+        examples = _transformed(examples, evaluate)
+
+    examples.tensors  # noqa: B018  (made here, eagerly, not in the traced epoch function)
+
+    def epoch(e):
+        order = permutation(size, seed, e)
+        if batched:
+            return examples.batches(order, batch_size)
+        epoch_seed = tf.random.experimental.stateless_fold_in(tf.constant([seed, 0], tf.int64), e)
+
+        def transform(index, example):
+            return train_transform(*example, tf.random.experimental.stateless_fold_in(epoch_seed, index))
+
+        ds = examples.dataset(order).enumerate().map(transform, num_parallel_calls=AUTOTUNE)
+        return ds.batch(batch_size, drop_remainder=True)
+
+    return tf.data.Dataset.counter(start=initial_epoch).flat_map(epoch).prefetch(AUTOTUNE)
+
+
+def _transformed(examples, evaluate, chunk=4096):
+    """The in-memory examples after `evaluate` (the float32 model inputs), computed a chunk at a time; where they
+    would take more than CACHE_FRACTION of memory, the uint8 examples and a transform at each step instead."""
+    images, labels = examples.items
+    first = evaluate(images[:1], labels[:1])[0]
+    if len(images) * first.shape[1:].num_elements() * 4 > CACHE_FRACTION * physical_memory():
+        return Examples((images, labels), read=None, transform=evaluate)
+    parts = [evaluate(images[i : i + chunk], labels[i : i + chunk])[0].numpy() for i in range(0, len(images), chunk)]
+    return Examples((np.concatenate(parts), labels))
+
+
+def _deterministic(config):
+    """Whether training images get exactly the evaluation transform (a recipe with nothing random, and the
+    evaluation resizing to the input as the training does)."""
+    return RECIPES.get(config.augmentation) == Recipe() and not config.eval_crop_fraction
 
 
 def steps_per_epoch(num_examples, batch_size):

@@ -1,7 +1,10 @@
-"""What every source returns: the train and validation splits, the class names and the files it left out."""
+"""What every source returns: the train, validation and test splits, the class names and the files it left out."""
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import numpy as np
 import tensorflow as tf
 
 
@@ -31,11 +34,79 @@ class BadImages:
         return "\n".join(lines)
 
 
+@dataclass(frozen=True)
+class Examples:
+    """A split that can be read in any order, so that every training epoch can be a new permutation of all of it
+    (a shuffle buffer only mixes neighbours, and a folder lists its files class by class).
+
+    `items` are arrays of one length: (file paths, labels) that `read` turns into (image, label), or (images,
+    labels) already in memory when `read` is None.
+    """
+
+    items: tuple
+    read: Callable | None = None
+    transform: Callable | None = None  # applied to each batch of `batches` (a deterministic, batched transform)
+
+    def __len__(self):
+        return int(self.items[-1].shape[0])
+
+    @property
+    def in_memory(self):
+        return self.read is None
+
+    @functools.cached_property
+    def tensors(self):
+        """The items as eager tensors, made once: a traced tf.data function then captures them by reference,
+        where converting an array inside it would copy the array into the graph at every epoch."""
+        with tf.init_scope():
+            return tuple(tf.convert_to_tensor(column) for column in self.items)
+
+    def dataset(self, order=None):
+        """(image, label) in the items' order, or in `order` (a 1-D tensor of indices)."""
+        if order is None:
+            ds = tf.data.Dataset.from_tensor_slices(self.tensors)
+        else:
+            items = self.tensors
+            ds = tf.data.Dataset.from_tensor_slices(order).map(lambda i: tuple(tf.gather(c, i) for c in items))
+        return ds if self.read is None else ds.map(self.read, num_parallel_calls=tf.data.AUTOTUNE)
+
+    def batches(self, order, batch_size):
+        """Whole batches (images [B, ...], labels [B]) in `order`, gathered a batch at a time: for items in
+        memory, a step costs one gather instead of `batch_size` calls of a per-example function."""
+        items = self.tensors
+        ds = tf.data.Dataset.from_tensor_slices(order).batch(batch_size, drop_remainder=True)
+        ds = ds.map(lambda i: tuple(tf.gather(c, i) for c in items), num_parallel_calls=tf.data.AUTOTUNE)
+        return ds if self.transform is None else ds.map(self.transform, num_parallel_calls=tf.data.AUTOTUNE)
+
+
+def permutation(size, seed, epoch):
+    """The order of epoch `epoch`: a permutation of range(size) that depends on (seed, epoch) only, so that a run
+    resumed at any epoch sees the order an uninterrupted one would."""
+    key = tf.random.experimental.stateless_fold_in(tf.stack([tf.cast(seed, tf.int64), 1]), tf.cast(epoch, tf.int64))
+    return tf.argsort(tf.random.stateless_uniform([size], key))
+
+
+def stratified_holdout(labels, fraction, seed):
+    """A boolean mask over `labels` holding out `fraction` of each class's indices (at least one, never all of a
+    class), drawn with `seed`."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(labels)
+    held = np.zeros(len(labels), bool)
+    for label in np.unique(labels):
+        mine = np.flatnonzero(labels == label)
+        count = min(len(mine) - 1, max(1, round(fraction * len(mine)))) if len(mine) > 1 else 0
+        held[rng.permutation(mine)[:count]] = True
+    return held
+
+
 @dataclass
 class Splits:
     """Datasets of (uint8 image [H, W, channels] of any H and W, int64 label), unbatched and in a fixed order;
     for segmentation, of (image, uint8 mask [H, W] of the image's size).
 
+    `val` chooses (the blessing, the best checkpoint, a tuner's trials); `test`, where the dataset has one (the
+    published benchmarks' test images), is only reported, never used to choose. `train_examples`, where the source
+    can read its training split in any order, lets every epoch be a permutation of the whole split.
     `make_datasets` (pipeline.py) turns them into training and evaluation batches.
     """
 
@@ -48,6 +119,9 @@ class Splits:
     bad_images: BadImages = field(default_factory=BadImages)
     in_memory: bool = False  # the images already live in memory (shapes): caching them again would only copy
     task: str = "classification"  # "segmentation": the labels are uint8 masks [H, W] (dense.py), 255 ignored
+    train_examples: Examples | None = None  # the training split in random access (see Examples)
+    test: tf.data.Dataset | None = None
+    num_test: int = 0
 
     @property
     def num_classes(self):

@@ -95,11 +95,21 @@ def normalize(images, mean, std, bgr=False):
 
 def eval_transform(image, image_size, channels, config):
     """The evaluation transform of one uint8 image [H, W, C] (or a batch of same-sized images) -> normalised
-    float32 [S, S, channels]: resize the shorter side (the recipe's eval_resize), centre crop, normalise."""
+    float32 [S, S, channels]: resize the shorter side (the recipe's eval_resize), centre crop, pad (config.pad),
+    normalise."""
+    inner = image_size - 2 * config.pad
     x = to_channels(image, channels)
-    x = resize_shorter(x, eval_resize(image_size, config.augmentation, config.eval_crop_fraction))
-    x = centre_crop(x, image_size)
+    x = resize_shorter(x, eval_resize(inner, config.augmentation, config.eval_crop_fraction))
+    x = pad_border(centre_crop(x, inner), config.pad)
     return normalize(x, *config.normalization_stats(channels), bgr=config.bgr)
+
+
+def pad_border(images, pad):
+    """`pad` zero pixels on each side of images [..., H, W, C] (LeNet-5's field around a 28x28 image)."""
+    if not pad:
+        return images
+    rank = images.shape.rank
+    return tf.pad(images, [[0, 0]] * (rank - 3) + [[pad, pad], [pad, pad], [0, 0]])
 
 
 def serving_transform(images, image_size, channels, config, *, max_pixels=None, max_batch_pixels=None):

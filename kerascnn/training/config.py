@@ -13,8 +13,10 @@ import json
 import types
 import typing
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kerascnn import weights as weights_lib
+from kerascnn.data import idx
 from kerascnn.data.config import DataConfig
 from kerascnn.data.recipes import MASK_RECIPES, RECIPES
 from kerascnn.errors import UserError
@@ -26,6 +28,7 @@ from kerascnn.training.recipes import (
     MODEL_RECIPES,
     SHAPES_DEMO,
     SHAPES_DEMOS,
+    mnist_family,
 )
 
 # The choices of `precision` and `strategy` (kerascnn.training.devices says what each does).
@@ -228,7 +231,8 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
     if dataset is not None:
         user["data.dataset"] = dataset
     weights = user.get("weights")
-    if weights is not None and str(weights).lower() not in ("none", "null"):
+    pretrained = weights is not None and str(weights).lower() not in ("none", "null")
+    if pretrained:
         # The weights' preprocessing is part of them: it goes in after the recipes, and only --set overrides it.
         try:
             normalization = weights_lib.preprocessing(spec.name, weights)
@@ -239,8 +243,11 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
         steps.append({**fine_tune, "data.normalization": normalization})
         # The demo's narrow network would not fit the weights, its normalisation not be theirs.
         demo = {k: v for k, v in demo.items() if k not in ("model_options.width_multiplier", "data.normalization")}
-    if user.get("data.dataset", config.data.dataset) == "shapes":
+    dataset_name = user.get("data.dataset", config.data.dataset)
+    if dataset_name == "shapes":
         steps.append({k: v for k, v in demo.items() if k not in user})
+    elif spec.task == "classification" and not pretrained and is_mnist_family(dataset_name):
+        steps.append(mnist_family(spec, dataset_name, {**steps[0], **steps[1]})[0])
     steps.append(user)
     for step in steps:
         for key, value in step.items():
@@ -252,6 +259,23 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
     validate(config)
     check_augmentation(config, spec.task)
     return config
+
+
+def is_mnist_family(dataset):
+    """Whether `dataset` is 28x28 grey IDX data: a known MNIST-family name or a folder holding IDX files."""
+    dataset = str(dataset)
+    if idx.is_idx_name(dataset):
+        return True
+    return Path(dataset).expanduser().is_dir() and idx.find_files(dataset) is not None
+
+
+def data_reasons(config):
+    """{field: why} for the values the dataset chose in `config` (the MNIST family's), for --show-config."""
+    if config.weights or not is_mnist_family(config.data.dataset):
+        return {}
+    spec = checked_model(config.model)
+    recipe = {**FAMILY_RECIPES.get(spec.family, {}), **MODEL_RECIPES.get(spec.name, {})}
+    return mnist_family(spec, config.data.dataset, recipe)[1]
 
 
 def check_augmentation(config, task):
@@ -375,6 +399,8 @@ def fingerprint(config):
     # Fields added for segmentation count only when set, so that runs recorded before them still resume.
     if essentials["segmentation"] == dataclasses.asdict(SegmentationConfig()):
         del essentials["segmentation"]
+    if essentials["data"]["pad"] == 0:
+        essentials["data"] = {k: v for k, v in essentials["data"].items() if k != "pad"}
     if essentials["data"]["shapes_per_image"] == 1:
         essentials["data"] = {k: v for k, v in essentials["data"].items() if k != "shapes_per_image"}
     if essentials["optimizer"]["power"] == 0.9:

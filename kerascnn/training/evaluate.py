@@ -1,6 +1,7 @@
-"""The evaluator: top-1 and top-5 accuracy (and error) on the validation split, of a trained Keras model or of an
-exported SavedModel through its serving signature; optionally AlexNet's 10-crop test. Segmentation models get
-the four scores of the FCN paper instead (segmentation.py)."""
+"""The evaluator: top-1 and top-5 accuracy (and error) on the validation split, and on the test split where the
+dataset has one (reported beside the validation metrics as `test_*`; only the validation ones choose anything),
+of a trained Keras model or of an exported SavedModel through its serving signature; optionally AlexNet's 10-crop
+test. Segmentation models get the four scores of the FCN paper instead (segmentation.py)."""
 
 import sys
 
@@ -30,25 +31,32 @@ def _accuracies(probabilities, labels, prefix):
 
 
 def evaluate_model(run, model, splits):
-    """Top-1 / top-5 accuracy and error, and the loss, of `model` on the validation split (centre crop)."""
-    config = run.config
-    val = make_dataset(
-        splits.val,
+    """Top-1 / top-5 accuracy and error, and the loss, of `model` on the validation split (centre crop), and as
+    `test_*` on the test split where there is one."""
+    metrics = _evaluate_split(run, model, splits.val, splits.num_val, splits.in_memory, "val")
+    if splits.test is not None:
+        metrics.update(_evaluate_split(run, model, splits.test, splits.num_test, splits.in_memory, "test"))
+    if run.config.ten_crop:
+        metrics.update(evaluate_ten_crop(run, model, splits))
+    return metrics
+
+
+def _evaluate_split(run, model, split_ds, count, in_memory, name):
+    batches = make_dataset(
+        split_ds,
         training=False,
         image_size=run.input_shape[0],
         channels=run.input_shape[2],
         batch_size=run.global_batch,
-        config=config.data,
-        num_examples=splits.num_val,
-        in_memory=splits.in_memory,
+        config=run.config.data,
+        num_examples=count,
+        in_memory=in_memory,
     )
-    results = model.evaluate(val, return_dict=True, verbose=1 if sys.stdout.isatty() else 2)
-    metrics = {f"val_{k}": float(v) for k, v in results.items()}
-    metrics["val_error"] = 1.0 - metrics["val_accuracy"]
-    metrics["val_top5_error"] = 1.0 - metrics["val_top5_accuracy"]
-    metrics["num_val"] = splits.num_val
-    if config.ten_crop:
-        metrics.update(evaluate_ten_crop(run, model, splits))
+    results = model.evaluate(batches, return_dict=True, verbose=1 if sys.stdout.isatty() else 2)
+    metrics = {f"{name}_{k}": float(v) for k, v in results.items()}
+    metrics[f"{name}_error"] = 1.0 - metrics[f"{name}_accuracy"]
+    metrics[f"{name}_top5_error"] = 1.0 - metrics[f"{name}_top5_accuracy"]
+    metrics[f"num_{name}"] = count
     return metrics
 
 
@@ -78,9 +86,10 @@ def evaluate_ten_crop(run, model, splits):
     return _accuracies(np.concatenate(probabilities), np.concatenate(labels), "val_ten_crop_")
 
 
-def evaluate_saved_model(path, splits, batch_size=32, log=print):
-    """Accuracy of an exported SavedModel on `splits.val`, through its serving_default signature (uint8 images
-    in, probabilities out): what a TF Serving client would measure."""
+def evaluate_saved_model(path, splits, batch_size=32, log=print, split="val"):
+    """Accuracy of an exported SavedModel on `splits.val` (or `splits.test`: split="test"), through its
+    serving_default signature (uint8 images in, probabilities out): what a TF Serving client would measure. The
+    metrics are named `<split>_accuracy`, ..."""
     try:
         loaded = tf.saved_model.load(str(path))
     except (OSError, ValueError, tf.errors.OpError) as error:
@@ -89,25 +98,31 @@ def evaluate_saved_model(path, splits, batch_size=32, log=print):
         raise UserError(f"{path} has no serving_default signature; export it with pipelines.train.")
     serve = loaded.signatures["serving_default"]
     check_labels(path, splits)
+    data, count = (splits.test, splits.num_test) if split == "test" else (splits.val, splits.num_val)
+    if data is None:
+        raise UserError(f"The dataset ({splits.source}) has no {split} split; evaluate on val.", field="split")
     if splits.task == "segmentation":  # the four scores of the per-pixel `classes`, at each image's own size
         matrix = accumulate(
-            splits.val,
+            data,
             lambda images: serve(images=tf.cast(images, tf.uint8))["classes"],
             splits.num_classes,
             batch_size,
-            splits.num_val,
+            count,
         )
-        return metrics_from_matrix(matrix, splits.class_names)
-    fixed = splits.val.element_spec[0].shape.is_fully_defined()
-    batches = splits.val.batch(batch_size if fixed else 1)
+        scores = metrics_from_matrix(matrix, splits.class_names)
+        return (
+            scores if split == "val" else {f"test_{k[4:]}" if k.startswith("val_") else k: v for k, v in scores.items()}
+        )
+    fixed = data.element_spec[0].shape.is_fully_defined()
+    batches = data.batch(batch_size if fixed else 1)
     probabilities, labels = [], []
-    progress = tf.keras.utils.Progbar(splits.num_val, unit_name="image") if sys.stdout.isatty() else None
+    progress = tf.keras.utils.Progbar(count, unit_name="image") if sys.stdout.isatty() else None
     for images, batch_labels in batches:
         probabilities.append(serve(images=tf.cast(images, tf.uint8))["probabilities"].numpy())
         labels.append(batch_labels.numpy())
         if progress is not None:
             progress.add(len(batch_labels))
-    return _accuracies(np.concatenate(probabilities), np.concatenate(labels), "val_")
+    return _accuracies(np.concatenate(probabilities), np.concatenate(labels), f"{split}_")
 
 
 def check_labels(path, splits):

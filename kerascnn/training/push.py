@@ -168,6 +168,8 @@ def deliver(run, model, splits, metrics, *, log=print):
         "model": config.model,
         "input_shape": list(run.input_shape),
         "dataset": config.data.dataset,
+        "data_dir": config.data.data_dir,
+        "seed": config.seed,  # with the dataset, it draws a validation split held out of train
         "precision_trained": run.precision,
         "serving_precision": precision,
         "weights_sha256": digest,

@@ -169,6 +169,48 @@ DENSE_PRETRAINED_REASONS = {
     "fine_tune.rate_factor": "the paper's rate is already the rate for the pretrained backbone",
 }
 
+# The MNIST family (28x28 grey images, kerascnn.data.idx): every model takes them on one channel, at its
+# recipe's input size. `mnist_family` says which of these apply to a model, and why (--show-config prints it).
+GREY_SIDE = 28
+
+
+AUGMENTATION_REASONS = {
+    "none": "none, the recipe's: LeNet-5 was trained on the images as they are",
+    "cifar": "cifar, the recipe's: 4-pixel shifts and left-right flips (He et al. 2016, Sec. 4.2); a garment or a "
+    "digit stays itself when shifted, and clothing when flipped",
+}
+
+
+def mnist_family(spec, dataset, recipe):
+    """(overrides, reasons) for a classifier `spec` on an MNIST-family dataset (28x28 grey images), given the
+    model's resolved recipe (dotted field -> value)."""
+    recipe_normalization = recipe.get("data.normalization", "unit")
+    augmentation = recipe.get("data.augmentation", "none")
+    overrides = {"channels": 1}
+    reasons = {"channels": "the images are grey: one channel in, as LeNet-5 takes MNIST"}
+    reasons["data.augmentation"] = AUGMENTATION_REASONS.get(
+        augmentation, f"{augmentation}, the recipe's, on the 28x28 images resized to the recipe's input"
+    )
+    if spec.input_shape[0] == GREY_SIDE + 4:
+        overrides["data.pad"] = 2
+        reasons["data.pad"] = (
+            "the 28x28 image centred in the 32x32 input, as LeCun et al. 1998 (Sec. III-A) fed MNIST to LeNet-5: "
+            "the border gives the first 5x5 convolutions the image's edges, where resizing would blur strokes"
+        )
+    elif spec.input_shape[0] != GREY_SIDE:
+        reasons["image_size"] = f"the recipe's {spec.input_shape[0]}: the 28x28 images are resized to it"
+    if recipe_normalization in ("unit", "lenet"):
+        reasons["data.normalization"] = f"{recipe_normalization}, the recipe's own (LeNet's inputs)"
+    else:
+        stats = "fashion_mnist" if "fashion" in str(dataset).lower() else "mnist"
+        overrides["data.normalization"] = stats
+        reasons["data.normalization"] = (
+            f"{stats}: the training set's own mean and std, as the recipe's {recipe_normalization} statistics are "
+            "for colour images of another dataset"
+        )
+    return overrides, reasons
+
+
 # The embedded shapes dataset is a demo, sized so that `python -m pipelines.train alexnet` finishes in about ten
 # minutes on two CPU cores and still learns (README). In its 200 steps the papers' SGD does not get going (AlexNet
 # stays at chance: measured, 5 epochs at rate 0.01); Adam at 1e-4 does. On any other dataset the recipe applies.

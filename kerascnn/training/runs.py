@@ -71,8 +71,11 @@ def default_run_dir(config):
     return Path("runs") / f"{config.model}-{slug}"
 
 
-def prepare(config):
-    """Sets up devices, precision and seeds, and the run folder; refuses to resume a run of another config."""
+def prepare(config, *, record=True):
+    """Sets up devices, precision and seeds, and the run folder; refuses to resume a run of another config.
+
+    With `record=False` (a stage that trains nothing: the evaluator, the pusher), the run folder is neither
+    written nor checked."""
     if config.deterministic:
         tf.config.experimental.enable_op_determinism()
     keras.utils.set_random_seed(config.seed)
@@ -100,7 +103,8 @@ def prepare(config):
             f"use a multiple of {run.replicas}, or batch_size for the batch of each replica.",
             field="global_batch_size",
         )
-    _record_config(run)
+    if record:
+        _record_config(run)
     return run
 
 
