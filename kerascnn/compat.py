@@ -111,6 +111,24 @@ def hyperband_trials(oracle):
     return sum(oracle._get_size(b, r) for b in range(oracle._get_num_brackets()) for r in range(b + 1))
 
 
+# --- Keras: the layout of a .weights.h5 file (kerascnn.training.checkpoints) -----------------------------------
+# `Model.save_weights` writes the optimizer's variables with the layers' and has no switch to leave them out of a
+# file already written: a run's best weights, kept as a checkpoint's file, drop them by copying the file's other
+# top-level groups ("layers", "vars": Keras 3's saving_lib layout).
+
+
+def weights_without_optimizer(source, destination):
+    """Copies the Keras weights file `source` to `destination` without its optimizer's variables."""
+    import h5py
+
+    with h5py.File(source, "r") as src, h5py.File(destination, "w") as dst:
+        for key, value in src.attrs.items():
+            dst.attrs[key] = value
+        for key in src:
+            if key != "optimizer":
+                src.copy(src[key], dst, name=key)
+
+
 def check():
     """Raises RuntimeError naming the first internal above that this Keras or keras-tuner lacks."""
     import keras_tuner

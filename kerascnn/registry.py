@@ -189,7 +189,7 @@ def get_model(name, *, weights=None, num_classes=None, input_shape=None, include
         options = {**weights_lib.build_options(spec.name, weights), **options}
         model = spec.builder(num_classes=num_classes, input_shape=input_shape, include_top=include_top, **options)
         weights_lib.load_weights(
-            model, spec.name, weights, head=include_top and num_classes == weights_lib.IMAGENET_CLASSES
+            model, spec.name, weights, head=include_top and num_classes == weights_lib.IMAGENET_CLASSES, options=options
         )
     except UserError as error:
         error.field = error.field or "weights"  # every mistake here is about the weights given

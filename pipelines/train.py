@@ -6,6 +6,7 @@ Example gen (the dataset's splits), trainer (Keras fit under a tf.distribute str
 (top-1 / top-5 on the validation split) and pusher (a versioned SavedModel for TF Serving, if blessed).
 """
 
+import functools
 import json
 import signal
 import sys
@@ -47,7 +48,7 @@ def main(argv=None):
     from kerascnn.training import runs, stages
     from kerascnn.training.callbacks import TrainingStopped
     from kerascnn.training.devices import split_cpu
-    from kerascnn.training.recipes import FINE_TUNE_REASONS
+    from kerascnn.training.explain import notes, reasons
 
     if args.list_models:
         print("\n".join(kerascnn.list_models()))
@@ -55,16 +56,21 @@ def main(argv=None):
     if args.cpu_devices:
         split_cpu(args.cpu_devices)
     config = config_lib.resolve(args.model, dataset=args.dataset, overrides=overrides(args), sets=args.set)
+    warnings = [functools.reduce(lambda t, f: flags.speak(t, flags.TRAIN, f), fields, n) for n, fields in notes(config)]
     if args.show_config:
         if config.weights:
-            reasons = "\n".join(f"  {key}: {why}" for key, why in FINE_TUNE_REASONS.items())
-            print(f"Fine-tuning recipe (from --weights {config.weights}), and why:\n{reasons}", file=sys.stderr)
+            why = "\n".join(f"  {value}: {reason}" for value, reason in reasons(config))
+            print(f"The recipe from --weights {config.weights}, and why:\n{why}", file=sys.stderr)
         data_reasons = config_lib.data_reasons(config)
         if data_reasons:
-            reasons = "\n".join(f"  {key}: {why}" for key, why in data_reasons.items())
-            print(f"On {config.data.dataset} (28x28 grey images), and why:\n{reasons}", file=sys.stderr)
+            why = "\n".join(f"  {key}: {reason}" for key, reason in data_reasons.items())
+            print(f"On {config.data.dataset} (28x28 grey images), and why:\n{why}", file=sys.stderr)
+        for line in warnings:
+            print(line, file=sys.stderr)
         print(json.dumps(config_lib.to_dict(config), indent=2, default=str))
         return 0
+    for line in warnings:
+        print(line, file=sys.stderr)
 
     run_ = runs.prepare(config)
     print(runs.describe(run_))

@@ -8,6 +8,7 @@ trials are printed and written to <tune-dir>/results.json, each trial's TensorBo
 """
 
 import dataclasses
+import functools
 from pathlib import Path
 
 from pipelines import flags, train
@@ -84,7 +85,9 @@ def main(argv=None):
         return 0
 
     path = tune_dir / "results.json"
-    print("\n" + results.report(tuner, objective, path, model=base.model, kind=args.tuner, keys=[h.key for h in space]))
+    keys = [h.key for h in space]
+    command = functools.partial(best_command, configs, best.train_fields, epochs=base.epochs)
+    print("\n" + results.report(tuner, objective, path, model=base.model, kind=args.tuner, keys=keys, command=command))
     print(f"Results: {path}; TensorBoard: tensorboard --logdir {logs.log_dir(tune_dir)}")
     if not (args.export_best or args.then_train):
         return 0
@@ -100,6 +103,14 @@ def main(argv=None):
         print("Training the best trial: python -m pipelines.train " + " ".join(argv))
         return train.main(argv)
     return 0
+
+
+def best_command(configs, train_fields, record, *, epochs):
+    """The `pipelines.train` arguments that train the trial of `record` (a results.json entry) again: the search's
+    model (or the searched one), dataset and fields, the trial's epochs (Hyperband's best may have run fewer than
+    `epochs`, the search's) and its hyperparameters."""
+    model, fields, sets = train_fields(configs, record["hyperparameters"], epochs=record.get("epochs") or epochs)
+    return flags.train_argv(model, configs.dataset, fields, sets)
 
 
 def _export(tuner, hypermodel, trial, splits, retrain_dir):

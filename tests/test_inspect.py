@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import kerascnn
 from kerascnn.analysis.report import FORMATS
 from pipelines import inspect
 from pipelines.cli import run
@@ -165,3 +166,53 @@ def test_features_of_a_dataset(tmp_path, capsys):
     with Image.open(plots / "features_c3.png") as image:
         assert image.size[1] > image.size[0] / 2  # eight units, one a row
     assert _error(capsys, [*argv, "--dataset", str(tmp_path / "none")]).startswith("--dataset must be shapes or")
+
+
+def _caption_and_grid(path, grid_shape):
+    """The picture's caption band (the rows above the grid) and its grid, which sits at its bottom left."""
+    picture = np.asarray(Image.open(path).convert("RGB"))
+    height, width = grid_shape[:2]
+    return picture[: picture.shape[0] - height], picture[picture.shape[0] - height :, :width]
+
+
+def test_small_filters_are_drawn_large_and_captioned(tmp_path):
+    """VGG's 3x3 filters (FCN's first layer) were 12 pixels a tile, 207x51 in all, without a word: now each
+    weight is a 15x15 block (a filter at least 44 pixels, as AlexNet's 11x11 at 4 pixels a weight), the filters
+    5 pixels apart, under a caption that names them."""
+    from kerascnn.analysis import filter_grid, inspection
+
+    inputs = keras.Input((16, 16, 3), name="images")
+    keras.utils.set_random_seed(0)
+    model = keras.Model(inputs, keras.layers.Conv2D(64, 3, name="block1_conv1")(inputs), name="vgg_like")
+    inspect.main(["--keras-file", _save(model, tmp_path / "vgg_like.keras"), "--plot-dir", str(tmp_path)])
+    expected = filter_grid(keras.ops.convert_to_numpy(model.layers[-1].kernel), scale=15, gap=5, columns=16)
+    assert expected.shape == (4 * 50 - 5, 16 * 50 - 5, 3)  # 64 tiles of 45 pixels in 4 rows of 16
+    caption, grid = _caption_and_grid(tmp_path / "filters.png", expected.shape)
+    np.testing.assert_array_equal(grid, expected)
+    assert caption.shape[0] >= 30 and (caption < 100).any()  # a band with dark text on white
+    lenet = kerascnn.get_model("lenet5")
+    lenet = inspection.filter_picture(lenet, lenet.get_layer("c1"))
+    assert lenet.shape[0] > 2 * 45 and lenet.shape[1] >= 3 * 45  # 5x5 filters: 9 pixels a weight
+
+
+def test_a_dense_models_image_gives_its_feature_maps_and_a_constant_mask_is_called_meaningless(tmp_path, capsys):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (40, 40, 3), dtype="uint8")).save(photo)
+    inputs = keras.Input((16, 16, 3), name="images")
+    keras.utils.set_random_seed(0)
+    features = keras.layers.Conv2D(8, 3, padding="same", activation="relu", name="conv")(inputs)
+    for name, init in (("untrained", "zeros"), ("varied", "glorot_uniform")):
+        # A score layer at zero (as FCN's start): every pixel is class 0, a constant mask agrees with itself anywhere.
+        scores = keras.layers.Conv2D(3, 1, kernel_initializer=init, activation="softmax", name="score")(features)
+        path = _save(keras.Model(inputs, scores, name=name), tmp_path / f"{name}.keras")
+        plots = tmp_path / name
+        inspect.main(["--keras-file", path, "--plot-dir", str(plots), "--image", str(photo), "--max-shift", "1"])
+        files = ["feature_maps.png", "filters.png", "mask_shift.png", "receptive_field.png"]
+        assert sorted(os.listdir(plots)) == files
+        err = capsys.readouterr().err
+        warning = [line for line in err.splitlines() if "means nothing" in line]
+        if name == "untrained":
+            assert "shift   1 px: mask agreement 1.0000" in err
+            assert len(warning) == 1 and warning[0].startswith("untrained predicts class 0 at every pixel")
+        else:
+            assert "mask agreement" in err and not warning

@@ -4,6 +4,7 @@ worker, the best trial exported and trained, and the mistakes a user can make.""
 import csv
 import json
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -57,8 +58,32 @@ def test_random_search_writes_two_distinct_ranked_trials(search):
         logged = [float(v) for tag, _, step, v in validation if tag == "epoch_accuracy"]
         assert logged == [pytest.approx(trial["objective"])]
         assert trial["sets"] == [f"{name.split('@')[0]}={value}" for name, value in trial["hyperparameters"].items()]
-    assert "Trial 1/2" in result.stdout and "Trial 2/2" in result.stdout and "best so far" in result.stdout
-    assert f"Best: trial {trials[0]['trial']}" in result.stdout
+    assert "Trial 0 (1 of 2)" in result.stdout and "Trial 1 (2 of 2)" in result.stdout
+    # One numbering: the trial the table ranks first is the one "best so far" and "Best" name.
+    assert f"best so far {trials[0]['objective']:.4f} (trial {trials[0]['trial']})" in result.stdout
+    assert f"Best: trial {trials[0]['trial']};" in result.stdout
+
+
+def test_the_best_command_trains_the_best_trials_config(search):
+    """The printed command, pasted, resolves the config the best trial trained: its dataset and data options,
+    epochs, batch and tuned values (only the run's folder is pipelines.train's own)."""
+    from kerascnn.training import config as config_lib
+    from kerascnn.tuning.search_space import TrialConfigs
+    from pipelines import tune
+
+    root, args, result = search
+    best = read_results(root / "search")["trials"][0]
+    line = next(line for line in result.stdout.splitlines() if line.startswith("Best: trial"))
+    argv = shlex.split(line.split("python -m pipelines.train ", 1)[1])
+    shown = run_pipeline("train", *argv, "--show-config")
+    assert shown.returncode == 0, shown.stderr
+    pasted = json.loads(shown.stdout)
+    parsed = tune.parse([str(a) for a in args])
+    configs = TrialConfigs(parsed.model, parsed.dataset, tuple(tune.overrides(parsed).items()), tuple(parsed.set))
+    trial = config_lib.to_dict(configs(best["hyperparameters"]))
+    trial = json.loads(json.dumps(trial, default=str))
+    assert (pasted["epochs"], pasted["batch_size"], pasted["data"]["shapes_train"]) == (1, 16, 96)
+    assert {k: v for k, v in pasted.items() if k != "run_dir"} == {k: v for k, v in trial.items() if k != "run_dir"}
 
 
 def test_each_trial_logs_its_hyperparameters_for_tensorboard(search):
@@ -82,7 +107,7 @@ def test_rerunning_the_command_resumes_without_new_trials(search):
     before = read_results(root / "search")
     again = run_pipeline("tune", *args)
     assert again.returncode == 0, again.stderr
-    assert "Reloading" in again.stdout and "Trial 1/2" not in again.stdout and "Trial 2/2" not in again.stdout
+    assert "Reloading" in again.stdout and "Trial 0 (" not in again.stdout and "Trial 1 (" not in again.stdout
     assert read_results(root / "search") == before
     assert sorted(p.name for p in (root / "search").glob("trial_*")) == ["trial_0", "trial_1"]
 
@@ -211,8 +236,8 @@ def test_a_chief_and_a_worker_share_a_search(search, tmp_path):
         chief.kill()
     assert worker.returncode == 0, worker.stderr
     assert chief.returncode == 0, err
-    assert "Trial 1/2" in worker.stdout and "the chief has no more trials" in worker.stdout
-    assert "(on tuner0)" in out
+    assert "Trial 0 (1 of 2)" in worker.stdout and "the chief has no more trials" in worker.stdout
+    assert "; on tuner0)" in out
     # The chief's oracle draws what a local search of the same seed draws; the worker trains them alike.
     shared, local = read_results(tmp_path / "shared")["trials"], read_results(root / "search")["trials"]
     assert [t["hyperparameters"] for t in shared] == [t["hyperparameters"] for t in local]

@@ -10,6 +10,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+import kerascnn
 from kerascnn.data import load_splits
 from kerascnn.training import config as config_lib
 from kerascnn.training import runs, trainer
@@ -131,9 +132,71 @@ def test_show_config_prints_the_recipe_and_its_reasons(tmp_path, capsys):
     assert exit_.value.code == 0
     out, err = capsys.readouterr()
     assert json.loads(out)["weights"] == "imagenet" and json.loads(out)["data"]["normalization"] == "caffe"
-    assert "fine_tune.rate_factor: the whole network then at 1/10 of the rate" in err
+    assert "fine_tune.rate_factor = 0.1: the whole network then at 1/10 of the rate" in err
     with pytest.raises(SystemExit) as exit_:
         run(train.main, ["lenet5", "--weights", "imagenet", "--show-config"])
     assert exit_.value.code == 2
     line = capsys.readouterr().err.strip()
     assert "\n" not in line and "lenet5 has no published ImageNet weights" in line
+
+
+def _explained(argv, capsys):
+    from pipelines import train
+    from pipelines.cli import run
+
+    with pytest.raises(SystemExit) as exit_:
+        run(train.main, [*argv, "--show-config"])
+    assert exit_.value.code == 0
+    out, err = capsys.readouterr()
+    return json.loads(out), err
+
+
+def test_each_reason_printed_explains_the_value_printed(photos, capsys):
+    """On the shapes demo the fine-tuning recipe's 10 epochs, SGD at 0.01 and weight decay 1e-4 give way to the
+    demo's 5, Adam and 0: their reasons are not printed, where the values came from is."""
+    config, err = _explained(["resnet50", "--weights", "imagenet"], capsys)
+    assert (config["epochs"], config["optimizer"]["name"], config["optimizer"]["weight_decay"]) == (5, "adam", 0.0)
+    assert "ten passes" not in err and "0.01 for the head" not in err and "1e-4, ResNet's" not in err
+    assert "epochs = 5: the shapes demo's" in err and "optimizer.name = adam: the shapes demo's" in err
+    assert "data.normalization = caffe: the pretrained weights' own preprocessing" in err
+    config, err = _explained(["resnet50", "--weights", "imagenet", "--dataset", str(photos)], capsys)
+    assert config["epochs"] == 10 and "epochs = 10: a few hundred images: ten passes" in err
+    assert "optimizer.learning_rate = 0.01: 0.01 for the head (SGD" in err
+    config, err = _explained(["resnet50", "--weights", "imagenet", "--dataset", str(photos), "--epochs", "2"], capsys)
+    assert "epochs = 2: as given" in err and "ten passes" not in err
+
+
+def test_a_fine_tuning_shorter_than_its_head_phase_says_so_in_one_line(photos, capsys):
+    _, err = _explained(["resnet50", "--weights", "imagenet", "--dataset", str(photos), "--epochs", "1"], capsys)
+    (line,) = [line for line in err.splitlines() if line.startswith("Fine-tuning:")]
+    assert "all 1 epoch(s) train the new head alone" in line and "never trains" in line and "--epochs 10" in line
+    _, err = _explained(["resnet50", "--weights", "imagenet", "--dataset", str(photos), "--epochs", "4"], capsys)
+    assert "Fine-tuning:" not in err
+
+
+def test_a_dense_model_starts_its_papers_recipe_from_the_imagenet_backbone(photos, capsys):
+    config, err = _explained(["fcn8s", "--weights", "imagenet", "--dataset", str(photos)], capsys)
+    assert (config["epochs"], config["batch_size"], config["optimizer"]["learning_rate"]) == (35, 1, 1e-10)
+    assert (config["fine_tune"]["head_epochs"], config["fine_tune"]["rate_factor"]) == (0, 1.0)
+    assert config["data"]["normalization"] == "caffe" and "will not learn" not in err
+    assert "epochs = 35: the paper's (fcn recipe), which starts from the ImageNet-trained vgg16" in err
+    # From random weights the same recipe is refused nothing, but told in one line what will learn.
+    _, err = _explained(["fcn8s", "--dataset", str(photos)], capsys)
+    (line,) = [line for line in err.splitlines() if "will not learn" in line]
+    assert "--weights imagenet" in line and "model_options.width_multiplier=0.125" in line
+    _, err = _explained(["deeplab_v2", "--dataset", str(photos)], capsys)
+    (line,) = [line for line in err.splitlines() if "will not learn" in line]
+    assert "ImageNet-trained resnet101) will not learn" in line and "width_multiplier" not in line  # no such switch
+    _, err = _explained(["fcn8s"], capsys)  # the shapes demo learns from scratch
+    assert "will not learn" not in err
+
+
+def test_the_backbone_phase_leaves_a_fixed_upsampling_fixed():
+    from kerascnn.training.models import freeze_backbone
+
+    model = kerascnn.get_model("fcn32s", input_shape=(32, 32, 3), num_classes=3, width_multiplier=0.125)
+    model.new_layers = ("score_fr", "upscore")
+    freeze_backbone(model, frozen=True)
+    assert model.get_layer("score_fr").trainable and not model.get_layer("block1_conv1").trainable
+    freeze_backbone(model, frozen=False)
+    assert model.get_layer("block1_conv1").trainable and not model.get_layer("upscore").trainable

@@ -81,3 +81,56 @@ def test_the_batch_is_capped_at_a_small_training_split_with_the_rate_scaled(tmp_
     assert batch_for_data(run, 256, lines.append) is run and len(lines) == 1  # enough data: untouched, silent
     with pytest.raises(UserError, match="0 images"):
         batch_for_data(run, 0)
+
+
+def test_the_best_epoch_is_a_pointer_to_its_checkpoint_then_its_weights_alone(tmp_path):
+    """best/ names the best epoch's checkpoint instead of holding a second copy of its weights; when the store
+    drops that checkpoint (past `keep`), best/ takes the layers' weights alone (no optimizer state: no larger than
+    the copy it used to hold); load_best loads the best epoch's weights either way."""
+    import h5py
+
+    from kerascnn.training.callbacks import BestWeights
+    from kerascnn.training.checkpoints import CheckpointStore
+    from kerascnn.training.trainer import load_best
+
+    run_dir = tmp_path / "run"
+    store = CheckpointStore(run_dir / "checkpoints", keep=2, best_dir=run_dir / "best")
+    model = _model(0)
+    model.compile(keras.optimizers.SGD(momentum=0.9), "mse")
+    model.optimizer.build(model.trainable_variables)
+    best = BestWeights(run_dir / "best", checkpoint_dir=run_dir / "checkpoints")
+    best.set_model(model)
+
+    def loaded_kernel():
+        other = _model(1)
+        other.compile("adam", "mse")  # another optimizer (a fine-tuning phase): only the layers are loaded
+        load_best(types.SimpleNamespace(run_dir=run_dir), other)
+        return other.layers[-1].kernel.numpy()
+
+    kernels, seen = {}, []
+    for epoch, accuracy in enumerate([0.5, 0.4, 0.3, 0.45, 0.6]):
+        model.layers[-1].kernel.assign(np.full((4, 3), epoch, np.float32))
+        kernels[epoch + 1] = model.layers[-1].kernel.numpy()
+        best.on_epoch_end(epoch, {"val_accuracy": accuracy})  # as in fit: the best first, then the checkpoint
+        store.save(model, epoch=epoch + 1)
+        seen.append(([e for e, _, _ in store.checkpoints()], sorted(p.name for p in (run_dir / "best").iterdir())))
+        np.testing.assert_array_equal(loaded_kernel(), kernels[5 if epoch == 4 else 1])
+        if epoch == 2:  # epoch 1's checkpoint has gone: best/ holds its layers' weights, not SGD's momentum
+            with h5py.File(run_dir / "best" / "model.weights.h5", "r") as kept:
+                assert "layers" in kept and "optimizer" not in kept
+            checkpoint = store.checkpoints()[-1][2] / "model.weights.h5"
+            with h5py.File(checkpoint, "r") as full:
+                assert "optimizer" in full
+    pointer, weights = ["checkpoint.json", "metrics.json"], ["metrics.json", "model.weights.h5"]
+    assert seen == [([1], pointer), ([1, 2], pointer), ([2, 3], weights), ([3, 4], weights), ([4, 5], pointer)]
+
+
+def test_an_older_runs_best_weights_file_still_loads(tmp_path):
+    from kerascnn.training.trainer import load_best
+
+    model = _model(0)
+    (tmp_path / "best").mkdir()
+    model.save_weights(tmp_path / "best" / "model.weights.h5")
+    other = _model(1)
+    load_best(types.SimpleNamespace(run_dir=tmp_path), other)
+    np.testing.assert_array_equal(other.layers[-1].kernel.numpy(), model.layers[-1].kernel.numpy())

@@ -66,3 +66,12 @@ def test_a_worker_leaves_the_chiefs_folder_alone(tmp_path):
     project.open_search(tmp_path / "search", describe(["epochs=3"]), overwrite=True, role="chief")
     assert not (tmp_path / "search" / "trial_0").exists()
     project.record_search(tmp_path / "search", describe(["epochs=3"]))  # the new search is the one recorded
+
+
+def test_a_search_on_a_folder_named_for_its_split_is_named_after_the_folder_above(tmp_path):
+    (tmp_path / "fashion" / "train").mkdir(parents=True)
+    config = TrialConfigs("lenet5", str(tmp_path / "fashion" / "train"))()
+    assert project.default_tune_dir(config, "random") == Path("runs/tune/lenet5-fashion-train-random")
+    (tmp_path / "photos").mkdir()
+    config = TrialConfigs("lenet5", str(tmp_path / "photos"))()
+    assert project.default_tune_dir(config, "random") == Path("runs/tune/lenet5-photos-random")

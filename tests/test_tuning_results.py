@@ -103,6 +103,10 @@ def test_results_json_is_written_whole(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["results.json"]  # no temporary file left
 
 
+def _words(record):
+    return ["lenet5", "--epochs", str(record["epochs"]), "a b"]
+
+
 def test_the_report_writes_the_ranking_and_names_the_best_trials_training_command(tmp_path):
     objective = keras_tuner.Objective("val_loss", "min")
     tuner = types.SimpleNamespace(oracle=types.SimpleNamespace(trials=dict(enumerate(TRIALS))), order=[])
@@ -110,9 +114,11 @@ def test_the_report_writes_the_ranking_and_names_the_best_trials_training_comman
     table, best = text.rsplit("\n", 1)
     assert table == format_table(rank(TRIALS, objective), objective)
     assert best == (
-        "Best: trial 1; pipelines.train takes it as lenet5 "
+        "Best: trial 1; to train it: python -m pipelines.train lenet5 "
         "--set optimizer.name=adam --set optimizer.learning_rate=0.0003"
     )
+    given = report(tuner, objective, tmp_path / "results.json", model="lenet5", kind="random", command=_words)
+    assert given.rsplit("\n", 1)[1] == "Best: trial 1; to train it: python -m pipelines.train lenet5 --epochs 3 'a b'"
     document = json.loads((tmp_path / "results.json").read_text())
     assert (document["model"], document["tuner"]) == ("lenet5", "random")
     assert [t["trial"] for t in document["trials"]] == ["1", "3", "0", "2"]
@@ -123,9 +129,9 @@ def test_the_report_writes_the_ranking_and_names_the_best_trials_training_comman
 def test_progress_lines_say_which_trial_of_how_many_and_the_best_so_far():
     trial = TRIALS[1]
     begin = progress.begin_line(trial, 10, by="tuner1")
-    assert begin.strip() == "Trial 2/10 (on tuner1): optimizer.name=adam, optimizer.learning_rate@adam=0.0003"
+    assert begin.strip() == "Trial 1 (2 of 10; on tuner1): optimizer.name=adam, optimizer.learning_rate@adam=0.0003"
     metrics = {"val_loss": 0.4, "seconds": 4.25, "epochs": 3, "best_epoch": 2}
     end = progress.end_line(trial, 10, "val_loss", metrics, TRIALS[1])
-    assert end == "Trial 2/10 done in 4.2 s: val_loss 0.4000 at epoch 2 of 3; best so far 0.4000 (trial 1)."
+    assert end == "Trial 1 (2 of 10) done in 4.2 s: val_loss 0.4000 at epoch 2 of 3; best so far 0.4000 (trial 1)."
     failed = progress.end_line(TRIALS[2], 10, "val_loss", {}, TRIALS[1])
-    assert failed == "Trial 3/10 failed: FailedTrialError: the loss became nan at step 3"
+    assert failed == "Trial 2 (3 of 10) failed: FailedTrialError: the loss became nan at step 3"

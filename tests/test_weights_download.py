@@ -89,7 +89,10 @@ def test_onnx_sources_are_never_downloaded_unpinned(monkeypatch, tmp_path):
 
 
 def test_models_without_weights_and_unknown_files_are_one_line(tmp_path):
-    with pytest.raises(UserError, match="lenet5 has no published ImageNet weights.*alexnet, googlenet, resnet101"):
+    with pytest.raises(
+        UserError,
+        match="lenet5 has no published .*alexnet, deeplab_largefov, .*fcn8s, googlenet, resnet101",
+    ):
         kerascnn.get_model("lenet5", weights="imagenet")
     with pytest.raises(UserError, match="is not a file"):
         kerascnn.get_model("vgg16", weights=str(tmp_path / "missing.h5"))
@@ -104,3 +107,27 @@ def test_imagenet_class_names_ship_with_the_package():
     # keras.applications' imagenet_class_index.json order (sorted WordNet ids): n01440764 tench ... n15075141.
     assert names[:3] == ["tench", "goldfish", "great white shark"]
     assert names[999] == "toilet tissue" and names[409] == "analog clock"
+
+
+@pytest.mark.parametrize(
+    "model, file_name",
+    [
+        ("fcn8s", "vgg16_weights_tf_dim_ordering_tf_kernels.h5"),  # fc6, fc7 are VGG's fc1, fc2: the full file
+        ("deeplab_largefov", "vgg16_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+        ("deeplab_v2", "resnet101_weights_tf_dim_ordering_tf_kernels_notop.h5"),
+    ],
+)
+def test_dense_models_fetch_their_backbones_file_and_offline_say_so_in_one_line(monkeypatch, model, file_name):
+    asked = []
+
+    def offline(fname, *args, **kwargs):
+        asked.append(fname)
+        raise Exception("URL fetch failure: [Errno -3] no network")
+
+    monkeypatch.setattr(keras.utils, "get_file", offline)
+    with pytest.raises(UserError) as error:
+        kerascnn.get_model(model, weights="imagenet", input_shape=(64, 64, 3))
+    assert asked == [file_name]
+    message = str(error.value)
+    assert "\n" not in message and file_name in message and "backbone of " + model in message
+    assert error.value.field == "weights"

@@ -114,3 +114,46 @@ def test_a_shape_that_does_not_fit_is_one_line_naming_the_layer(tmp_path):
     with pytest.raises(UserError) as error:  # fc6 at another input size than the file's
         kerascnn.get_model("vgg16", weights=str(path), input_shape=(64, 64, 3))
     assert "\n" not in str(error.value) and "name=fc1" in str(error.value) and "(512, 4096)" in str(error.value)
+
+
+def test_deeplab_largefov_starts_from_vgg16s_convolutions_with_a_new_head(tmp_path):
+    """The notop file's 13 convs land in the same-named layers; fc6, fc7 (shapes VGG has not) and fc8 stay new."""
+    keras.utils.set_random_seed(3)
+    reference = keras.applications.VGG16(weights=None, include_top=False, input_shape=(64, 64, 3))
+    path = tmp_path / "vgg16_notop.weights.h5"
+    reference.save_weights(path)
+    model = kerascnn.get_model("deeplab_largefov", weights=str(path), input_shape=(65, 65, 3), num_classes=5)
+    convs = [layer.name for layer in reference.layers if layer.weights]
+    assert len(convs) == 13
+    for name in convs:
+        for ours, theirs in zip(model.get_layer(name).get_weights(), reference.get_layer(name).get_weights()):
+            np.testing.assert_array_equal(ours, theirs)
+    assert set(model.new_layers) == {"fc6", "fc7", "fc8"} and model.preprocessing == "caffe"
+
+
+@pytest.mark.slow  # VGG-16 with its classifier (138M weights) saved and loaded: about a minute on 2 CPU cores
+def test_fcn_convolutionalizes_vgg16s_classifier_and_keeps_its_head_new(tmp_path):
+    """FCN's fc6 and fc7 are VGG-16's fc1 and fc2 as convolutions (Long et al. Sec. 3.1): fc6 on a 7x7 map gives
+    fc1 on the flattened map; the score layers start at zero and the upsampling stays fixed bilinear."""
+    keras.utils.set_random_seed(4)
+    reference = keras.applications.VGG16(weights=None, include_top=True, input_shape=(224, 224, 3))
+    path = tmp_path / "vgg16.weights.h5"
+    reference.save_weights(path)
+    model = kerascnn.get_model("fcn8s", weights=str(path), input_shape=(64, 64, 3), num_classes=4)
+    np.testing.assert_array_equal(
+        model.get_layer("block5_conv3").get_weights()[0], reference.get_layer("block5_conv3").get_weights()[0]
+    )
+    x = np.random.default_rng(0).normal(0, 1, (2, 7, 7, 512)).astype("float32")
+    fc1 = reference.get_layer("fc1")
+    expected = np.maximum(x.reshape(2, -1) @ fc1.get_weights()[0] + fc1.get_weights()[1], 0)
+    got = model.get_layer("fc6")(x).numpy().reshape(2, -1)
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    fc2 = reference.get_layer("fc2").get_weights()
+    np.testing.assert_array_equal(model.get_layer("fc7").get_weights()[0].reshape(4096, 4096), fc2[0])
+    assert set(model.new_layers) >= {"score_fr", "score_pool4", "score_pool3", "upscore2", "upscore8"}
+    assert not np.any(model.get_layer("score_fr").get_weights()[0])
+    assert not model.get_layer("upscore8").trainable
+    notop = tmp_path / "vgg16_notop.weights.h5"
+    keras.applications.VGG16(weights=None, include_top=False, input_shape=(64, 64, 3)).save_weights(notop)
+    with pytest.raises(UserError, match="holds no classifier"):
+        kerascnn.get_model("fcn8s", weights=str(notop), input_shape=(64, 64, 3))

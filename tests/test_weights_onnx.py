@@ -215,10 +215,12 @@ def test_inspect_draws_the_pretrained_first_layer_filters(googlenet_graph, tmp_p
         next(t for t in googlenet_graph.graph.initializer if t.name.startswith("conv1"))
     )
     kernel = kernel.transpose(2, 3, 1, 0)[:, :, ::-1]  # (h, w, B G R, 64) -> R G B
-    tile = 7 * 4  # 7x7 filters, each pixel a 4x4 block
-    assert picture.shape[:2] == (4 * (tile + 1) - 1, 16 * (tile + 1) - 1)  # 64 filters in 4 rows of 16
-    expected = analysis.filter_grid(kernel, columns=16)
-    np.testing.assert_array_equal(picture[..., :3], expected)
+    tile = 7 * 7  # 7x7 filters, each weight a 7x7 block (a filter at least 44 pixels), 2 pixels apart
+    expected = analysis.filter_grid(kernel, scale=7, gap=2, columns=16)
+    assert expected.shape[:2] == (4 * (tile + 2) - 2, 16 * (tile + 2) - 2)  # 64 filters in 4 rows of 16
+    # The grid at the bottom left, under its caption.
+    grid = picture[picture.shape[0] - expected.shape[0] :, : expected.shape[1], :3]
+    np.testing.assert_array_equal(grid, expected)
 
 
 def test_alexnet_filters_are_the_papers_figure_3():

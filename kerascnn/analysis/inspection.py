@@ -9,6 +9,7 @@ Every mistake a user can make raises UserError naming the argument (`keras_file`
 """
 
 import difflib
+import math
 import os
 import sys
 from pathlib import Path
@@ -22,8 +23,8 @@ from kerascnn.analysis.attribution import feature_layer
 from kerascnn.analysis.equivariance import equivariance_error, translation_invariance
 from kerascnn.analysis.explain_plots import METHODS, explanations, plot_explanation, write_feature_grid
 from kerascnn.analysis.grids import feature_map_grid, feature_maps, filter_grid, first_conv
-from kerascnn.analysis.mask_shift import mask_shift_agreement, plot_mask_shift
-from kerascnn.analysis.plots import plot_receptive_field_growth, plot_shift_sensitivity, save_png
+from kerascnn.analysis.mask_shift import mask_shift_agreement, plot_mask_shift, predicted_classes
+from kerascnn.analysis.plots import captioned, plot_receptive_field_growth, plot_shift_sensitivity, save_png
 from kerascnn.data import idx
 from kerascnn.data.config import BGR_NORMALIZATIONS
 from kerascnn.data.shapes import generate_shapes
@@ -101,14 +102,43 @@ def read_images(model, paths):
     return images
 
 
+# The smallest side of a filter in the picture, in pixels: AlexNet's 11x11 filters at 4 pixels a weight (its paper's
+# Fig. 3), and a 3x3 (VGG's, FCN's) as large.
+FILTER_PIXELS = 44
+
+
 def filter_picture(model, conv):
-    """The grid of `conv`'s filters: in R, G, B order for weights trained on B, G, R (the Caffe models), 16 a row
-    for 64 filters or more (AlexNet's 96 are its paper's Fig. 3: one GPU's 48 above, the other's below)."""
+    """The grid of `conv`'s filters, each weight a block of pixels so that a filter is at least FILTER_PIXELS
+    wide, under a caption naming them: in R, G, B order for weights trained on B, G, R (the Caffe models), 16 a
+    row for 64 filters or more (AlexNet's 96 are its paper's Fig. 3: one GPU's 48 above, the other's below)."""
     kernel = keras.ops.convert_to_numpy(conv.kernel)
-    if getattr(model, "preprocessing", None) in BGR_NORMALIZATIONS and kernel.shape[2] == 3:
+    bgr = getattr(model, "preprocessing", None) in BGR_NORMALIZATIONS and kernel.shape[2] == 3
+    if bgr:
         kernel = kernel[:, :, ::-1]
     columns = 16 if kernel.shape[-1] % 16 == 0 and kernel.shape[-1] >= 64 else None
-    return filter_grid(kernel, columns=columns)
+    scale = max(1, math.ceil(FILTER_PIXELS / max(kernel.shape[:2])))
+    height, width, channels, count = kernel.shape
+    colour = {3: "in colour (RGB)", 1: "in grey"}.get(channels, f"the mean over their {channels} input channels")
+    lines = [
+        f"{model.name}: the {count} filters of {conv.name} ({height}x{width}x{channels}), {colour}",
+        f"each scaled to its own range (black lowest, white highest); one weight = {scale}x{scale} pixels",
+    ]
+    # Gaps a third of a weight wide: the filters of a 3x3 layer stay apart.
+    return captioned(filter_grid(kernel, scale=scale, gap=max(1, scale // 3), columns=columns), lines)[0]
+
+
+def feature_picture(model, image, layer):
+    """The feature maps of `layer` for one image, magnified to at least 96 pixels a map, under a caption."""
+    maps = feature_maps(model, image, layer)
+    scale = max(1, math.ceil(96 / max(maps.shape[:2])))
+    grid = feature_map_grid(maps)
+    grid = np.kron(grid, np.ones((scale, scale, 1), "uint8")) if scale > 1 else grid
+    shown = min(maps.shape[-1], 64)
+    lines = [
+        f"{model.name}: {shown} of the {maps.shape[-1]} feature maps of {layer.name} ({maps.shape[0]}x{maps.shape[1]})",
+        "for the first --image, each scaled to its own range (black lowest, white highest)",
+    ]
+    return captioned(grid, lines)[0]
 
 
 def write_pictures(model, stats, directory, images=(), layer=None, max_shift=8):
@@ -129,6 +159,7 @@ def write_pictures(model, stats, directory, images=(), layer=None, max_shift=8):
         if not len(images):
             return written
         images = np.stack(images)
+        written.append(save_png(feature_picture(model, images[0], conv), os.path.join(directory, "feature_maps.png")))
         out, into = model.outputs[0].shape, model.inputs[0].shape
         if len(out) == 4 and None not in out[1:3] and tuple(out[1:3]) == tuple(into[1:3]):  # a mask: how it moves
             return [*written, mask_shift_picture(model, images, directory, max_shift)]
@@ -137,10 +168,8 @@ def write_pictures(model, stats, directory, images=(), layer=None, max_shift=8):
             equivariance = equivariance_error(model, images, shifts, layer=layer)
         except ValueError as error:
             raise UserError(str(error)) from None
-        maps = feature_map_grid(feature_maps(model, images[0], conv))
         return [
             *written,
-            save_png(maps, os.path.join(directory, "feature_maps.png")),
             plot_shift_sensitivity(
                 {model.name: equivariance},
                 {model.name: translation_invariance(model, images, shifts)},
@@ -164,7 +193,19 @@ def mask_shift_picture(model, images, directory, max_shift):
         raise UserError(str(error)) from None
     for k, value in agreement.items():
         print(f"shift {k:3d} px: mask agreement {value:.4f}", file=sys.stderr)
-    return plot_mask_shift({model.name: agreement}, os.path.join(directory, "mask_shift.png"), stride=stride)
+    title = None
+    classes = np.unique(predicted_classes(model, images))
+    if classes.size == 1:
+        # A mask of one class moves with any shift: the agreement is 1 whatever the network computes.
+        print(
+            f"{model.name} predicts class {int(classes[0])} at every pixel of these images, so the mask agreement "
+            "means nothing here: a constant mask agrees with itself at any shift (train the model or give its "
+            "weights).",
+            file=sys.stderr,
+        )
+        title = f"Mask agreement: meaningless, {model.name} predicts class {int(classes[0])} everywhere"
+    path = os.path.join(directory, "mask_shift.png")
+    return plot_mask_shift({model.name: agreement}, path, stride=stride, title=title)
 
 
 FEATURES = "features"

@@ -14,6 +14,11 @@ from kerascnn.analysis.equivariance import shift_images
 from kerascnn.analysis.plots import _figure, _save_figure
 
 
+def predicted_classes(model, images, batch_size=8):
+    """The class each pixel of each image is predicted as (the argmax of the model's output)."""
+    return _classes(model, np.asarray(images, "float32"), batch_size)
+
+
 def _classes(model, images, batch_size):
     outputs = model.predict(images, batch_size=batch_size, verbose=0)
     outputs = outputs[0] if isinstance(outputs, (list, tuple)) else outputs

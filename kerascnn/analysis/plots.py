@@ -12,7 +12,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
-from PIL import Image
+from PIL import Image, ImageDraw, ImageFont
 
 from kerascnn.analysis.receptive import receptive_field_growth
 from kerascnn.training.atomic import write_atomic
@@ -23,6 +23,26 @@ def save_png(image, path):
     image = np.asarray(image, "uint8")
     image = image[..., 0] if image.ndim == 3 and image.shape[-1] == 1 else image
     return os.fspath(write_atomic(path, lambda f: Image.fromarray(image).save(f, format="PNG")))
+
+
+def captioned(image, lines, *, size=None, pad=6):
+    """(picture, band): `image` (uint8, height x width x 1 or 3) below a white band of `band` rows with `lines` of
+    text, a picture that says what it shows. The image's own pixels are unchanged (the band is added above them);
+    the width grows to fit the text; the text's `size` (default) grows with a wide image."""
+    image = np.asarray(image, "uint8")
+    size = size or max(14, image.shape[1] // 70)
+    image = np.repeat(image, 3, axis=-1) if image.ndim == 3 and image.shape[-1] == 1 else image
+    image = np.stack([image] * 3, axis=-1) if image.ndim == 2 else image
+    font = ImageFont.load_default(size=size)
+    widths = [font.getbbox(line)[2] for line in lines]
+    band = len(lines) * (size + 4) + 2 * pad
+    width = max(image.shape[1], max(widths, default=0) + 2 * pad)
+    canvas = Image.new("RGB", (width, band + image.shape[0]), "white")
+    draw = ImageDraw.Draw(canvas)
+    for i, line in enumerate(lines):
+        draw.text((pad, pad + i * (size + 4)), line, fill="black", font=font)
+    canvas.paste(Image.fromarray(image), (0, band))
+    return np.asarray(canvas), band
 
 
 def plot_receptive_field_growth(stats, path, *, title=None):

@@ -15,12 +15,16 @@ stride 8 (conv4 dilated 2, conv5 dilated 4) and the ASPP-L head: four 3x3 convs 
 24, summed (`depth` picks another of the zoo's ImageNet ResNets, `rates` the paper's ASPP-S). Parameters:
 the backbone's 42,500,160 + 4 * (9 * 2048 * 21 + 21) = 44,048,532 (21 classes).
 
-Departures, both: no fully connected CRF (a post-processing step, not a layer); weights start from Glorot-uniform
-(the papers from ImageNet); the pools pad with zeros, which is the papers' padding with -inf because they follow a
-ReLU. DeepLab v2: no multi-scale input fusion (MSC); BatchNormalization trains (the paper keeps ImageNet's
-statistics fixed); at input sizes other than 8n + 1 the zoo's ResNet gives ceil(size / 8) logits, and the last
-pixels past the last logit fade towards zero (the paper pads test images to 513 = 8 * 64 + 1 instead).
-DeepLab-LargeFOV: `width_multiplier` (default 1.0, the paper) scales every conv's filters.
+`weights="imagenet"` loads the ImageNet VGG-16 (LargeFOV: its 13 convs; fc6, fc7, fc8 new) or ResNet-101 (v2: the
+backbone; the ASPP new) as the papers start (kerascnn.weights).
+
+Departures, both: no fully connected CRF (a post-processing step, not a layer); without weights, Glorot-uniform;
+LargeFOV's fc6 and fc7 start new (the paper subsamples VGG's fc6 and fc7 into them); the pools pad with zeros, which
+is the papers' padding with -inf because they follow a ReLU. DeepLab v2: no multi-scale input fusion (MSC);
+BatchNormalization trains (the paper keeps ImageNet's statistics fixed); at input sizes other than 8n + 1 the zoo's
+ResNet gives ceil(size / 8) logits, and the last pixels past the last logit fade towards zero (the paper pads test
+images to 513 = 8 * 64 + 1 instead). DeepLab-LargeFOV: `width_multiplier` (default 1.0, the paper) scales every
+conv's filters.
 """
 
 import keras

@@ -26,9 +26,12 @@ more for FCN-16s (134,357,354); score_pool3 5,397 more for FCN-8s (134,362,751).
 1,806,336 (64*64*21*21), 458,640 (32*32*21*21 + 4*4*21*21) and 127,008 (16*16*21*21 + 2 * 4*4*21*21)
 non-trainable parameters. `learn_upsampling=True` lets the 2x layers learn, as the paper allows.
 
-Departures: weights start from Glorot-uniform (the paper from ImageNet VGG-16); the staged training of the paper
-(FCN-32s, then 16s from it, then 8s) is left to the training code; `width_multiplier` (default 1.0, the paper)
-scales every conv's filters, fc6 and fc7 included, to shrink the network for a demo.
+`weights="imagenet"` starts from ImageNet VGG-16 as the paper does (fc6 and fc7 its fc1 and fc2 as convolutions,
+the score layers new, the upsampling fixed bilinear: kerascnn.weights).
+
+Departures: without weights, Glorot-uniform (the paper's recipe does not learn from there); the staged training of
+the paper (FCN-32s, then 16s from it, then 8s) is left to the training code; `width_multiplier` (default 1.0, the
+paper) scales every conv's filters, fc6 and fc7 included, to shrink the network for a demo.
 """
 
 import functools

@@ -2,6 +2,7 @@
 
 import json
 import math
+import os
 import shutil
 import signal
 import time
@@ -14,7 +15,7 @@ from tensorboard.plugins.histogram import metadata
 
 from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
-from kerascnn.training.checkpoints import quiet_h5py_finalizers
+from kerascnn.training.checkpoints import POINTER, checkpoint_name, quiet_h5py_finalizers
 from kerascnn.training.failpoints import failpoint
 
 
@@ -109,12 +110,16 @@ class Checkpointing(keras.callbacks.Callback):
 
 
 class BestWeights(keras.callbacks.Callback):
-    """Keeps the weights of the epoch with the best `monitor` in `folder`/model.weights.h5 (atomically), with that
-    epoch's metrics in `folder`/metrics.json; a resumed run compares with what the folder already holds."""
+    """Keeps the weights of the epoch with the best `monitor` in `folder` (atomically), with that epoch's metrics
+    in `folder`/metrics.json; a resumed run compares with what the folder already holds.
 
-    def __init__(self, folder, monitor="val_accuracy"):
+    With `checkpoint_dir` (where the epoch's checkpoint is saved right after this callback, by `Checkpointing`),
+    `folder`/checkpoint.json points to that checkpoint, which the store then keeps: no second copy of the weights.
+    Without it, `folder`/model.weights.h5 holds a copy."""
+
+    def __init__(self, folder, monitor="val_accuracy", checkpoint_dir=None):
         super().__init__()
-        self.folder, self.monitor = Path(folder), monitor
+        self.folder, self.monitor, self.checkpoint_dir = Path(folder), monitor, checkpoint_dir
         old = self.folder.parent / f"{self.folder.name}.old"
         if old.exists() and not self.folder.exists():  # killed between the two renames below
             old.rename(self.folder)
@@ -132,7 +137,11 @@ class BestWeights(keras.callbacks.Callback):
         with quiet_h5py_finalizers():
             try:
                 with atomic_folder(parent) as temp:
-                    self.model.save_weights(temp / "model.weights.h5")
+                    if self.checkpoint_dir is None:
+                        self.model.save_weights(temp / "model.weights.h5")
+                    else:
+                        checkpoint = Path(os.path.relpath(self.checkpoint_dir, parent)) / checkpoint_name(epoch + 1)
+                        (temp / POINTER).write_text(json.dumps({"checkpoint": checkpoint.as_posix()}, indent=2))
                     (temp / "metrics.json").write_text(json.dumps({"epoch": epoch + 1, **_floats(logs)}, indent=2))
                     if self.folder.exists():
                         self.folder.rename(old)  # the previous best stays until the new one is in place

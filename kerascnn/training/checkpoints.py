@@ -5,8 +5,10 @@ Each checkpoint is a folder `<run-dir>/checkpoints/epoch-0003-step-000000/` writ
 - rng.npz: the states of the model's seed generators (dropout masks), which `save_weights` leaves out, so that a
   resumed run draws the same masks as an uninterrupted one;
 - state.json: the epoch and step reached and the metrics so far.
-The newest `keep` checkpoints are kept; a checkpoint that cannot be read (a disk error) falls back to the one
-before it.
+The newest `keep` checkpoints are kept. The run's best epoch is a pointer to its checkpoint (best/checkpoint.json,
+see `BestWeights`), not a second copy of a file that can be a gigabyte; when that checkpoint leaves the newest
+`keep`, best/ takes its layers' weights alone (without the optimizer's) and the checkpoint goes. A checkpoint that
+cannot be read (a disk error) falls back to the one before it.
 """
 
 import contextlib
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kerascnn import compat
 from kerascnn.errors import write_error
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
 from kerascnn.training.failpoints import failpoint
@@ -58,12 +61,31 @@ def quiet_h5py_finalizers():
         sys.unraisablehook, sys.excepthook = previous_unraisable, previous_except
 
 
-class CheckpointStore:
-    """The checkpoints of one run, in `directory`."""
+# In a run's best/ folder: the checkpoint that holds the best epoch's weights, relative to the run's folder.
+POINTER = "checkpoint.json"
 
-    def __init__(self, directory, keep=2):
+
+def checkpoint_name(epoch, step=0):
+    return f"epoch-{epoch:04d}-step-{step:06d}"
+
+
+def pointed(best_dir):
+    """The checkpoint folder best/checkpoint.json names, or None (no pointer: an older run's best/ holds its own
+    weights file)."""
+    path = Path(best_dir) / POINTER
+    try:
+        return (Path(best_dir).parent / json.loads(path.read_text())["checkpoint"]).resolve()
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+class CheckpointStore:
+    """The checkpoints of one run, in `directory`; `best_dir`: the run's best/ folder, whose checkpoint is kept."""
+
+    def __init__(self, directory, keep=2, best_dir=None):
         self.directory = Path(directory)
         self.keep = keep
+        self.best_dir = best_dir
 
     def checkpoints(self):
         """(epoch, step, path) of every complete checkpoint, oldest first."""
@@ -79,7 +101,7 @@ class CheckpointStore:
     def save(self, model, *, epoch, step=0, **state):
         """Writes a checkpoint after `epoch` completed epochs and `step` batches of the next one."""
         remove_stale_temporaries(self.directory)
-        final = self.directory / f"epoch-{epoch:04d}-step-{step:06d}"
+        final = self.directory / checkpoint_name(epoch, step)
         if final.exists():  # this point is saved already: a rerun stopped where the last one did
             return final
         failure = None
@@ -95,9 +117,30 @@ class CheckpointStore:
                 failure = write_error(error, f"checkpoint {final.name}", self.directory, "the previous checkpoints")
         if failure:
             raise failure
+        best = pointed(self.best_dir) if self.best_dir else None
         for _, _, old in self.checkpoints()[: -self.keep]:
+            if best is not None and old.resolve() == best and not self._keep_best_weights(old):
+                continue  # best/ could not take its weights: the checkpoint stays, nothing is lost
             shutil.rmtree(old, ignore_errors=True)
         return final
+
+    def _keep_best_weights(self, checkpoint):
+        """Before the best epoch's checkpoint goes: best/ takes its layers' weights (not the optimizer's, so no
+        more than a copy of the weights), replacing the pointer atomically. False if that could not be written."""
+        best = Path(self.best_dir)
+        old = best.parent / f"{best.name}.old"
+        try:
+            with atomic_folder(best.parent) as temp:
+                compat.weights_without_optimizer(checkpoint / "model.weights.h5", temp / "model.weights.h5")
+                shutil.copy2(best / "metrics.json", temp / "metrics.json")
+                best.rename(old)  # BestWeights puts it back if a kill comes before the publish
+                publish(temp, best)
+            shutil.rmtree(old, ignore_errors=True)
+            return True
+        except OSError:
+            if old.exists() and not best.exists():
+                old.rename(best)
+            return False
 
     def restore(self, model):
         """Loads the newest readable checkpoint into `model` (built and compiled) and returns its state, or None."""

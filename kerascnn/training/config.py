@@ -22,6 +22,7 @@ from kerascnn.data.recipes import MASK_RECIPES, RECIPES
 from kerascnn.errors import UserError
 from kerascnn.registry import checked_model, list_models
 from kerascnn.training.recipes import (
+    DENSE_PRETRAINED,
     FAMILY_RECIPES,
     FINE_TUNE,
     MODEL_RECIPES,
@@ -238,7 +239,11 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
             normalization = weights_lib.preprocessing(spec.name, weights)
         except UserError as error:
             raise UserError(str(error), field="weights") from None
-        steps.append({**FINE_TUNE, "data.normalization": normalization})
+        # A dense model keeps its paper's recipe, which starts from these weights; a classifier is fine-tuned.
+        fine_tune = DENSE_PRETRAINED if spec.task == "segmentation" else FINE_TUNE
+        steps.append({**fine_tune, "data.normalization": normalization})
+        # The demo's narrow network would not fit the weights, its normalisation not be theirs.
+        demo = {k: v for k, v in demo.items() if k not in ("model_options.width_multiplier", "data.normalization")}
     dataset_name = user.get("data.dataset", config.data.dataset)
     if dataset_name == "shapes":
         steps.append({k: v for k, v in demo.items() if k not in user})

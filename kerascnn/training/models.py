@@ -131,8 +131,12 @@ def freeze_backbone(model, frozen):
     weights left new train, and every other layer is frozen, its BN in inference mode (Keras runs a BN layer
     with trainable=False so); without, every layer trains. Recompile after."""
     new = set(model.new_layers) or {"predictions"}  # weights with their own classifier: train that one
+    # A layer the model itself fixes (FCN's bilinear upsampling) stays fixed in both phases.
+    if getattr(model, "fixed_layers", None) is None:
+        model.fixed_layers = frozenset(layer.name for layer in model.layers if not layer.trainable)
+    fixed = model.fixed_layers
     for layer in model.layers:
-        layer.trainable = not frozen or layer.name in new
+        layer.trainable = (not frozen or layer.name in new) and layer.name not in fixed
 
 
 def compile_model(model, config, *, num_classes, base_rate, steps_per_epoch):

@@ -153,10 +153,20 @@ FINE_TUNE_REASONS = {
     "fine_tune.head_epochs": "the new head first, alone: its random gradients would disturb the pretrained features",
     "fine_tune.rate_factor": "the whole network then at 1/10 of the rate: adapt the features, do not erase them",
     "batch_size": "32 fits a 224x224 ResNet-50 on a small GPU and gives enough steps on a small dataset",
+    "optimizer.name": "SGD with momentum 0.9, as torchvision's fine-tuning tutorial",
     "optimizer.learning_rate": "0.01 for the head (SGD, momentum 0.9), as torchvision's fine-tuning tutorial",
     "optimizer.weight_decay": "1e-4, ResNet's: light, the pretrained weights are already regular",
     "optimizer.schedule": "constant within each phase: the phase change is the decay",
     "data.normalization": "the pretrained weights' own preprocessing (e.g. BGR and mean subtraction), not a choice",
+}
+
+# The FCN and DeepLab papers train from an ImageNet-trained backbone (VGG-16, ResNet-101), all layers at once
+# ("we fine-tune all layers by backpropagation through the whole net", Long et al. Sec. 4.1; Chen et al. Sec.
+# 4.1): with `weights` their own recipe applies as it is, without the classifiers' head-first phase.
+DENSE_PRETRAINED = {"fine_tune.head_epochs": 0, "fine_tune.rate_factor": 1.0}
+DENSE_PRETRAINED_REASONS = {
+    "fine_tune.head_epochs": "the paper trains every layer at once, from the ImageNet backbone",
+    "fine_tune.rate_factor": "the paper's rate is already the rate for the pretrained backbone",
 }
 
 # The MNIST family (28x28 grey images, kerascnn.data.idx): every model takes them on one channel, at its

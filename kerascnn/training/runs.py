@@ -56,8 +56,17 @@ class Run:
         return self.run_dir / f"worker-{task.task_type}-{task.task_id}" / "checkpoints"
 
 
+# Folder names that say which split a folder is, not what it holds: a run on DATA/train is named after DATA.
+SPLIT_NAMES = ("train", "training", "val", "valid", "validation", "test", "images")
+
+
 def default_run_dir(config):
-    dataset = Path(config.data.dataset).name if os.sep in config.data.dataset else config.data.dataset
+    """runs/<model>-<dataset>: the dataset's name, or its folder's (with its parent's where the folder is named
+    for a split, "fashion-train")."""
+    dataset = config.data.dataset
+    if os.sep in dataset or Path(dataset).is_dir():
+        path = Path(dataset).resolve()
+        dataset = f"{path.parent.name}-{path.name}" if path.name.lower() in SPLIT_NAMES else path.name
     slug = "".join(c if c.isalnum() or c in "-_." else "_" for c in dataset)
     return Path("runs") / f"{config.model}-{slug}"
 

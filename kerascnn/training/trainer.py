@@ -8,6 +8,7 @@ they were, so the result equals that of an uninterrupted run (exactly so with `d
 import dataclasses
 import json
 import sys
+import warnings
 
 import keras
 
@@ -25,7 +26,7 @@ from kerascnn.training.callbacks import (
     write_input_grid,
     write_model_graph,
 )
-from kerascnn.training.checkpoints import CheckpointStore
+from kerascnn.training.checkpoints import CheckpointStore, pointed
 from kerascnn.training.models import build_model, compile_model, freeze_backbone
 from kerascnn.training.schedules import current_learning_rate, uses_schedule
 from kerascnn.training.segmentation import BLESSING_METRIC, MaskImages, compile_segmentation
@@ -42,7 +43,7 @@ def fit(run, splits, *, log=print):
     run = batch_for_data(run, splits.num_train, log)
     config = run.config
     steps = steps_per_epoch(splits.num_train, run.global_batch)
-    store = CheckpointStore(run.checkpoint_dir, keep=config.keep_checkpoints)
+    store = CheckpointStore(run.checkpoint_dir, keep=config.keep_checkpoints, best_dir=run.run_dir / "best")
     head_epochs = min(config.fine_tune.head_epochs, config.epochs) if config.weights else 0
     recovering = 0
     while True:
@@ -229,7 +230,11 @@ def _writers(run, splits):
         keras.callbacks.TensorBoard(log_dir=str(logs), write_graph=True, profile_batch=config.profile_batches or 0),
         WeightHistograms(logs, freq=config.histogram_freq),
         keras.callbacks.CSVLogger(str(run.run_dir / "training.csv"), append=True),
-        BestWeights(run.run_dir / "best", **({"monitor": BLESSING_METRIC} if run.task == "segmentation" else {})),
+        BestWeights(
+            run.run_dir / "best",
+            checkpoint_dir=run.checkpoint_dir,  # the best epoch's own checkpoint, not a copy of it
+            **({"monitor": BLESSING_METRIC} if run.task == "segmentation" else {}),
+        ),
     ]
     if run.task == "segmentation" and config.image_summaries:
         callbacks.append(MaskImages(logs, splits.val, run.input_shape[0], run.input_shape[2], config.data))
@@ -246,9 +251,15 @@ def _writers(run, splits):
 
 def load_best(run, model):
     """Loads the weights of the run's best epoch (by validation accuracy, or mean IoU) into `model`."""
-    path = run.run_dir / "best" / "model.weights.h5"
+    best = run.run_dir / "best"
+    checkpoint = pointed(best)
+    path = checkpoint / "model.weights.h5" if checkpoint else best / "model.weights.h5"
     if not path.exists():
         raise UserError(
-            f"{path} does not exist: no epoch was evaluated; use export_weights=final.", field="export_weights"
+            f"{path} does not exist: no epoch was evaluated (or its checkpoint was removed); use export_weights=final.",
+            field="export_weights",
         )
-    model.load_weights(path)
+    with warnings.catch_warnings():
+        # The checkpoint holds the optimizer of its phase too; only the layers' weights are wanted here.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model.load_weights(path)

@@ -40,12 +40,13 @@ def restore_or_retrain(tuner, hypermodel, trial, splits, *, retrain_dir, log=pri
     return run, model
 
 
-def train_fields(configs, values, *, run_dir, epochs=None):
+def train_fields(configs, values, *, run_dir=None, epochs=None):
     """A full training run of the trial with `values`, as (model, {config field: value}, "key=value" items): the
     search's model (or the searched one), its fields and items, with the trial's hyperparameters as more items
     (pipelines.flags.train_argv makes them a `pipelines.train` command line).
 
-    `epochs`: the run's (default: the recipe's; the search's per-trial epochs are not carried over)."""
+    `epochs`: the run's (default: the recipe's; the search's per-trial epochs are not carried over); `run_dir`:
+    the run's folder (default: pipelines.train's)."""
     fields = {key: value for key, value in configs.overrides if key not in ("epochs", "run_dir")}
-    fields.update({"run_dir": run_dir, **({"epochs": epochs} if epochs else {})})
+    fields.update({**({"run_dir": run_dir} if run_dir else {}), **({"epochs": epochs} if epochs else {})})
     return searched_model(values, configs.model), fields, [*configs.sets, *as_sets(values)]

@@ -9,8 +9,11 @@ from kerascnn import compat
 from kerascnn.tuning.search_space import active_values, describe
 
 
-def label(trial, planned):
-    return f"Trial {int(trial.trial_id) + 1}/{planned or '?'}"
+def label(trial, planned, notes=()):
+    # A trial is named by its id everywhere (these lines, the table, results.json, its folder trial_<id>); the
+    # count in brackets says how far the search is.
+    count = f"{int(trial.trial_id) + 1} of {planned or '?'}"
+    return f"Trial {trial.trial_id} ({'; '.join([count, *notes])})"
 
 
 def begin_line(trial, planned, order=(), by=None):
@@ -18,8 +21,7 @@ def begin_line(trial, planned, order=(), by=None):
     notes = [f"on {by}"] if by else []
     if "tuner/trial_id" in values:  # Hyperband's next round, for the best of the last
         notes.append(f"continues trial {values['tuner/trial_id']} from epoch {values['tuner/initial_epoch'] + 1}")
-    notes = f" ({'; '.join(notes)})" if notes else ""
-    return f"\n{label(trial, planned)}{notes}: {describe(active_values(trial.hyperparameters, order))}"
+    return f"\n{label(trial, planned, notes)}: {describe(active_values(trial.hyperparameters, order))}"
 
 
 def end_line(trial, planned, objective, metrics, best):

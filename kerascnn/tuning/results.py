@@ -13,6 +13,7 @@ name the trial they continue).
 """
 
 import json
+import shlex
 from pathlib import Path
 
 from kerascnn.training.atomic import write_atomic
@@ -66,19 +67,21 @@ def write_results(path, records, *, model, tuner, objective):
     write_atomic(path, json.dumps(document, indent=2, default=float))
 
 
-def report(tuner, objective, path, *, model, kind, keys=None):
+def report(tuner, objective, path, *, model, kind, keys=None, command=None):
     """Ranks the trials of `tuner`'s search and writes them to `path` (results.json); returns them as a table, with
     the `pipelines.train` arguments of the best trial when one completed.
 
     `model`: the searched model (unless the search chooses it); `kind`: the tuner's kind, e.g. "random"; `keys`:
-    the config fields of the table's columns, in order."""
+    the config fields of the table's columns, in order; `command`: the best record -> the arguments of the
+    `pipelines.train` run that reproduces it (dataset, epochs, every fixed and tuned field; default: the model and
+    the trial's --set items alone)."""
     ranked = rank(tuner.oracle.trials.values(), objective, order=tuner.order)
     write_results(path, ranked, model=model, tuner=kind, objective=objective)
     lines = [format_table(ranked, objective, keys=keys)]
     if ranked and ranked[0]["rank"]:
         top = ranked[0]
-        command = [top.get("model", model), *(f"--set {item}" for item in top["sets"])]
-        lines.append(f"Best: trial {top['trial']}; pipelines.train takes it as " + " ".join(command))
+        words = command(top) if command else [top.get("model", model), *(w for s in top["sets"] for w in ("--set", s))]
+        lines.append(f"Best: trial {top['trial']}; to train it: python -m pipelines.train {shlex.join(words)}")
     return "\n".join(lines)
 
 

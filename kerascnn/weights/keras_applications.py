@@ -87,11 +87,30 @@ def _check(ours, theirs, what):
 def copy_weights(model, source, *, load_head):
     """Copies `source` (a keras.applications model) into `model`; returns the names of our layers left as they
     were initialised (the head, where `load_head` is False)."""
+    return _copy(model, source, lambda layer: not load_head and layer.name in HEAD)
+
+
+def copy_backbone(model, source, name):
+    """Copies the classifier `source` into the dense model `model` (the registry's `name`) built on its backbone:
+    each of our layers with a counterpart of its name (FCN's fc6 and fc7 from VGG's fc1 and fc2, their kernels
+    reshaped into the 7x7 and 1x1 convolutions they compute, Long et al. Sec. 3.1). Returns the layers left new
+    (the dense head, FCN's fixed bilinear upsampling). Every layer of the source's backbone must find its place:
+    a file of another architecture is an error, never a partial load."""
+    have = {n for _, n in _pairs(model)}
+    left = _copy(model, source, lambda layer: False, missing_ok=True)
+    unused = [layer.name for layer in source.layers if layer.weights and layer.name not in have]
+    unused = [n for n in unused if n != "predictions"]  # the ImageNet classifier: the dense head replaces it
+    if unused:
+        raise UserError(f"The {source.name} weights' layer {unused[0]} has no place in {name}; they do not fit it.")
+    return left
+
+
+def _copy(model, source, skip, *, missing_ok=False):
     names = {layer.name for layer in source.layers}
     folded = None  # the bias of the last conv, waiting for its BN
     left = []
     for layer, name in _pairs(model):
-        if not load_head and layer.name in HEAD:
+        if skip(layer) or (missing_ok and name not in names):
             left.append(layer.name)
             continue
         if name not in names:
@@ -111,6 +130,9 @@ def copy_weights(model, source, *, load_head):
             if their_eps is not None:
                 variance = variance + (their_eps - our_eps)
             theirs = [gamma, beta, mean, variance]
+        elif ours and theirs[0].ndim == 2 and ours[0].ndim == 4 and theirs[0].size == ours[0].size:
+            # A dense layer as the convolution over its input's map (row-major flatten of height, width, channels).
+            theirs = [theirs[0].reshape(ours[0].shape), *theirs[1:]]
         _check(ours, theirs, what)
         layer.set_weights([t.astype(o.dtype) for o, t in zip(ours, theirs)])
     return left

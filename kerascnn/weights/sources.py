@@ -61,3 +61,20 @@ SOURCES = {
 
 # The format of a local file, by its name.
 FORMATS = {".h5": "keras", ".onnx": "onnx"}
+
+
+# Dense models whose papers start from a classifier's ImageNet weights: the classifier whose file they load, and
+# whether they need its classifier too (FCN's fc6 and fc7 are VGG-16's fc6 and fc7 "convolutionalized", Long et al.
+# Sec. 3.1; DeepLab-LargeFOV's fc6 is a 3x3 of 1024 filters that fits none of them, so it starts new).
+class Backbone(NamedTuple):
+    source: str  # a key of SOURCES
+    top: bool  # whether the source's classifier is loaded too (FCN's fc6, fc7)
+
+
+BACKBONES = {
+    "fcn32s": Backbone("vgg16", top=True),
+    "fcn16s": Backbone("vgg16", top=True),
+    "fcn8s": Backbone("vgg16", top=True),
+    "deeplab_largefov": Backbone("vgg16", top=False),
+    "deeplab_v2": Backbone("resnet101", top=False),  # another `depth` option: that ResNet's
+}

@@ -1,5 +1,6 @@
 """What the fault tests share: the training command they break, and the checks that nothing is lost or partial."""
 
+import json
 import os
 import signal
 import subprocess
@@ -142,7 +143,13 @@ def assert_whole(run_dir, out_dir=None):
         assert {p.name for p in checkpoint.iterdir()} == {"model.weights.h5", "rng.npz", "state.json"}, checkpoint
         h5_arrays(checkpoint / "model.weights.h5")
     if (run_dir / "best").exists():
-        h5_arrays(run_dir / "best" / "model.weights.h5")
+        # The best epoch: a pointer to its checkpoint (checked above once that epoch's is saved), or its weights.
+        names = {p.name for p in (run_dir / "best").iterdir()}
+        assert names in ({"checkpoint.json", "metrics.json"}, {"model.weights.h5", "metrics.json"}), names
+        if "checkpoint.json" in names:
+            json.loads((run_dir / "best" / "checkpoint.json").read_text())
+        else:
+            h5_arrays(run_dir / "best" / "model.weights.h5")
     if out_dir and (Path(out_dir) / "resnet20").is_dir():
         for version in (Path(out_dir) / "resnet20").iterdir():
             names = {p.name for p in version.iterdir()}
