@@ -97,9 +97,10 @@ def test_fold_follows_the_formula_and_leaves_what_it_cannot_fold():
 def export(trained, folder, **fields):
     """The pusher's export of `trained` (resnet20, 4 classes, 32x32) into `folder`, loaded back with plain
     TensorFlow; with the run config's `fields`."""
-    from kerascnn.data import serving_transform
+    from kerascnn.serving import serving_transform
+    from kerascnn.serving.export import write_saved_model
     from kerascnn.training.config import RunConfig
-    from kerascnn.training.export import serving_model, write_saved_model
+    from kerascnn.training.models import serving_model
 
     config = RunConfig(model="resnet20", **fields)
     served = serving_model(trained, config, num_classes=4, input_shape=(32, 32, 3))
@@ -140,7 +141,8 @@ def images():
 
 
 def expected_probabilities(trained, images):
-    from kerascnn.data import DataConfig, serving_transform
+    from kerascnn.data import DataConfig
+    from kerascnn.serving import serving_transform
 
     return np.asarray(trained(serving_transform(images, 32, 3, DataConfig()), training=False))
 
@@ -167,7 +169,7 @@ def test_pushers_export_is_folded_and_serves_the_trained_probabilities(trained, 
 
 
 def test_a_model_over_the_constant_limit_is_served_from_variables(trained, images, tmp_path, monkeypatch):
-    from kerascnn.training import export as export_lib
+    from kerascnn.serving import export as export_lib
 
     monkeypatch.setattr(export_lib, "CONSTANT_WEIGHTS_LIMIT", 0)
     loaded = export(trained, tmp_path / "1")

@@ -14,12 +14,11 @@ from kerascnn.data import (
     eval_transform,
     load_splits,
     make_dataset,
-    serving_transform,
-    serving_transform_bytes,
     ten_crop,
     to_channels,
 )
 from kerascnn.data.recipes import eval_resize, paper_pixels
+from kerascnn.serving import serving_transform, serving_transform_bytes
 
 RNG = np.random.default_rng(0)
 

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from kerascnn.training import config as config_lib
-from kerascnn.training.export import push_pretrained
+from kerascnn.training.push import push_pretrained
 
 SIZE = 32
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)  # keras.applications' "caffe" mode

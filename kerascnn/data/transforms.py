@@ -1,14 +1,13 @@
-"""The deterministic image transforms: channel conversion, the evaluation crop, normalisation, and the serving
-and 10-crop versions of the same.
+"""The deterministic image transforms: decoding, channel conversion, the evaluation crop, normalisation, and the
+10-crop version of the same.
 
 Everything here is TensorFlow core ops on images of any rank-3 ([H, W, C]) or rank-4 ([B, H, W, C]) shape, so
-that an exported SavedModel can run it in its graph with no Python of ours: `serving_transform` is the
-evaluation transform of the training pipeline, batched.
+that an exported SavedModel can run it in its graph with no Python of ours (kerascnn.serving.transforms batches
+the evaluation transform for it).
 """
 
 import tensorflow as tf
 
-from kerascnn.data import serving_guard
 from kerascnn.data.config import LUMA
 from kerascnn.data.recipes import eval_resize, paper_pixels
 
@@ -102,48 +101,26 @@ def eval_transform(image, image_size, channels, config):
     return normalize(x, *config.normalization_stats(channels), bgr=config.bgr)
 
 
-def serving_transform(images, image_size, channels, config, *, max_pixels=None, max_batch_pixels=None):
-    """What an exported model does to its `images` input: uint8 [B, H, W, C] of any H, W and C of 1 to 4 -> float32
-    [B, S, S, channels], equal to `eval_transform` of each image (tests/test_data_transforms.py checks this).
-    Refused in the graph (serving_guard.checked_images): a zero side, another channel count, more than
-    `max_pixels` pixels an image or `max_batch_pixels` a batch (both default to config.max_image_pixels)."""
-    images = tf.convert_to_tensor(images)
-    if images.shape.rank != 4:
-        raise ValueError(f"serving_transform takes a batch [batch, height, width, channels], got {images.shape}.")
-    max_pixels, max_batch_pixels = serving_limits(config, max_pixels, max_batch_pixels)
-    images = serving_guard.checked_images(images, max_pixels, max_batch_pixels)
-    outputs = eval_transform(images, image_size, channels, config)
-    return tf.ensure_shape(outputs, [None, image_size, image_size, channels])
-
-
-def serving_limits(config, max_pixels=None, max_batch_pixels=None):
-    """(pixels an image, pixels a batch) a serving graph accepts: by default the training side's
-    data.max_image_pixels for both, so a whole request costs at most what one largest image may."""
-    max_pixels = max_pixels or config.max_image_pixels
-    return max_pixels, max_batch_pixels or max_pixels
+def decode_any(encoded):
+    """JPEG, PNG (8 or 16 bits), GIF (its first frame), BMP or WebP bytes (a scalar string) -> uint8 [H, W, C] in
+    the file's own channels. Unchecked: the training pipeline's files are verified before (verify.py), and the
+    serving graph calls it on what kerascnn.serving.guard.checked_batch let through."""
+    return tf.cond(
+        tf.io.is_jpeg(encoded),
+        # The accurate inverse DCT, as Pillow (and so torchvision) decodes; CMYK JPEGs come out as RGB.
+        lambda: tf.io.decode_jpeg(encoded, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(encoded, channels=0, expand_animations=False),
+    )
 
 
 def decode_image(encoded, channels):
     """JPEG, PNG (8 or 16 bits), GIF (its first frame), BMP or WebP bytes (a scalar string) -> uint8
     [H, W, channels]. The training pipeline decodes with this (its files verified before, verify.py); the serving
-    graph decodes what serving_guard let through with the same ops."""
-    return to_channels(serving_guard.decode(encoded), channels)
+    graph decodes what kerascnn.serving.guard let through with the same ops."""
+    return to_channels(decode_any(encoded), channels)
 
 
 decode_for_serving = decode_image
-
-
-def serving_transform_bytes(encoded, image_size, channels, config, *, max_pixels=None, max_batch_pixels=None):
-    """A batch of encoded images [B] (each its own size) -> float32 [B, S, S, channels], for a bytes signature.
-    Every header is read and checked first (serving_guard.checked_batch: format, truncation, zero sides,
-    `max_pixels` an image and `max_batch_pixels` the batch), then the images are decoded one by one."""
-    max_pixels, max_batch_pixels = serving_limits(config, max_pixels, max_batch_pixels)
-    prepared = serving_guard.checked_batch(encoded, max_pixels, max_batch_pixels)
-    return tf.map_fn(
-        lambda e: eval_transform(decode_image(e, channels), image_size, channels, config),
-        prepared,
-        fn_output_signature=tf.TensorSpec([image_size, image_size, channels], tf.float32),
-    )
 
 
 def ten_crop(image, image_size, channels, config):

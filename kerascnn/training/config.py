@@ -23,7 +23,7 @@ from kerascnn.training.recipes import FAMILY_RECIPES, FINE_TUNE, MODEL_RECIPES, 
 
 # The choices of `precision` and `strategy` (kerascnn.training.devices says what each does).
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-# The choices of `serving_precision` (kerascnn.training.export.serving_model says what each does).
+# The choices of `serving_precision` (kerascnn.training.models.serving_model says what each does).
 SERVING_PRECISIONS = ("float32", "bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
@@ -112,7 +112,7 @@ class RunConfig:
     max_recoveries: int = 3
     export_weights: str = "final"  # final | best: the weights pushed (best: the epoch of best val_accuracy,
     # val_mean_iou for segmentation)
-    # What the served model accepts (kerascnn.data.serving_guard), in declared pixels; recorded in the version's
+    # What the served model accepts (kerascnn.serving.guard), in declared pixels; recorded in the version's
     # assets.extra/serving.json. 0: data.max_image_pixels for an image, and the image limit for a whole batch.
     serving_max_pixels: int = 0
     serving_max_batch_pixels: int = 0

@@ -15,8 +15,9 @@ import pytest
 from harness import ROOT, environment, record
 from hostile import bmp, encode, gif, jpeg, png, png_text_bomb, small, webp_extended, webp_lossless
 
-from kerascnn.data import DataConfig, serving_limits, serving_transform, serving_transform_bytes
-from kerascnn.training.export import write_saved_model
+from kerascnn.data import DataConfig
+from kerascnn.serving import serving_limits, serving_transform, serving_transform_bytes
+from kerascnn.serving.export import write_saved_model
 
 LIMIT = DataConfig().max_image_pixels  # the default a push exports with (89,478,485)
 MARGIN = 256 * 2**20  # the cap above the loaded model's address space: under the 400 MB of the PNG bomb decoded
