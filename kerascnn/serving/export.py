@@ -15,9 +15,9 @@ probabilities equal the trained model's to float rounding) or, with `serving_pre
 bfloat16 (`mixed_bfloat16`: float32 weights and softmax, bfloat16 convolutions; about twice the throughput on
 CPUs with AVX512_BF16 or AMX and on GPUs, with probabilities within about 0.02 of float32's, and slower where
 the CPU has no bfloat16 instructions). Its batch normalisations are folded into the convolutions
-(kerascnn.training.models.serving_model), and its weights are constants of the graph, not variables
-(`inference_function`). It holds no XLA must-compile function (see GroupedConv2D), so the folder loads with plain
-TensorFlow: no kerascnn, no custom objects.
+(kerascnn.training.models.serving_model); its weights are variables (`inference_function` says why). It
+holds no XLA must-compile function (see GroupedConv2D), so the folder loads with plain TensorFlow: no kerascnn,
+no custom objects.
 Beside the graph: `assets/labels.txt` (one class name a line) and `assets.extra/tf_serving_warmup_requests`
 (PredictionLog records TF Serving replays before it answers, so the first user request is not the slow one).
 """
@@ -35,42 +35,19 @@ from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 from kerascnn.serving.guard import FORMATS, MAX_CHANNELS
 
 TOP_K = 5
-# Up to this many bytes of weights, the served graph holds them as constants (inference_function); a SavedModel's
-# graph is one protocol buffer, which cannot pass 2 GiB, so above it they stay variables.
-CONSTANT_WEIGHTS_LIMIT = 1 << 30
-
-
-def constant_weights(model):
-    """Whether the served graph of `model` holds its weights as constants (inference_function)."""
-    return sum(np.asarray(v).nbytes for v in model.variables) <= CONSTANT_WEIGHTS_LIMIT
 
 
 def inference_function(model):
     """`model`'s inference-mode forward pass as one concrete function of float32 [batch, height, width, channels],
     which both serving signatures call (so the graph holds one copy of it).
 
-    The weights are constants of the graph, not variables (up to CONSTANT_WEIGHTS_LIMIT bytes): oneDNN, which
-    runs TensorFlow's convolutions on CPUs, reorders a constant filter into its blocked layout once and keeps it,
-    where a variable's filter is reordered at every request, and the graph optimiser folds whatever depends on
-    weights alone (bfloat16 casts, grouped convolutions' kernel splits) once at load. Single-image latency is the
-    gain: ResNet-50's bfloat16 export answered in 0.84 of keras.applications' time with variables, 0.53 with
-    constants, in a side experiment (benchmarks/cpu-2core.md; pipelines.benchmark --serving measures it). The values are
-    `model.stateless_call`'s: the same layers, the same arithmetic."""
+    The weights are variables of the SavedModel, read at each request, not constants of the graph: with constants,
+    oneDNN reorders each convolution filter once at load instead of at every request, but a loaded ResNet-50 then
+    held 2.1 GB more than its weights and answered its first request after 19 s, VGG-16 after 45 s (the graph
+    optimiser and the runtime copy every constant); with variables the load is what keras.applications'
+    `model.export` costs (docs/serving.md has the measurements and `pipelines.benchmark --serving` makes them)."""
     spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
-    if not constant_weights(model):
-        return tf.function(lambda inputs: model(inputs, training=False)).get_concrete_function(spec)
-    trainable = [np.asarray(v) for v in model.trainable_variables]
-    non_trainable = [np.asarray(v) for v in model.non_trainable_variables]
-
-    def forward(inputs):
-        # Made inside the function, so that they are constants of its graph, not captured tensors.
-        values = [tf.constant(a) for a in trainable], [tf.constant(a) for a in non_trainable]
-        outputs, _ = model.stateless_call(*values, inputs, training=False)
-        return outputs
-
-    # A concrete function, traced once here: a tf.function would be traced again when the SavedModel is written,
-    # and the graph would hold the weights twice.
-    return tf.function(forward).get_concrete_function(spec)
+    return tf.function(lambda inputs: model(inputs, training=False)).get_concrete_function(spec)
 
 
 def write_saved_model(
@@ -128,10 +105,8 @@ def write_archive(model, folder, endpoints, *, class_names, model_name, limits, 
     precision. Classifiers and segmentation models (dense_export.py) both write their versions through it."""
     if warmup_image is None:
         warmup_image = np.full(model.input_shape[1:], 128, np.uint8)
-    constants = constant_weights(model)
     archive = keras.export.ExportArchive()
-    if not constants:
-        archive.track(model)  # the endpoints read its variables
+    archive.track(model)  # the endpoints read its variables
     for name, function in endpoints.items():
         archive.add_endpoint(name, function)
     archive.write_out(str(folder), verbose=False)
@@ -142,8 +117,7 @@ def write_archive(model, folder, endpoints, *, class_names, model_name, limits, 
     write_warmup_requests(folder, model_name, warmup_image)
     # The layers', not the model's: fold_batch_norms' clone is a model of the default policy around them.
     precision = "bfloat16" if any(layer.compute_dtype == "bfloat16" for layer in model.layers) else "float32"
-    weights = "constants" if constants else "variables"
-    write_serving_limits(folder, {**limits, "precision": precision, "weights": weights})
+    write_serving_limits(folder, {**limits, "precision": precision, "weights": "variables"})
 
 
 def write_serving_limits(folder, limits):
