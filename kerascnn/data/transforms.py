@@ -31,12 +31,7 @@ def _convert(x, have, channels):
     color = lambda: x[..., :3]  # noqa: E731
     gray = lambda: x[..., :1]  # noqa: E731  (the first channel of gray or gray+alpha)
     if channels == 1:
-        luma = (
-            lambda: tf.cast(  # noqa: E731
-                tf.round(sum(w * tf.cast(x[..., i : i + 1], tf.float32) for i, w in enumerate(LUMA))), tf.uint8
-            )
-        )
-        return _choose(have >= 3, luma, gray)
+        return _choose(have >= 3, lambda: _in_bands(_luma, x), gray)
     if channels == 3:
         return _choose(have >= 3, color, lambda: tf.repeat(x[..., :1], 3, axis=-1))
     if channels == 4:
@@ -52,6 +47,31 @@ def _convert(x, have, channels):
         return tf.identity(x)
 
 
+def _luma(x):
+    return tf.cast(tf.round(sum(w * tf.cast(x[..., i : i + 1], tf.float32) for i, w in enumerate(LUMA))), tf.uint8)
+
+
+BAND_PIXELS = 1 << 20  # pixels of an image converted at once: 4 MB of each float32 temporary
+
+
+def _in_bands(fn, x):
+    """`fn` (uint8 [..., H, W, C] -> uint8 [..., H, W, C'], each row on its own) applied to bands of rows of
+    about BAND_PIXELS, for images [H, W, C] or batches [B, H, W, C]: the float32 temporaries of a large image are
+    a band's, not the image's. The values are `fn(x)`'s: the same ops on every pixel."""
+    if x.shape.rank == 4:
+        return tf.map_fn(lambda image: _in_bands(fn, image), x, fn_output_signature=tf.uint8)
+    height, width = tf.shape(x)[0], tf.shape(x)[1]
+    rows = tf.maximum(1, BAND_PIXELS // tf.maximum(width, 1))
+    count = (height + rows - 1) // rows
+    bands = tf.TensorArray(tf.uint8, size=count, infer_shape=False)
+    bands = tf.while_loop(
+        lambda i, bands: i < count,
+        lambda i, bands: (i + 1, bands.write(i, fn(x[i * rows : (i + 1) * rows]))),
+        (0, bands),
+    )[1]
+    return tf.cond(count > 0, bands.concat, lambda: fn(x))
+
+
 def _choose(condition, true_fn, false_fn):
     if isinstance(condition, tf.Tensor):
         return tf.cond(condition, true_fn, false_fn)
@@ -61,6 +81,10 @@ def _choose(condition, true_fn, false_fn):
 def resize_shorter(images, size):
     """Resizes so that the shorter side is `size`, keeping the aspect ratio (torchvision's `Resize(size)`: the
     longer side is truncated). Bilinear with antialiasing, float32 out; images already that size pass as they are.
+
+    The resize reads the images in their own type: TensorFlow's ScaleAndTranslate takes uint8 and computes in
+    float32 with an intermediate of [output height, input width] only, so a large uint8 image is never copied
+    whole as float32 (4 bytes a value); the values are the same as resizing its float32 copy.
     """
     shape = tf.shape(images)
     height, width = shape[-3], shape[-2]
@@ -68,10 +92,9 @@ def resize_shorter(images, size):
     scale = tf.cast(size, tf.float64) / tf.cast(short, tf.float64)
     new_h = tf.where(height == short, size, tf.cast(tf.cast(height, tf.float64) * scale, tf.int32))
     new_w = tf.where(width == short, size, tf.cast(tf.cast(width, tf.float64) * scale, tf.int32))
-    images = tf.cast(images, tf.float32)
     return tf.cond(
         short == size,
-        lambda: images,
+        lambda: tf.cast(images, tf.float32),
         lambda: tf.image.resize(images, tf.stack([new_h, new_w]), method="bilinear", antialias=True),
     )
 

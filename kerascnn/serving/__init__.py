@@ -6,6 +6,6 @@ and segmentation models, as TensorFlow Serving loads them. The pusher (kerascnn.
     from kerascnn.serving.export import write_saved_model
 """
 
-from kerascnn.serving.transforms import serving_limits, serving_transform, serving_transform_bytes
+from kerascnn.serving.transforms import SERVING_MAX_PIXELS, serving_limits, serving_transform, serving_transform_bytes
 
-__all__ = ["serving_limits", "serving_transform", "serving_transform_bytes"]
+__all__ = ["SERVING_MAX_PIXELS", "serving_limits", "serving_transform", "serving_transform_bytes"]

@@ -22,10 +22,19 @@ def serving_transform(images, image_size, channels, config, *, max_pixels=None, 
     return tf.ensure_shape(outputs, [None, image_size, image_size, channels])
 
 
+# The default limit of a served image, in declared pixels: 4096 x 4096. A server's memory for one request is
+# about 8 bytes a pixel at most (a 16-bit RGBA PNG decoded), so this bounds it near 150 MB (tests/faults measures
+# each format at it); it takes any phone camera's photo in its default mode (12 MP, 4032 x 3024) whole, and a
+# classifier of 224 x 224 gains nothing from more: a client sends anything larger reduced. Pillow's desktop limit
+# (data.max_image_pixels, 89 M) would let one request of 252 KB cost 1.2 GB.
+SERVING_MAX_PIXELS = 4096 * 4096
+
+
 def serving_limits(config, max_pixels=None, max_batch_pixels=None):
-    """(pixels an image, pixels a batch) a serving graph accepts: by default the training side's
-    data.max_image_pixels for both, so a whole request costs at most what one largest image may."""
-    max_pixels = max_pixels or config.max_image_pixels
+    """(pixels an image, pixels a batch) a serving graph accepts: by default SERVING_MAX_PIXELS (or the data
+    config's max_image_pixels, where lower) for both, so a whole request costs at most what one largest image
+    may."""
+    max_pixels = max_pixels or min(SERVING_MAX_PIXELS, config.max_image_pixels)
     return max_pixels, max_batch_pixels or max_pixels
 
 
