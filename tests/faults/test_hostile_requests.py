@@ -209,6 +209,7 @@ def test_hostile_requests_are_refused_without_taking_the_server_down(version, tm
 
 # What one request within the limits may add to the server's peak resident memory.
 REQUEST_BUDGET = 300 * 2**20
+FORMATS_AT_LIMIT = ("PNG", "GIF", "BMP", "WEBP")
 
 MEASURE = """
 import json, pickle, sys
@@ -267,6 +268,3 @@ def test_a_request_at_the_limit_costs_what_the_model_needs_not_the_image(tmp_pat
     for name, line in lines.items():
         assert line["shape"] == [1, 3], line
         assert line["rise"] <= REQUEST_BUDGET, f"{name}: {line['rise'] / 2**20:.0f} MB"
-
-
-FORMATS_AT_LIMIT = ("PNG", "GIF", "BMP", "WEBP")
