@@ -58,8 +58,10 @@ def _in_bands(fn, x):
     """`fn` (uint8 [..., H, W, C] -> uint8 [..., H, W, C'], each row on its own) applied to bands of rows of
     about BAND_PIXELS, for images [H, W, C] or batches [B, H, W, C]: the float32 temporaries of a large image are
     a band's, not the image's. The values are `fn(x)`'s: the same ops on every pixel."""
-    if x.shape.rank == 4:
-        return tf.map_fn(lambda image: _in_bands(fn, image), x, fn_output_signature=tf.uint8)
+    if x.shape.rank == 4:  # the batch's rows one after another: rows are independent
+        shape = tf.shape(x)
+        rows = _in_bands(fn, tf.reshape(x, tf.concat([[-1], shape[2:]], 0)))
+        return tf.reshape(rows, tf.concat([shape[:3], tf.shape(rows)[-1:]], 0))
     height, width = tf.shape(x)[0], tf.shape(x)[1]
     rows = tf.maximum(1, BAND_PIXELS // tf.maximum(width, 1))
     count = (height + rows - 1) // rows
