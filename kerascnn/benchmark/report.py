@@ -103,7 +103,9 @@ def _loading(results):
 
 
 def _spread(values):
-    values = sorted(values)
+    values = sorted(value for value in values if value is not None)
+    if not values:
+        return "out of time"
     middle = (
         values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
     )
