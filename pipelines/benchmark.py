@@ -2,6 +2,7 @@
 
     python -m pipelines.benchmark resnet50 --compare
     python -m pipelines.benchmark resnet50 --serving --serving-precision float32 bfloat16 --sources
+    python -m pipelines.benchmark lenet5 alexnet vgg16 resnet50 googlenet fcn8s --serving-only
     python -m pipelines.benchmark vgg16 --batch-size 8 16 32 --image-size 160 224
     python -m pipelines.benchmark resnet50 --precision auto mixed_bfloat16 --jit-compile auto true
 
@@ -44,8 +45,11 @@ def parse(argv):
     parser.add_argument(
         "--serving",
         action="store_true",
-        help="also time our exported SavedModel's serving signature against keras.applications' model.export "
-        "(throughput at the batch size, latency at batch 1)",
+        help="also load our pushed SavedModel in fresh processes (load, first answer, resident memory) and time "
+        "its serving signature, against keras.applications' model.export where it has the model",
+    )
+    parser.add_argument(
+        "--serving-only", action="store_true", help="with --serving: measure only the serving side (no training)"
     )
     parser.add_argument(
         "--serving-precision",
@@ -96,7 +100,8 @@ def main(argv=None):
             precisions=tuple(args.precision),
             jit_compile=tuple(jit),
             compare=args.compare,
-            serving=args.serving,
+            serving=args.serving or args.serving_only,
+            serving_only=args.serving_only,
             serving_precisions=tuple(args.serving_precision),
             steps=args.steps,
             warmup=args.warmup,

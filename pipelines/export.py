@@ -25,7 +25,7 @@ def parse(argv):
 def main(argv=None):
     args = parse(argv)
     from kerascnn.training import config as config_lib
-    from kerascnn.training.export import push_pretrained
+    from kerascnn.training.push import push_pretrained
 
     config = config_lib.resolve(args.model, overrides=flags.overrides(args, flags.EXPORT))
     print(f"Pushed {push_pretrained(config)}.")

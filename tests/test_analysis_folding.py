@@ -97,9 +97,10 @@ def test_fold_follows_the_formula_and_leaves_what_it_cannot_fold():
 def export(trained, folder, **fields):
     """The pusher's export of `trained` (resnet20, 4 classes, 32x32) into `folder`, loaded back with plain
     TensorFlow; with the run config's `fields`."""
-    from kerascnn.data import serving_transform
+    from kerascnn.serving import serving_transform
+    from kerascnn.serving.export import write_saved_model
     from kerascnn.training.config import RunConfig
-    from kerascnn.training.export import serving_model, write_saved_model
+    from kerascnn.training.models import serving_model
 
     config = RunConfig(model="resnet20", **fields)
     served = serving_model(trained, config, num_classes=4, input_shape=(32, 32, 3))
@@ -140,7 +141,8 @@ def images():
 
 
 def expected_probabilities(trained, images):
-    from kerascnn.data import DataConfig, serving_transform
+    from kerascnn.data import DataConfig
+    from kerascnn.serving import serving_transform
 
     return np.asarray(trained(serving_transform(images, 32, 3, DataConfig()), training=False))
 
@@ -153,28 +155,14 @@ def test_pushers_export_is_folded_and_serves_the_trained_probabilities(trained, 
     nodes = graph_nodes(loaded.signatures["serving_default"])
     ops = {node.op for node in nodes}
     assert "Conv2D" in ops and not BN_OPS & ops
-    # The weights are constants of the graph (what lets oneDNN keep its reordered filters): every convolution's
-    # filter is a Const node, and the SavedModel holds no variable.
+    # The weights are variables of the SavedModel (a version loads in the time and memory its weights need): the
+    # folded convolutions' kernels and biases and the classifier's, and the graph holds none of them as constants.
+    assert len(loaded.variables) == 2 * 19 + 2  # resnet20: 19 convs (its shortcuts pad, no projection)
     consts = {node.name for node in nodes if node.op == "Const"}
     filters = [node.input[1].split(":")[0] for node in nodes if node.op == "Conv2D"]
-    assert len(filters) == 19 and set(filters) <= consts  # resnet20: 19 convs (its shortcuts pad, no projection)
-    assert not loaded.variables
-    # Once: both signatures call one function, which holds them.
-    weights = sum(np.asarray(v).nbytes for v in trained.variables if "moving" not in v.path and "gamma" not in v.path)
-    assert weights < (tmp_path / "1" / "saved_model.pb").stat().st_size < 1.5 * weights
+    assert len(filters) == 19 and not set(filters) & consts
     about = json.loads((tmp_path / "1" / "assets.extra" / "serving.json").read_text())
-    assert about["precision"] == "float32" and about["weights"] == "constants"
-
-
-def test_a_model_over_the_constant_limit_is_served_from_variables(trained, images, tmp_path, monkeypatch):
-    from kerascnn.training import export as export_lib
-
-    monkeypatch.setattr(export_lib, "CONSTANT_WEIGHTS_LIMIT", 0)
-    loaded = export(trained, tmp_path / "1")
-    probabilities = loaded.signatures["serving_default"](images=tf.constant(images))["probabilities"]
-    np.testing.assert_allclose(probabilities, expected_probabilities(trained, images), atol=1e-5)
-    assert len(loaded.variables) == 2 * 19 + 2  # the folded convs' kernels and biases, the classifier's
-    assert json.loads((tmp_path / "1" / "assets.extra" / "serving.json").read_text())["weights"] == "variables"
+    assert about["precision"] == "float32" and about["weights"] == "variables"
 
 
 def test_a_bfloat16_export_convolves_in_bfloat16_within_its_rounding(trained, images, tmp_path):

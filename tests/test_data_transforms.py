@@ -14,12 +14,11 @@ from kerascnn.data import (
     eval_transform,
     load_splits,
     make_dataset,
-    serving_transform,
-    serving_transform_bytes,
     ten_crop,
     to_channels,
 )
 from kerascnn.data.recipes import eval_resize, paper_pixels
+from kerascnn.serving import serving_transform, serving_transform_bytes
 
 RNG = np.random.default_rng(0)
 
@@ -131,3 +130,22 @@ def test_ten_crop_takes_corners_centre_and_their_mirrors():
         assert (crop[0, 0, 0], crop[0, 0, 1]) == (top, left)
         assert (crop[-1, -1, 0], crop[-1, -1, 1]) == (top + 223, left + 223)
     np.testing.assert_array_equal(crops[5:], crops[:5, :, ::-1])
+
+
+@pytest.mark.parametrize("shape", [(30, 45, 3), (1, 500, 4), (0, 5, 3), (2, 20, 30, 3), (0, 8, 8, 3)])
+def test_gray_conversion_in_bands_is_the_whole_images(monkeypatch, shape):
+    from kerascnn.data import transforms
+    from kerascnn.data.config import LUMA
+
+    monkeypatch.setattr(transforms, "BAND_PIXELS", 100)  # several bands, and a last one shorter
+    x = RNG.integers(0, 256, shape, dtype=np.uint8)
+    whole = np.round(sum(w * x[..., i : i + 1].astype(np.float32) for i, w in enumerate(LUMA))).astype(np.uint8)
+    np.testing.assert_array_equal(to_channels(tf.constant(x), 1).numpy(), whole)
+
+
+def test_a_uint8_image_is_resized_as_its_float32_copy():
+    from kerascnn.data.transforms import resize_shorter
+
+    x = RNG.integers(0, 256, (301, 457, 3), dtype=np.uint8)
+    by_copy = tf.image.resize(x.astype(np.float32), [256, 388], method="bilinear", antialias=True).numpy()
+    np.testing.assert_array_equal(resize_shorter(tf.constant(x), 256).numpy(), by_copy)

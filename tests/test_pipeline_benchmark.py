@@ -91,7 +91,6 @@ def test_markdown_is_printed_and_written(report):
     "args, fragment",
     [
         (["lenet5", "--compare"], "keras.applications has no lenet5"),
-        (["resnet20", "--serving"], "--serving: keras.applications has no resnet20"),
         (["lenet_5x"], "Unknown model"),
         (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
     ],
@@ -159,6 +158,25 @@ def test_serving_times_the_saved_models_in_alternation(tmp_path):
         latency["kerascnn"]["p50"] / latency["keras.applications"]["p50"]
     )
     assert "### Serving" in result.stdout and "kerascnn (bfloat16) / keras.applications" in result.stdout
+    loading = data["loading"]
+    for name in ("kerascnn", "keras.applications"):
+        assert len(loading[name]["load_s"]) == 2 and min(loading[name]["first_answer_s"]) > 0
+        assert all(
+            whole > model > 0
+            for whole, model in zip(loading[name]["resident_mib"], loading[name]["model_resident_mib"])
+        )
+
+
+@pytest.mark.slow
+def test_serving_only_loads_any_zoo_model_in_fresh_processes(tmp_path):
+    result = run_pipeline("benchmark", "lenet5", "--serving-only", "--repeats", 1, "--json", tmp_path / "out.json")
+    assert result.returncode == 0, result.stderr
+    (data,) = json.loads((tmp_path / "out.json").read_text())["results"]
+    assert data["candidates"] == [] and data["serving"] is None  # no training; keras.applications has no LeNet-5
+    loading = data["loading"]
+    assert "keras.applications" not in loading and loading["folder_mib"]["kerascnn"] > 0
+    assert len(loading["kerascnn"]["load_s"]) == 1 and loading["kerascnn"]["throughput"][0] > 0
+    assert "## Serving: loading, first answer, memory" in result.stdout and "| lenet5 | kerascnn |" in result.stdout
 
 
 def test_versus_keras_times_both_sides_on_the_same_images(tmp_path):

@@ -2,6 +2,7 @@
 preprocessing in the graph (raw uint8 images in)."""
 
 import json
+import time
 
 import keras
 import numpy as np
@@ -9,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from kerascnn.training import config as config_lib
-from kerascnn.training.export import push_pretrained
+from kerascnn.training.push import push_pretrained
 
 SIZE = 32
 CAFFE_MEAN_BGR = np.array([103.939, 116.779, 123.68], np.float32)  # keras.applications' "caffe" mode
@@ -45,3 +46,39 @@ def test_a_missing_weights_file_is_one_line(tmp_path, capsys):
     assert exit_.value.code == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and "nothing.h5 is not a file" in lines[0]
+
+
+def _load_and_answer(folder, image):
+    """Seconds from tf.saved_model.load to the first answer of `serving_default` (TF Serving's warm-up pays it)."""
+    start = time.perf_counter()
+    signature = tf.saved_model.load(str(folder)).signatures["serving_default"]
+    (name,) = signature.structured_input_signature[1]
+    signature(**{name: tf.cast(image, signature.structured_input_signature[1][name].dtype)})
+    return time.perf_counter() - start
+
+
+@pytest.mark.slow
+@pytest.mark.xfail(
+    reason="the serving graph (guard, per-format header parsers, decode loop: 0.5 MB of GraphDef) adds a fixed "
+    "3-5 s to tf.saved_model.load on a shared two-core machine; measured 1.84 (10.5 s against 5.7 s)",
+    strict=False,
+)
+def test_a_pushed_large_model_loads_and_answers_about_as_fast_as_its_variables_export(tmp_path):
+    """VGG-16 (44 M weights at 64x64) pushed by pipelines.export against keras.applications' `model.export` of the
+    same weights (variables, what a server loads quickest), both loaded and asked once in this process, alternating:
+    ours within 1.5 times theirs. A version holding its weights as constants of the graph took several times as
+    long (its graph is optimised with every weight in it)."""
+    keras.utils.set_random_seed(0)
+    reference = keras.applications.VGG16(weights=None, input_shape=(64, 64, 3))
+    path = tmp_path / "vgg16.weights.h5"
+    reference.save_weights(path)
+    reference.export(str(tmp_path / "variables"), verbose=False)
+    overrides = {"weights": str(path), "image_size": 64, "output_dir": str(tmp_path / "served")}
+    pushed = push_pretrained(config_lib.resolve("vgg16", overrides=overrides), log=lambda *a: None)
+    image = np.full((1, 64, 64, 3), 128, np.uint8)
+    times = {"pushed": [], "variables": []}
+    for order in (("pushed", "variables"), ("variables", "pushed"), ("pushed", "variables")):
+        for name in order:
+            times[name].append(_load_and_answer(pushed if name == "pushed" else tmp_path / "variables", image))
+    ratio = np.median(times["pushed"]) / np.median(times["variables"])
+    assert ratio <= 1.5, times

@@ -76,7 +76,8 @@ def test_warmup_requests_are_prediction_logs(trained):
 
 
 def test_saved_model_loads_without_kerascnn_and_matches_keras(trained, tmp_path):
-    from kerascnn.data import DataConfig, serving_transform
+    from kerascnn.data import DataConfig
+    from kerascnn.serving import serving_transform
 
     root, _ = trained
     images = np.random.default_rng(0).integers(0, 256, (3, 40, 48, 3), dtype=np.uint8)

@@ -5,7 +5,7 @@ linear convolution x = W * u + b it folds into that convolution: W' = W * s and 
 s = gamma / sqrt(var + eps). The folded model computes the same function (up to float rounding) with one op less
 per convolution, and TensorFlow's graph optimiser fuses the conv, its bias and the ReLU after it into one kernel.
 This is what people do to a trained model before deploying it to any runtime; kerascnn's pusher does it to every
-model it exports (kerascnn.training.export).
+model it exports (kerascnn.serving.export).
 """
 
 import keras

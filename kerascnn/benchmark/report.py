@@ -23,8 +23,11 @@ def markdown(results, command=None):
     compared = [r for r in results if r["comparison"]]
     if len(compared) > 1:
         lines += ["## Ours / keras.applications", "", *_ratio_table(compared, with_model=True), ""]
+    loaded = [r for r in results if r.get("loading")]
+    if loaded:
+        lines += _loading(loaded)
     for result in results:
-        lines += _model_section(result)
+        lines += _model_section(result) if result["candidates"] else _serving_section(result)
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -54,6 +57,61 @@ def _model_section(result):
     if result.get("serving"):
         lines += _serving(result["serving"])
     return lines + [""]
+
+
+def _serving_section(result):
+    lines = [f"## {result['model']}"]
+    if result.get("serving"):
+        lines += _serving(result["serving"])
+    return lines + [""]
+
+
+LOADING = (
+    "Each version loaded with plain TensorFlow (`tf.saved_model.load`) in a fresh process, the implementations "
+    "alternating: load, the first answer to one image through `serving_default` right after (TF Serving's warm-up "
+    "requests pay it at load), the process's resident memory after it (and its rise over the process after "
+    "importing TensorFlow), then the median latency of single images and the images per second at a batch. "
+    "Median of the repetitions (lowest-highest)."
+)
+
+
+def _loading(results):
+    lines = [
+        "## Serving: loading, first answer, memory",
+        "",
+        LOADING,
+        "",
+        "| model | version | SavedModel MB | load s | first answer s | resident MiB, most (model's) | latency ms | "
+        "images/s |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for result in results:
+        loading = result["loading"]
+        for name, runs in loading.items():
+            if name in ("model", "image_size", "batch_size", "folder_mib"):
+                continue
+            if "error" in runs:
+                lines.append(f"| {result['model']} | {name} | | {runs['error']} | | | | |")
+                continue
+            lines.append(
+                f"| {result['model']} | {name} | {loading['folder_mib'][name]:,.0f} | {_spread(runs['load_s'])} | "
+                f"{_spread(runs['first_answer_s'])} | {max(runs['resident_mib']):,.0f} "
+                f"({max(runs['model_resident_mib']):,.0f}) | {_spread(runs['latency_ms'])} | "
+                f"{_spread(runs['throughput'])} |"
+            )
+    return lines + [""]
+
+
+def _spread(values):
+    values = sorted(value for value in values if value is not None)
+    if not values:
+        return "out of time"
+    middle = (
+        values[len(values) // 2] if len(values) % 2 else (values[len(values) // 2 - 1] + values[len(values) // 2]) / 2
+    )
+    if len(values) == 1:
+        return _number(middle)
+    return f"{_number(middle)} ({_number(values[0])}-{_number(values[-1])})"
 
 
 def _serving(serving):

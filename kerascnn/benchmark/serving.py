@@ -1,7 +1,7 @@
 """Serving speed: our pusher's SavedModel against keras.applications' `model.export`, both loaded with plain
 TensorFlow (`tf.saved_model.load`) and called through their serving signature on the same uint8 images.
 
-Ours is what `pipelines.train` pushes (kerascnn.training.export): the model with its batch normalisations folded
+Ours is what `pipelines.train` pushes (kerascnn.serving.export): the model with its batch normalisations folded
 into the convolutions and its weights constants of the graph, behind `serving_default`, which takes uint8 images
 of any size and resizes, crops and normalises them in the graph; in float32 (the default export) and, when asked,
 the bfloat16 export (`--serving-precision bfloat16`) too, each against the same keras.applications model.
@@ -28,9 +28,9 @@ from kerascnn.benchmark.throughput import ratios, summarize
 def export_ours(model, folder, *, image_size, num_classes, precision="float32"):
     """Our pusher's SavedModel of `model` (random weights, the paper's evaluation transform) in `folder`, computing
     in `precision` (a serving_precision)."""
-    from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
-    from kerascnn.training.export import serving_model, write_saved_model
-    from kerascnn.training.models import build_model
+    from kerascnn.serving import serving_limits, serving_transform, serving_transform_bytes
+    from kerascnn.serving.export import write_saved_model
+    from kerascnn.training.models import build_model, serving_model
 
     config = dataclasses.replace(paper_config(model, batch_size=1, image_size=image_size), serving_precision=precision)
     input_shape = (image_size, image_size, config.channels or 3)

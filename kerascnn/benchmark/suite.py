@@ -14,6 +14,7 @@ import itertools
 
 from kerascnn.benchmark import input_pipeline
 from kerascnn.benchmark.candidates import COUNTERPARTS, OURS, THEIRS, candidates
+from kerascnn.benchmark.loading import measure_loading
 from kerascnn.benchmark.machine import describe_machine
 from kerascnn.benchmark.probe import measure_point
 from kerascnn.benchmark.serving import measure_serving
@@ -34,7 +35,8 @@ class Settings:
     precisions: tuple[str, ...] = ("auto",)  # "auto" or Keras dtype policies; several are timed side by side
     jit_compile: tuple = ("auto",)  # "auto", True, False; several are timed side by side
     compare: bool = False  # also time keras.applications' build of the same architecture, in alternation
-    serving: bool = False  # also time the exported SavedModels' serving signatures, ours and keras.applications'
+    serving: bool = False  # also load and time the exported SavedModels, ours and keras.applications' (loading.py)
+    serving_only: bool = False  # only that: no training, inference or input pipeline points
     serving_precisions: tuple[str, ...] = ("float32",)  # ours exported in each (serving_precision), side by side
     steps: int = 3  # timed steps in each repetition
     warmup: int = 2  # uncounted steps after the first (which traces), per model
@@ -49,11 +51,11 @@ def validate(settings):
     """The settings with the model's canonical name and sizes filled in; UserError on anything out of range."""
     spec = checked_model(settings.model, settings.image_sizes)
     sizes = settings.image_sizes or (spec.input_shape[0],)
-    for flag in ("compare", "serving"):
-        if getattr(settings, flag) and spec.name not in COUNTERPARTS:
-            raise UserError(
-                f"{flag}: keras.applications has no {spec.name}; it has {', '.join(COUNTERPARTS)}.", field=flag
-            )
+    if settings.compare and spec.name not in COUNTERPARTS:
+        message = f"compare: keras.applications has no {spec.name}; it has {', '.join(COUNTERPARTS)}."
+        raise UserError(message, field="compare")
+    if settings.serving_only and not settings.serving:
+        raise UserError("serving_only measures the serving side alone: it needs serving.", field="serving_only")
     bad = [p for p in settings.precisions if p not in PRECISIONS]
     if bad:
         raise UserError(f"precisions {bad[0]!r} is not one of {', '.join(PRECISIONS)}.", field="precisions")
@@ -76,6 +78,18 @@ def run_benchmark(settings, *, log=print):
     """Measures `settings.model`; returns a dict of plain values (report.py formats it)."""
     settings = validate(settings)
     machine = describe_machine()
+    if settings.serving_only:
+        return {
+            "model": settings.model,
+            "machine": machine,
+            "settings": dataclasses.asdict(settings),
+            "candidates": [],
+            "comparison": [],
+            "auto": None,
+            "sweep": [],
+            "input_pipeline": {},
+            **_serving(settings, log),
+        }
     main_batch, main_size = settings.batch_sizes[0], settings.image_sizes[0]
     timed = candidates(precisions=settings.precisions, jit_compile=settings.jit_compile, compare=settings.compare)
 
@@ -102,19 +116,6 @@ def run_benchmark(settings, *, log=print):
         batches=settings.input_batches,
         repeats=settings.repeats,
     )
-    serving = None
-    if settings.serving:
-        log(f"{settings.model}: serving signatures, ours and keras.applications' exported SavedModel")
-        serving = measure_serving(
-            settings.model,
-            image_size=main_size,
-            num_classes=settings.num_classes,
-            batch_size=main_batch,
-            steps=settings.steps,
-            repeats=settings.repeats,
-            warmup=settings.warmup,
-            precisions=settings.serving_precisions,
-        )
     ours = next(row for row in rows if row["implementation"] == OURS)
     for source in inputs.values():
         source["over_training"] = source["median"] / ours["train"]["median"]
@@ -128,8 +129,34 @@ def run_benchmark(settings, *, log=print):
         "auto": _auto_check(rows),
         "sweep": sweep,
         "input_pipeline": inputs,
-        "serving": serving,
+        **_serving(settings, log),
     }
+
+
+def _serving(settings, log):
+    """With `settings.serving`: each version loaded in fresh processes (loading.py), and the serving signatures
+    timed side by side in one process where keras.applications has the model (serving.py)."""
+    if not settings.serving:
+        return {"serving": None, "loading": None}
+    batch, size = settings.batch_sizes[0], settings.image_sizes[0]
+    log(f"{settings.model}: each version loaded in fresh processes, ours and keras.applications' where it has one")
+    loading = measure_loading(
+        settings.model, image_size=size, num_classes=settings.num_classes, repeats=settings.repeats, log=log
+    )
+    serving = None
+    if settings.model in COUNTERPARTS:
+        log(f"{settings.model}: serving signatures, ours and keras.applications' exported SavedModel")
+        serving = measure_serving(
+            settings.model,
+            image_size=size,
+            num_classes=settings.num_classes,
+            batch_size=batch,
+            steps=settings.steps,
+            repeats=settings.repeats,
+            warmup=settings.warmup,
+            precisions=settings.serving_precisions,
+        )
+    return {"serving": serving, "loading": loading}
 
 
 def _summarized(row):

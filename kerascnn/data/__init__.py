@@ -1,4 +1,4 @@
-"""The example gen: datasets, the papers' augmentations and the serving preprocessing.
+"""The example gen: datasets, the papers' augmentations and the evaluation transforms (kerascnn.serving serves them).
 
 from kerascnn.data import DataConfig, load_splits, make_datasets, steps_per_epoch
 config = DataConfig(dataset="shapes", augmentation="alexnet", normalization="imagenet")
@@ -16,9 +16,6 @@ from kerascnn.data.splits import BadImages, Splits
 from kerascnn.data.transforms import (
     decode_for_serving,
     eval_transform,
-    serving_limits,
-    serving_transform,
-    serving_transform_bytes,
     ten_crop,
     to_channels,
 )
@@ -38,9 +35,6 @@ __all__ = [
     "load_splits",
     "make_dataset",
     "make_datasets",
-    "serving_limits",
-    "serving_transform",
-    "serving_transform_bytes",
     "steps_per_epoch",
     "ten_crop",
     "to_channels",

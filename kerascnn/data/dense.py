@@ -30,12 +30,14 @@ def check_recipe(config):
 
 
 def resize_image(images, size):
-    """uint8 or float images [(B,) H, W, C] -> float32 [(B,) S, S, C]: bilinear with antialiasing (no-op at S)."""
-    images = tf.cast(images, tf.float32)
+    """uint8 or float images [(B,) H, W, C] -> float32 [(B,) S, S, C]: bilinear with antialiasing (no-op at S),
+    read in their own type (no whole float32 copy of a large uint8 image: transforms.resize_shorter says why)."""
     shape = tf.shape(images)
     same = tf.logical_and(tf.equal(shape[-3], size), tf.equal(shape[-2], size))
     return tf.cond(
-        same, lambda: images, lambda: tf.image.resize(images, [size, size], method="bilinear", antialias=True)
+        same,
+        lambda: tf.cast(images, tf.float32),
+        lambda: tf.image.resize(images, [size, size], method="bilinear", antialias=True),
     )
 
 

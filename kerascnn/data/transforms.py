@@ -1,14 +1,13 @@
-"""The deterministic image transforms: channel conversion, the evaluation crop, normalisation, and the serving
-and 10-crop versions of the same.
+"""The deterministic image transforms: decoding, channel conversion, the evaluation crop, normalisation, and the
+10-crop version of the same.
 
 Everything here is TensorFlow core ops on images of any rank-3 ([H, W, C]) or rank-4 ([B, H, W, C]) shape, so
-that an exported SavedModel can run it in its graph with no Python of ours: `serving_transform` is the
-evaluation transform of the training pipeline, batched.
+that an exported SavedModel can run it in its graph with no Python of ours (kerascnn.serving.transforms batches
+the evaluation transform for it).
 """
 
 import tensorflow as tf
 
-from kerascnn.data import serving_guard
 from kerascnn.data.config import LUMA
 from kerascnn.data.recipes import eval_resize, paper_pixels
 
@@ -32,12 +31,7 @@ def _convert(x, have, channels):
     color = lambda: x[..., :3]  # noqa: E731
     gray = lambda: x[..., :1]  # noqa: E731  (the first channel of gray or gray+alpha)
     if channels == 1:
-        luma = (
-            lambda: tf.cast(  # noqa: E731
-                tf.round(sum(w * tf.cast(x[..., i : i + 1], tf.float32) for i, w in enumerate(LUMA))), tf.uint8
-            )
-        )
-        return _choose(have >= 3, luma, gray)
+        return _choose(have >= 3, lambda: _in_bands(_luma, x), gray)
     if channels == 3:
         return _choose(have >= 3, color, lambda: tf.repeat(x[..., :1], 3, axis=-1))
     if channels == 4:
@@ -53,6 +47,33 @@ def _convert(x, have, channels):
         return tf.identity(x)
 
 
+def _luma(x):
+    return tf.cast(tf.round(sum(w * tf.cast(x[..., i : i + 1], tf.float32) for i, w in enumerate(LUMA))), tf.uint8)
+
+
+BAND_PIXELS = 1 << 20  # pixels of an image converted at once: 4 MB of each float32 temporary
+
+
+def _in_bands(fn, x):
+    """`fn` (uint8 [..., H, W, C] -> uint8 [..., H, W, C'], each row on its own) applied to bands of rows of
+    about BAND_PIXELS, for images [H, W, C] or batches [B, H, W, C]: the float32 temporaries of a large image are
+    a band's, not the image's. The values are `fn(x)`'s: the same ops on every pixel."""
+    if x.shape.rank == 4:  # the batch's rows one after another: rows are independent
+        shape = tf.shape(x)
+        rows = _in_bands(fn, tf.reshape(x, tf.concat([[-1], shape[2:]], 0)))
+        return tf.reshape(rows, tf.concat([shape[:3], tf.shape(rows)[-1:]], 0))
+    height, width = tf.shape(x)[0], tf.shape(x)[1]
+    rows = tf.maximum(1, BAND_PIXELS // tf.maximum(width, 1))
+    count = (height + rows - 1) // rows
+    bands = tf.TensorArray(tf.uint8, size=count, infer_shape=False)
+    bands = tf.while_loop(
+        lambda i, bands: i < count,
+        lambda i, bands: (i + 1, bands.write(i, fn(x[i * rows : (i + 1) * rows]))),
+        (0, bands),
+    )[1]
+    return tf.cond(count > 0, bands.concat, lambda: fn(x))
+
+
 def _choose(condition, true_fn, false_fn):
     if isinstance(condition, tf.Tensor):
         return tf.cond(condition, true_fn, false_fn)
@@ -62,6 +83,10 @@ def _choose(condition, true_fn, false_fn):
 def resize_shorter(images, size):
     """Resizes so that the shorter side is `size`, keeping the aspect ratio (torchvision's `Resize(size)`: the
     longer side is truncated). Bilinear with antialiasing, float32 out; images already that size pass as they are.
+
+    The resize reads the images in their own type: TensorFlow's ScaleAndTranslate takes uint8 and computes in
+    float32 with an intermediate of [output height, input width] only, so a large uint8 image is never copied
+    whole as float32 (4 bytes a value); the values are the same as resizing its float32 copy.
     """
     shape = tf.shape(images)
     height, width = shape[-3], shape[-2]
@@ -69,10 +94,9 @@ def resize_shorter(images, size):
     scale = tf.cast(size, tf.float64) / tf.cast(short, tf.float64)
     new_h = tf.where(height == short, size, tf.cast(tf.cast(height, tf.float64) * scale, tf.int32))
     new_w = tf.where(width == short, size, tf.cast(tf.cast(width, tf.float64) * scale, tf.int32))
-    images = tf.cast(images, tf.float32)
     return tf.cond(
         short == size,
-        lambda: images,
+        lambda: tf.cast(images, tf.float32),
         lambda: tf.image.resize(images, tf.stack([new_h, new_w]), method="bilinear", antialias=True),
     )
 
@@ -112,48 +136,26 @@ def pad_border(images, pad):
     return tf.pad(images, [[0, 0]] * (rank - 3) + [[pad, pad], [pad, pad], [0, 0]])
 
 
-def serving_transform(images, image_size, channels, config, *, max_pixels=None, max_batch_pixels=None):
-    """What an exported model does to its `images` input: uint8 [B, H, W, C] of any H, W and C of 1 to 4 -> float32
-    [B, S, S, channels], equal to `eval_transform` of each image (tests/test_data_transforms.py checks this).
-    Refused in the graph (serving_guard.checked_images): a zero side, another channel count, more than
-    `max_pixels` pixels an image or `max_batch_pixels` a batch (both default to config.max_image_pixels)."""
-    images = tf.convert_to_tensor(images)
-    if images.shape.rank != 4:
-        raise ValueError(f"serving_transform takes a batch [batch, height, width, channels], got {images.shape}.")
-    max_pixels, max_batch_pixels = serving_limits(config, max_pixels, max_batch_pixels)
-    images = serving_guard.checked_images(images, max_pixels, max_batch_pixels)
-    outputs = eval_transform(images, image_size, channels, config)
-    return tf.ensure_shape(outputs, [None, image_size, image_size, channels])
-
-
-def serving_limits(config, max_pixels=None, max_batch_pixels=None):
-    """(pixels an image, pixels a batch) a serving graph accepts: by default the training side's
-    data.max_image_pixels for both, so a whole request costs at most what one largest image may."""
-    max_pixels = max_pixels or config.max_image_pixels
-    return max_pixels, max_batch_pixels or max_pixels
+def decode_any(encoded):
+    """JPEG, PNG (8 or 16 bits), GIF (its first frame), BMP or WebP bytes (a scalar string) -> uint8 [H, W, C] in
+    the file's own channels. Unchecked: the training pipeline's files are verified before (verify.py), and the
+    serving graph calls it on what kerascnn.serving.guard.checked_batch let through."""
+    return tf.cond(
+        tf.io.is_jpeg(encoded),
+        # The accurate inverse DCT, as Pillow (and so torchvision) decodes; CMYK JPEGs come out as RGB.
+        lambda: tf.io.decode_jpeg(encoded, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(encoded, channels=0, expand_animations=False),
+    )
 
 
 def decode_image(encoded, channels):
     """JPEG, PNG (8 or 16 bits), GIF (its first frame), BMP or WebP bytes (a scalar string) -> uint8
     [H, W, channels]. The training pipeline decodes with this (its files verified before, verify.py); the serving
-    graph decodes what serving_guard let through with the same ops."""
-    return to_channels(serving_guard.decode(encoded), channels)
+    graph decodes what kerascnn.serving.guard let through with the same ops."""
+    return to_channels(decode_any(encoded), channels)
 
 
 decode_for_serving = decode_image
-
-
-def serving_transform_bytes(encoded, image_size, channels, config, *, max_pixels=None, max_batch_pixels=None):
-    """A batch of encoded images [B] (each its own size) -> float32 [B, S, S, channels], for a bytes signature.
-    Every header is read and checked first (serving_guard.checked_batch: format, truncation, zero sides,
-    `max_pixels` an image and `max_batch_pixels` the batch), then the images are decoded one by one."""
-    max_pixels, max_batch_pixels = serving_limits(config, max_pixels, max_batch_pixels)
-    prepared = serving_guard.checked_batch(encoded, max_pixels, max_batch_pixels)
-    return tf.map_fn(
-        lambda e: eval_transform(decode_image(e, channels), image_size, channels, config),
-        prepared,
-        fn_output_signature=tf.TensorSpec([image_size, image_size, channels], tf.float32),
-    )
 
 
 def ten_crop(image, image_size, channels, config):

@@ -33,7 +33,7 @@ from kerascnn.training.recipes import (
 
 # The choices of `precision` and `strategy` (kerascnn.training.devices says what each does).
 PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-# The choices of `serving_precision` (kerascnn.training.export.serving_model says what each does).
+# The choices of `serving_precision` (kerascnn.training.models.serving_model says what each does).
 SERVING_PRECISIONS = ("float32", "bfloat16")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
@@ -123,8 +123,9 @@ class RunConfig:
     max_recoveries: int = 3
     export_weights: str = "final"  # final | best: the weights pushed (best: the epoch of best val_accuracy,
     # val_mean_iou for segmentation)
-    # What the served model accepts (kerascnn.data.serving_guard), in declared pixels; recorded in the version's
-    # assets.extra/serving.json. 0: data.max_image_pixels for an image, and the image limit for a whole batch.
+    # What the served model accepts (kerascnn.serving.guard), in declared pixels; recorded in the version's
+    # assets.extra/serving.json. 0: kerascnn.serving.SERVING_MAX_PIXELS (or data.max_image_pixels where lower) for
+    # an image, and the image limit for a whole batch.
     serving_max_pixels: int = 0
     serving_max_batch_pixels: int = 0
     # What the served model computes in: float32 (equal to the trained model to float rounding) or bfloat16
@@ -306,7 +307,7 @@ def validate(config):
         ("push", config.push in ("blessed", "force", "never"), "blessed, force or never"),
         ("on_nan", config.on_nan in ("stop", "recover"), "stop or recover"),
         ("export_weights", config.export_weights in ("final", "best"), "final or best"),
-        ("serving_max_pixels", config.serving_max_pixels >= 0, "0 (data.max_image_pixels) or more"),
+        ("serving_max_pixels", config.serving_max_pixels >= 0, "0 (the serving default) or more"),
         ("serving_max_batch_pixels", config.serving_max_batch_pixels >= 0, "0 (serving_max_pixels) or more"),
         ("serving_precision", config.serving_precision in SERVING_PRECISIONS, " or ".join(SERVING_PRECISIONS)),
         ("jit_compile", config.jit_compile in (True, False, "auto"), "auto, true or false"),

@@ -1,9 +1,11 @@
 """The model a run trains: the registry's, compiled with the recipe's optimizer, loss and metrics."""
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 import kerascnn
+from kerascnn.analysis.folding import fold_batch_norms
 from kerascnn.compat import FirstReplicaBuild
 from kerascnn.data.dense import mirror_pad
 from kerascnn.policy import dtype_policy
@@ -157,3 +159,23 @@ def compile_model(model, config, *, num_classes, base_rate, steps_per_epoch):
         steps_per_execution=config.steps_per_execution,
     )
     return model
+
+
+# The Keras dtype policy the served model computes in, for each `serving_precision`.
+SERVING_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
+
+
+def serving_model(trained, config, *, num_classes, input_shape):
+    """A copy of `trained` for inference in `config.serving_precision`: the registry's model with the main head
+    only (GoogLeNet's auxiliary heads are left out) and the trained weights in float32, matched by layer name, its
+    batch normalisations folded into the convolutions before them (kerascnn.analysis.fold_batch_norms)."""
+    model = build_model(
+        config,
+        num_classes=num_classes,
+        input_shape=input_shape,
+        precision=SERVING_POLICIES[config.serving_precision],
+        options={"aux_classifiers": False} if "aux_classifiers" in config.model_options else None,
+    )
+    for layer in model.layers:
+        layer.set_weights([np.asarray(w, dtype=np.float32) for w in trained.get_layer(layer.name).get_weights()])
+    return fold_batch_norms(model)

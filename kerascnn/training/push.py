@@ -17,14 +17,16 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
-from kerascnn.data.recipes import eval_resize
+import kerascnn
+from kerascnn import weights as weights_lib
 from kerascnn.errors import write_error
+from kerascnn.registry import checked_model
+from kerascnn.serving.export import write_metrics
+from kerascnn.serving.version import write_version
 from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries, write_atomic
 from kerascnn.training.callbacks import weights_are_finite
-from kerascnn.training.dense_export import write_segmentation_saved_model
-from kerascnn.training.export import serving_model, write_metrics, write_saved_model
 from kerascnn.training.failpoints import failpoint
+from kerascnn.training.models import serving_model
 
 BLESSING_METRIC = "val_accuracy"
 
@@ -129,41 +131,13 @@ def deliver(run, model, splits, metrics, *, log=print):
         return None, f"not blessed: {reason} (push=force pushes it anyway)"
     if not weights_are_finite(model):
         return None, "not pushed: the weights are not finite"
-    size, channels = run.input_shape[0], run.input_shape[2]
-    max_pixels, max_batch_pixels = serving_limits(
-        config.data, config.serving_max_pixels, config.serving_max_batch_pixels
-    )
-    limits = {"max_image_pixels": max_pixels, "max_batch_pixels": max_batch_pixels}
-    limits_kw = {"max_pixels": max_pixels, "max_batch_pixels": max_batch_pixels}
     warmup = next(iter(splits.val.take(1)))[0].numpy()
     progress = tqdm(total=3, desc=f"Exporting {config.model}", unit="stage", disable=None)
 
     def write(folder):
         serving = serving_model(model, config, num_classes=splits.num_classes, input_shape=run.input_shape)
         progress.update()  # the inference copy
-        if dense:
-            write_segmentation_saved_model(
-                serving,
-                folder,
-                class_names=splits.class_names,
-                data_config=config.data,
-                model_name=config.model,
-                warmup_image=warmup,
-                **limits_kw,
-            )
-            progress.update()
-            return
-        write_saved_model(
-            serving,
-            folder,
-            class_names=splits.class_names,
-            model_name=config.model,
-            warmup_image=warmup,
-            limits=limits,
-            preprocess_images=lambda images: serving_transform(images, size, channels, config.data, **limits_kw),
-            preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, channels, config.data, **limits_kw),
-            explain_resize=eval_resize(size, config.data.augmentation, config.data.eval_crop_fraction),
-        )
+        write_version(serving, folder, config, class_names=splits.class_names, warmup_image=warmup)
         progress.update()  # the traced signatures and the SavedModel
 
     about = {
@@ -182,3 +156,30 @@ def deliver(run, model, splits, metrics, *, log=print):
         pushed = push(config.output_dir, config.model, write, {**metrics, **about})
         progress.update()  # published
     return pushed, reason if blessed else f"forced: {reason}"
+
+
+def push_pretrained(config, *, log=print):
+    """Pushes `config.model` with its pretrained `config.weights`, untrained, as the next version under
+    `config.output_dir`: the 1000 ImageNet classes in labels.txt, the weights' own preprocessing (the config's
+    data.normalization, which kerascnn.training.config.resolve takes from the weights) in the graph, everything
+    else as the trainer's export. Returns the new version's path."""
+    spec = checked_model(config.model, [config.image_size])
+    size = config.image_size or spec.input_shape[0]
+    input_shape = (size, size, config.channels or spec.input_shape[2])
+    options = {**config.model_options, "aux_classifiers": False} if spec.family == "googlenet" else config.model_options
+    pretrained = kerascnn.get_model(config.model, weights=config.weights, input_shape=input_shape, **options)
+    log(f"{config.model} with {config.weights} weights ({config.data.normalization} preprocessing).")
+    model = serving_model(pretrained, config, num_classes=pretrained.output_shape[-1], input_shape=input_shape)
+
+    def write(folder):
+        write_version(model, folder, config, class_names=weights_lib.imagenet_classes())
+
+    about = {
+        "model": config.model,
+        "input_shape": list(input_shape),
+        "weights": config.weights,
+        "normalization": config.data.normalization,
+        "serving_precision": config.serving_precision,
+        "dataset": "imagenet (the published weights, served untrained)",
+    }
+    return push(config.output_dir, config.model, write, about)

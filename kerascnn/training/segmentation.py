@@ -171,7 +171,7 @@ def compile_segmentation(model, config, *, num_classes, base_rate, steps_per_epo
 def predict_classes(model, images, image_size, channels, data_config):
     """Per-pixel classes int32 [B, H, W] and winning probabilities of uint8 images [B, H, W, C], at the images'
     own size: the model's probabilities at S x S resized back bilinearly, then the arg max. The exported
-    serving graph does the same (dense_export.py)."""
+    serving graph does the same (kerascnn.serving.dense_export)."""
     probabilities = tf.cast(model(eval_image(images, image_size, channels, data_config), training=False), tf.float32)
     height, width = tf.shape(images)[1], tf.shape(images)[2]
     probabilities = tf.cond(

@@ -107,3 +107,25 @@ def webp_extended(width, height, animated=False):
 def _riff(kind, chunk):
     body = b"WEBP" + kind + struct.pack("<I", len(chunk)) + chunk
     return b"RIFF" + struct.pack("<I", len(body)) + body
+
+
+def png_rgba(width, height, bit_depth=8):
+    """A valid RGBA PNG of `width` x `height`, all zero (it deflates to almost nothing, decodes to every byte)."""
+    ihdr = struct.pack(">IIBBBBB", width, height, bit_depth, 6, 0, 0, 0)
+    row = b"\x00" * (1 + width * 4 * bit_depth // 8)
+    deflate = zlib.compressobj(1)
+    data = b"".join(deflate.compress(row) for _ in range(height)) + deflate.flush()
+    return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", ihdr) + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")
+
+
+def at_limit(fmt, pixels):
+    """A valid image of `fmt` with the most pixels a request may have (a square of at most `pixels`), in the mode
+    that decodes to the most bytes: RGBA for PNG (16 bits a sample) and WebP, 32-bit BGRA for BMP, GIF's one."""
+    side = int(pixels**0.5)
+    if fmt == "PNG":
+        return png_rgba(side, side, bit_depth=16)
+    if fmt == "GIF":
+        return encode(np.zeros((side, side), np.uint8), "GIF")
+    if fmt == "BMP":
+        return encode(np.zeros((side, side, 4), np.uint8), "BMP")
+    return encode(np.zeros((side, side, 4), np.uint8), "WEBP", lossless=True, method=0, quality=0)

@@ -13,12 +13,13 @@ import keras
 import numpy as np
 import pytest
 from harness import ROOT, environment, record
-from hostile import bmp, encode, gif, jpeg, png, png_text_bomb, small, webp_extended, webp_lossless
+from hostile import at_limit, bmp, encode, gif, jpeg, png, png_text_bomb, small, webp_extended, webp_lossless
 
-from kerascnn.data import DataConfig, serving_limits, serving_transform, serving_transform_bytes
-from kerascnn.training.export import write_saved_model
+from kerascnn.data import DataConfig
+from kerascnn.serving import serving_limits, serving_transform, serving_transform_bytes
+from kerascnn.serving.export import write_saved_model
 
-LIMIT = DataConfig().max_image_pixels  # the default a push exports with (89,478,485)
+LIMIT = serving_limits(DataConfig())[0]  # the default a push exports with (kerascnn.serving.SERVING_MAX_PIXELS)
 MARGIN = 256 * 2**20  # the cap above the loaded model's address space: under the 400 MB of the PNG bomb decoded
 # What a request may cost. Half the cap, because TensorFlow can survive running into the cap (giflib drops the
 # frames it cannot allocate and the answer still comes): reaching it is a failure of the guard all the same.
@@ -204,3 +205,66 @@ def test_hostile_requests_are_refused_without_taking_the_server_down(version, tm
     assert unguarded.get("decode_png", {}).get("outcome", "died") == "ResourceExhaustedError", unguarded
     frames = unguarded.get("decode_image_first_frame", {"vm_peak": 2**62})
     assert frames["vm_peak"] > lines[0]["base_vm"] + MARGIN - 32 * 2**20, (unguarded, lines[0])
+
+
+# What one request within the limits may add to the server's peak resident memory.
+REQUEST_BUDGET = 300 * 2**20
+FORMATS_AT_LIMIT = ("PNG", "GIF", "BMP", "WEBP")
+
+MEASURE = """
+import json, pickle, sys
+sys.modules["kerascnn"] = None
+import tensorflow as tf
+
+def status(key):  # kB in /proc/self/status
+    return int(next(l for l in open("/proc/self/status") if l.startswith(key + ":")).split()[1]) * 1024
+
+model = tf.saved_model.load(sys.argv[1])
+cases = pickle.load(open(sys.argv[2], "rb"))
+serve = lambda x: model.signatures["serving_bytes"](image_bytes=tf.constant(x, tf.string))["probabilities"].numpy()
+for _, payload in cases[:1]:  # warm-up: the graph's kernels and thread pools exist before anything is measured
+    serve(payload)
+for name, payload in cases:
+    before = status("VmRSS")
+    open("/proc/self/clear_refs", "w").write("5")  # the peak (VmHWM) starts again from the present size
+    shape = serve(payload).shape
+    print(json.dumps({"case": name, "shape": list(shape), "rise": status("VmHWM") - before}), flush=True)
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("channels", [1, 3])
+def test_a_request_at_the_limit_costs_what_the_model_needs_not_the_image(tmp_path, channels):
+    """Each format at the default serving limit, in the mode that decodes to the most bytes, sent alone to the
+    served graph loaded with plain TensorFlow: the process's peak resident memory (VmHWM, reset before each
+    request) rises by at most REQUEST_BUDGET. A model of 1 channel converts the image to gray first, of 3 to RGB."""
+    limit = serving_limits(DataConfig())[0]
+    folder = tmp_path / "1"
+    model = keras.Sequential([keras.Input((32, 32, channels)), keras.layers.Flatten(), keras.layers.Dense(3)])
+    config = DataConfig()
+    write_saved_model(
+        model,
+        folder,
+        class_names=["a", "b", "c"],
+        model_name="tiny",
+        limits={"max_image_pixels": limit, "max_batch_pixels": limit},
+        preprocess_images=lambda images: serving_transform(images, 32, channels, config),
+        preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, 32, channels, config),
+    )
+    table = [("small PNG", [small("PNG")])] + [(f"{f} at the limit", [at_limit(f, limit)]) for f in FORMATS_AT_LIMIT]
+    with open(tmp_path / "cases.pkl", "wb") as f:
+        pickle.dump(table, f)
+    result = subprocess.run(
+        [sys.executable, "-c", MEASURE, str(folder), str(tmp_path / "cases.pkl")],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        cwd=ROOT,
+        timeout=600,
+    )
+    lines = {line["case"]: line for line in map(json.loads, filter(None, result.stdout.splitlines()))}
+    print(*lines.values(), sep="\n")  # the measurements, shown with -s
+    assert len(lines) == len(table), result.stderr[-3000:]
+    for name, line in lines.items():
+        assert line["shape"] == [1, 3], line
+        assert line["rise"] <= REQUEST_BUDGET, f"{name}: {line['rise'] / 2**20:.0f} MB"

@@ -6,7 +6,7 @@ Two signatures, both returning `probabilities` (float32 [batch, classes]) and th
   resize, crop and normalisation of the evaluation transform run inside the graph;
 - `serving_bytes` takes `image_bytes`, encoded JPEG, PNG, GIF (first frame), BMP or WebP strings [batch] (TF
   Serving's REST API accepts them as {"b64": ...}), decoded and transformed one by one inside the graph.
-Both refuse hostile requests inside the graph before decoding or resizing anything (kerascnn.data.serving_guard):
+Both refuse hostile requests inside the graph before decoding or resizing anything (kerascnn.serving.guard):
 an image declaring more than `max_image_pixels` pixels, a batch declaring more than `max_batch_pixels` in all, an
 unknown format, a truncated header, a zero side, a channel count other than 1 to 4; each an InvalidArgument that
 names the limit and the declared size. The limits are recorded in `assets.extra/serving.json`.
@@ -15,11 +15,11 @@ probabilities equal the trained model's to float rounding) or, with `serving_pre
 bfloat16 (`mixed_bfloat16`: float32 weights and softmax, bfloat16 convolutions; about twice the throughput on
 CPUs with AVX512_BF16 or AMX and on GPUs, with probabilities within about 0.02 of float32's, and slower where
 the CPU has no bfloat16 instructions). Its batch normalisations are folded into the convolutions
-(kerascnn.analysis.fold_batch_norms), and its weights are constants of the graph, not variables
-(`inference_function`). It holds no XLA must-compile function (see GroupedConv2D), so the folder loads with plain
-TensorFlow: no kerascnn, no custom objects.
+(kerascnn.training.models.serving_model); its weights are variables (`inference_function` says why). It
+holds no XLA must-compile function (see GroupedConv2D), so the folder loads with plain TensorFlow: no kerascnn,
+no custom objects.
 A classifier's version also has the `explain` and `explain_class` signatures: Grad-CAM computed in the graph
-(kerascnn.training.explain_export); they read the weights as variables, which the folder then holds too.
+(kerascnn.serving.explain).
 Beside the graph: `assets/labels.txt` (one class name a line) and `assets.extra/tf_serving_warmup_requests`
 (PredictionLog records TF Serving replays before it answers, so the first user request is not the slow one).
 """
@@ -34,71 +34,23 @@ import tensorflow as tf
 from PIL import Image
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
-import kerascnn
-from kerascnn import weights as weights_lib
-from kerascnn.analysis.folding import fold_batch_norms
-from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
-from kerascnn.data.recipes import eval_resize
-from kerascnn.data.serving_guard import FORMATS, MAX_CHANNELS
-from kerascnn.registry import checked_model
-from kerascnn.training.explain_export import explain_endpoints
-from kerascnn.training.models import build_model
+from kerascnn.serving.explain import explain_endpoints
+from kerascnn.serving.guard import FORMATS, MAX_CHANNELS
 
 TOP_K = 5
-# The Keras dtype policy the served model computes in, for each `serving_precision`.
-SERVING_POLICIES = {"float32": "float32", "bfloat16": "mixed_bfloat16"}
-# Up to this many bytes of weights, the served graph holds them as constants (inference_function); a SavedModel's
-# graph is one protocol buffer, which cannot pass 2 GiB, so above it they stay variables.
-CONSTANT_WEIGHTS_LIMIT = 1 << 30
-
-
-def serving_model(trained, config, *, num_classes, input_shape):
-    """A copy of `trained` for inference in `config.serving_precision`: the registry's model with the main head
-    only (GoogLeNet's auxiliary heads are left out) and the trained weights in float32, matched by layer name, its
-    batch normalisations folded into the convolutions before them (kerascnn.analysis.fold_batch_norms)."""
-    model = build_model(
-        config,
-        num_classes=num_classes,
-        input_shape=input_shape,
-        precision=SERVING_POLICIES[config.serving_precision],
-        options={"aux_classifiers": False} if "aux_classifiers" in config.model_options else None,
-    )
-    for layer in model.layers:
-        layer.set_weights([np.asarray(w, dtype=np.float32) for w in trained.get_layer(layer.name).get_weights()])
-    return fold_batch_norms(model)
-
-
-def constant_weights(model):
-    """Whether the served graph of `model` holds its weights as constants (inference_function)."""
-    return sum(np.asarray(v).nbytes for v in model.variables) <= CONSTANT_WEIGHTS_LIMIT
 
 
 def inference_function(model):
     """`model`'s inference-mode forward pass as one concrete function of float32 [batch, height, width, channels],
     which both serving signatures call (so the graph holds one copy of it).
 
-    The weights are constants of the graph, not variables (up to CONSTANT_WEIGHTS_LIMIT bytes): oneDNN, which
-    runs TensorFlow's convolutions on CPUs, reorders a constant filter into its blocked layout once and keeps it,
-    where a variable's filter is reordered at every request, and the graph optimiser folds whatever depends on
-    weights alone (bfloat16 casts, grouped convolutions' kernel splits) once at load. Single-image latency is the
-    gain: ResNet-50's bfloat16 export answered in 0.84 of keras.applications' time with variables, 0.53 with
-    constants, in a side experiment (benchmarks/cpu-2core.md; pipelines.benchmark --serving measures it). The values are
-    `model.stateless_call`'s: the same layers, the same arithmetic."""
+    The weights are variables of the SavedModel, read at each request, not constants of the graph: with constants,
+    oneDNN reorders each convolution filter once at load instead of at every request, but a loaded ResNet-50 then
+    held 2.1 GB more than its weights and answered its first request after 19 s, VGG-16 after 45 s (the graph
+    optimiser and the runtime copy every constant); with variables the load is what keras.applications'
+    `model.export` costs (docs/serving.md has the measurements and `pipelines.benchmark --serving` makes them)."""
     spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
-    if not constant_weights(model):
-        return tf.function(lambda inputs: model(inputs, training=False)).get_concrete_function(spec)
-    trainable = [np.asarray(v) for v in model.trainable_variables]
-    non_trainable = [np.asarray(v) for v in model.non_trainable_variables]
-
-    def forward(inputs):
-        # Made inside the function, so that they are constants of its graph, not captured tensors.
-        values = [tf.constant(a) for a in trainable], [tf.constant(a) for a in non_trainable]
-        outputs, _ = model.stateless_call(*values, inputs, training=False)
-        return outputs
-
-    # A concrete function, traced once here: a tf.function would be traced again when the SavedModel is written,
-    # and the graph would hold the weights twice.
-    return tf.function(forward).get_concrete_function(spec)
+    return tf.function(lambda inputs: model(inputs, training=False)).get_concrete_function(spec)
 
 
 def write_saved_model(
@@ -112,19 +64,21 @@ def write_saved_model(
     limits,
     warmup_image=None,
     explain_resize=None,
+    explain_pad=0,
 ):
-    """Exports `model` (serving_model's) with the two serving signatures, labels and warm-up requests into `folder`.
+    """Exports `model` (kerascnn.training.models.serving_model's) with the two serving signatures, labels and
+    warm-up requests into `folder`.
 
     Args:
         preprocess_images: uint8 images [batch, h, w, c] -> the model's float input [batch, S, S, C].
         preprocess_bytes: encoded images [batch] -> the model's float input [batch, S, S, C].
-        Both in TensorFlow ops only (kerascnn.data.serving_transform and serving_transform_bytes), so the graph
+        Both in TensorFlow ops only (kerascnn.serving.serving_transform and serving_transform_bytes), so the graph
         needs no Python to run.
         limits: {"max_image_pixels": ..., "max_batch_pixels": ...}, the limits the two preprocess functions enforce
-            (kerascnn.data.serving_limits), written to assets.extra/serving.json for whoever runs the server.
+            (kerascnn.serving.serving_limits), written to assets.extra/serving.json for whoever runs the server.
         warmup_image: a uint8 [h, w, c] example for the warm-up requests (defaults to mid-grey at the input size).
         explain_resize: the shorter side preprocess_images resizes to before its centre crop; given, the version
-            also has the `explain` signatures (kerascnn.training.explain_export).
+            also has the `explain` signatures (kerascnn.serving.explain); explain_pad: the frame it then adds.
     """
     labels = tf.constant(list(class_names))
     k = min(TOP_K, len(class_names))
@@ -150,7 +104,7 @@ def write_saved_model(
 
     endpoints = {"serving_default": serve_images, "serving_bytes": serve_bytes}
     if explain_resize:
-        endpoints.update(explain_endpoints(model, preprocess_images, explain_resize))
+        endpoints.update(explain_endpoints(model, preprocess_images, explain_resize, explain_pad))
     write_archive(
         model,
         folder,
@@ -169,10 +123,8 @@ def write_archive(model, folder, endpoints, *, class_names, model_name, limits, 
     precision. Classifiers and segmentation models (dense_export.py) both write their versions through it."""
     if warmup_image is None:
         warmup_image = np.full(model.input_shape[1:], 128, np.uint8)
-    constants = constant_weights(model)
     archive = keras.export.ExportArchive()
-    if not constants or "explain" in endpoints:
-        archive.track(model)  # the endpoints read its variables
+    archive.track(model)  # the endpoints read its variables
     for name, function in endpoints.items():
         archive.add_endpoint(name, function)
     archive.write_out(str(folder), verbose=False)
@@ -183,8 +135,7 @@ def write_archive(model, folder, endpoints, *, class_names, model_name, limits, 
     write_warmup_requests(folder, model_name, warmup_image)
     # The layers', not the model's: fold_batch_norms' clone is a model of the default policy around them.
     precision = "bfloat16" if any(layer.compute_dtype == "bfloat16" for layer in model.layers) else "float32"
-    weights = "constants" if constants else "variables"
-    write_serving_limits(folder, {**limits, "precision": precision, "weights": weights})
+    write_serving_limits(folder, {**limits, "precision": precision, "weights": "variables"})
 
 
 def write_serving_limits(folder, limits):
@@ -230,48 +181,3 @@ def write_metrics(folder, metrics):
     extra = Path(folder) / "assets.extra"
     extra.mkdir(exist_ok=True)
     (extra / "metrics.json").write_text(json.dumps(metrics, indent=2, sort_keys=True))
-
-
-def push_pretrained(config, *, log=print):
-    """Pushes `config.model` with its pretrained `config.weights`, untrained, as the next version under
-    `config.output_dir`: the 1000 ImageNet classes in labels.txt, the weights' own preprocessing (the config's
-    data.normalization, which kerascnn.training.config.resolve takes from the weights) in the graph, everything
-    else as the trainer's export. Returns the new version's path."""
-    from kerascnn.training.push import push  # here: push.py imports this module
-
-    spec = checked_model(config.model, [config.image_size])
-    size = config.image_size or spec.input_shape[0]
-    input_shape = (size, size, config.channels or spec.input_shape[2])
-    options = {**config.model_options, "aux_classifiers": False} if spec.family == "googlenet" else config.model_options
-    pretrained = kerascnn.get_model(config.model, weights=config.weights, input_shape=input_shape, **options)
-    log(f"{config.model} with {config.weights} weights ({config.data.normalization} preprocessing).")
-    model = serving_model(pretrained, config, num_classes=pretrained.output_shape[-1], input_shape=input_shape)
-
-    max_pixels, max_batch_pixels = serving_limits(
-        config.data, config.serving_max_pixels, config.serving_max_batch_pixels
-    )
-    limits = {"max_image_pixels": max_pixels, "max_batch_pixels": max_batch_pixels}
-    limits_kw = {"max_pixels": max_pixels, "max_batch_pixels": max_batch_pixels}
-    channels = input_shape[2]
-
-    def write(folder):
-        write_saved_model(
-            model,
-            folder,
-            class_names=weights_lib.imagenet_classes(),
-            model_name=config.model,
-            limits=limits,
-            preprocess_images=lambda images: serving_transform(images, size, channels, config.data, **limits_kw),
-            preprocess_bytes=lambda encoded: serving_transform_bytes(encoded, size, channels, config.data, **limits_kw),
-            explain_resize=eval_resize(size, config.data.augmentation, config.data.eval_crop_fraction),
-        )
-
-    about = {
-        "model": config.model,
-        "input_shape": list(input_shape),
-        "weights": config.weights,
-        "normalization": config.data.normalization,
-        "serving_precision": config.serving_precision,
-        "dataset": "imagenet (the published weights, served untrained)",
-    }
-    return push(config.output_dir, config.model, write, about)

@@ -24,11 +24,13 @@ is refused before a decoder sees it):
 
 `checked_decode(image_bytes, max_pixels)` does it for one image; `checked_batch(image_bytes, max_pixels,
 max_batch_pixels)` checks a batch as a whole (each image and their total) before any of it is decoded, and returns
-what `decode` then decodes one by one; `checked_images` does the same for uint8 image arrays. Every refusal is an
-InvalidArgument whose message names the limit and the declared size.
+what `kerascnn.data.transforms.decode_any` then decodes one by one; `checked_images` does the same for uint8
+image arrays. Every refusal is an InvalidArgument whose message names the limit and the declared size.
 """
 
 import tensorflow as tf
+
+from kerascnn.data.transforms import decode_any
 
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WebP")
 _UNKNOWN, _JPEG, _PNG, _GIF, _BMP, _WEBP = range(6)
@@ -37,23 +39,11 @@ MAX_CHANNELS = 4  # gray, gray + alpha, RGB, RGBA: what to_channels converts fro
 _GIF_BLOCKS_BEFORE_IMAGE = 1024  # extension blocks allowed before the first image (real files have a handful)
 
 
-def decode(encoded):
-    """JPEG, PNG (8 or 16 bits), GIF (its first frame), BMP or WebP bytes (a scalar string) -> uint8 [H, W, C] in
-    the file's own channels. Unchecked: the training pipeline's files are verified before (verify.py), and the
-    serving graph calls it on what `checked_batch` let through."""
-    return tf.cond(
-        tf.io.is_jpeg(encoded),
-        # The accurate inverse DCT, as Pillow (and so torchvision) decodes; CMYK JPEGs come out as RGB.
-        lambda: tf.io.decode_jpeg(encoded, dct_method="INTEGER_ACCURATE"),
-        lambda: tf.io.decode_image(encoded, channels=0, expand_animations=False),
-    )
-
-
 def checked_decode(encoded, max_pixels):
     """One encoded image (a scalar string) -> uint8 [H, W, C], refused before decoding when its header is not one
     of FORMATS, is truncated, or declares a zero side or more than `max_pixels` pixels."""
     prepared, _, _ = _checked_image(encoded, max_pixels)
-    return decode(prepared)
+    return decode_any(prepared)
 
 
 def checked_batch(encoded, max_pixels, max_batch_pixels):

@@ -11,11 +11,11 @@ import pytest
 import tensorflow as tf
 
 from kerascnn import analysis
-from kerascnn.data import serving_transform
 from kerascnn.data.config import DataConfig
+from kerascnn.serving import serving_transform
+from kerascnn.serving.export import write_saved_model
 from kerascnn.training.config import RunConfig
-from kerascnn.training.export import serving_model, write_saved_model
-from kerascnn.training.models import build_model
+from kerascnn.training.models import build_model, serving_model
 
 # Loads a SavedModel where kerascnn cannot be imported; explains each image (of its own size) and writes the
 # outputs to an .npz file.

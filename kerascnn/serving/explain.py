@@ -19,9 +19,10 @@ import tensorflow as tf
 from kerascnn.analysis.attribution import grad_cam_maps, targets
 
 
-def explain_endpoints(model, preprocess_images, resize):
+def explain_endpoints(model, preprocess_images, resize, pad=0):
     """{signature name: tf.function} for `model` (serving_model's, a classifier) whose images
-    `preprocess_images` (the serving transform) resizes by the shorter side to `resize` before its centre crop."""
+    `preprocess_images` (the serving transform) resizes by the shorter side to `resize` before its centre crop,
+    then frames with `pad` pixels (DataConfig.pad): the frame's part of the map is no part of the image."""
     size = model.input_shape[1]
     images_spec = tf.TensorSpec([None, None, None, None], tf.uint8, name="images")
 
@@ -29,8 +30,8 @@ def explain_endpoints(model, preprocess_images, resize):
         inputs = preprocess_images(images)
         probabilities = tf.cast(model(inputs, training=False), tf.float32)
         classes, _ = targets(probabilities, class_index)  # the top-1 of the probabilities is the scores' top-1
-        cams = grad_cam_maps(model, inputs, classes)
-        heatmap = place_back(cams, tf.shape(images)[1], tf.shape(images)[2], size, resize)
+        cams = grad_cam_maps(model, inputs, classes)[:, pad : size - pad, pad : size - pad]
+        heatmap = place_back(cams, tf.shape(images)[1], tf.shape(images)[2], size - 2 * pad, resize)
         return {"probabilities": probabilities, "class_index": tf.cast(classes, tf.int32), "heatmap": heatmap}
 
     @tf.function(input_signature=[images_spec])

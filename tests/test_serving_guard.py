@@ -1,4 +1,4 @@
-"""serving_guard: the sizes read from headers agree with Pillow's, limits hold at their exact boundary, and an
+"""kerascnn.serving.guard: the sizes read from headers agree with Pillow's, limits hold at their exact boundary, and an
 animated GIF is cut to its first frame (compared with Pillow's first frame). The hostile requests themselves, sent
 to an exported model under a memory cap, are in tests/faults/test_hostile_requests.py."""
 
@@ -11,7 +11,10 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
-from kerascnn.data import DataConfig, serving_guard, serving_transform, serving_transform_bytes
+from kerascnn.data import DataConfig
+from kerascnn.data.transforms import decode_any
+from kerascnn.serving import guard as serving_guard
+from kerascnn.serving import serving_transform, serving_transform_bytes
 
 sys.path.insert(0, str(Path(__file__).parent / "faults"))
 from hostile import bmp, encode, gif  # noqa: E402
@@ -77,7 +80,7 @@ def test_an_animated_gif_is_cut_to_its_first_frame():
     assert (int(height), int(width)) == (9, 11) and len(prepared.numpy()) < len(data) // 2
     assert tf.io.decode_gif(prepared).shape[0] == 1  # one frame left in the file
     first = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    np.testing.assert_array_equal(serving_guard.decode(prepared).numpy(), first)
+    np.testing.assert_array_equal(decode_any(prepared).numpy(), first)
 
 
 def test_a_gif_of_200000_one_byte_sub_blocks_is_walked_to_its_image():

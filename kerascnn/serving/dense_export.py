@@ -12,18 +12,19 @@ The resize to the model's input and back run inside the graph, as in the evaluat
 
 import tensorflow as tf
 
-from kerascnn.data import serving_guard
 from kerascnn.data.dense import eval_image
-from kerascnn.data.transforms import decode_image, serving_limits
-from kerascnn.training.export import inference_function, write_archive
+from kerascnn.data.transforms import decode_image
+from kerascnn.serving import guard as serving_guard
+from kerascnn.serving.export import inference_function, write_archive
+from kerascnn.serving.transforms import serving_limits
 
 
 def write_segmentation_saved_model(
     model, folder, *, class_names, data_config, model_name, warmup_image=None, max_pixels=None, max_batch_pixels=None
 ):
-    """Exports a segmentation `model` (kerascnn.training.export.serving_model's) with the two signatures, labels,
+    """Exports a segmentation `model` (kerascnn.training.models.serving_model's) with the two signatures, labels,
     warm-up requests and the serving limits. Requests go through the classifiers' guard first
-    (kerascnn.data.serving_guard): images over `max_pixels` each or `max_batch_pixels` together (default
+    (kerascnn.serving.guard): images over `max_pixels` each or `max_batch_pixels` together (default
     data.max_image_pixels), and encoded images whose header is not one of its formats, are refused before anything
     is decoded."""
     max_pixels, max_batch_pixels = serving_limits(data_config, max_pixels, max_batch_pixels)
