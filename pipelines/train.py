@@ -48,7 +48,7 @@ def main(argv=None):
     from kerascnn.training import runs, stages
     from kerascnn.training.callbacks import TrainingStopped
     from kerascnn.training.devices import split_cpu
-    from kerascnn.training.explain import notes, reasons
+    from kerascnn.training.rationale import notes, reasons, value
 
     if args.list_models:
         print("\n".join(kerascnn.list_models()))
@@ -63,7 +63,7 @@ def main(argv=None):
             print(f"The recipe from --weights {config.weights}, and why:\n{why}", file=sys.stderr)
         data_reasons = config_lib.data_reasons(config)
         if data_reasons:
-            why = "\n".join(f"  {key}: {reason}" for key, reason in data_reasons.items())
+            why = "\n".join(f"  {key} = {value(config, key)}: {reason}" for key, reason in data_reasons.items())
             print(f"On {config.data.dataset} (28x28 grey images), and why:\n{why}", file=sys.stderr)
         for line in warnings:
             print(line, file=sys.stderr)
