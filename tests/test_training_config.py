@@ -141,7 +141,7 @@ def test_the_mnist_family_goes_in_grey_and_lenet_gets_its_32x32_field(tmp_path):
     assert resolve("resnet50", dataset="fashion_mnist", overrides=[("weights", "imagenet")]).channels is None
     reasons = data_reasons(resnet)
     assert set(reasons) >= {"channels", "data.pad", "data.normalization", "data.augmentation"}
-    assert "fashion_mnist" in reasons["data.normalization"] and "cifar" in reasons["data.augmentation"]
+    assert "own mean and std" in reasons["data.normalization"] and "flips" in reasons["data.augmentation"]
     assert data_reasons(resolve("resnet20", dataset="cifar10")) == {}
 
 

@@ -175,8 +175,8 @@ GREY_SIDE = 28
 
 
 AUGMENTATION_REASONS = {
-    "none": "none, the recipe's: LeNet-5 was trained on the images as they are",
-    "cifar": "cifar, the recipe's: 4-pixel shifts and left-right flips (He et al. 2016, Sec. 4.2); a garment or a "
+    "none": "the recipe's: LeNet-5 was trained on the images as they are",
+    "cifar": "the recipe's: 4-pixel shifts and left-right flips (He et al. 2016, Sec. 4.2); a garment or a "
     "digit stays itself when shifted, and clothing when flipped",
 }
 
@@ -189,7 +189,7 @@ def mnist_family(spec, dataset, recipe):
     overrides = {"channels": 1}
     reasons = {"channels": "the images are grey: one channel in, as LeNet-5 takes MNIST"}
     reasons["data.augmentation"] = AUGMENTATION_REASONS.get(
-        augmentation, f"{augmentation}, the recipe's, on the 28x28 images resized to the recipe's input"
+        augmentation, "the recipe's, on the 28x28 images resized to the recipe's input"
     )
     if spec.input_shape[0] == GREY_SIDE + 4:
         overrides["data.pad"] = 2
@@ -200,13 +200,13 @@ def mnist_family(spec, dataset, recipe):
     elif spec.input_shape[0] != GREY_SIDE:
         reasons["image_size"] = f"the recipe's {spec.input_shape[0]}: the 28x28 images are resized to it"
     if recipe_normalization in ("unit", "lenet"):
-        reasons["data.normalization"] = f"{recipe_normalization}, the recipe's own (LeNet's inputs)"
+        reasons["data.normalization"] = "the recipe's own (LeNet's inputs)"
     else:
         stats = "fashion_mnist" if "fashion" in str(dataset).lower() else "mnist"
         overrides["data.normalization"] = stats
         reasons["data.normalization"] = (
-            f"{stats}: the training set's own mean and std, as the recipe's {recipe_normalization} statistics are "
-            "for colour images of another dataset"
+            f"the training set's own mean and std: the recipe's ({recipe_normalization}) are those of another "
+            "dataset's colour images"
         )
     return overrides, reasons
 
