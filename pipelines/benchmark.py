@@ -75,7 +75,7 @@ def main(argv=None):
     args = parse(argv)
     # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     from kerascnn.benchmark import Settings, report, run_benchmark
-    from kerascnn.training.atomic import write_atomic
+    from kerascnn.io import write_atomic
 
     jit = [{"auto": "auto", "true": True, "false": False}[value] for value in args.jit_compile]
     results = []

@@ -47,7 +47,7 @@ def main(argv=None):
     args = parse(argv)
     # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     from kerascnn.benchmark import backends
-    from kerascnn.training.atomic import write_atomic
+    from kerascnn.io import write_atomic
 
     workloads = {
         name: backends.model_workload(name, num_classes=args.num_classes, image_size=args.image_size)

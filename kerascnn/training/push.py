@@ -2,7 +2,7 @@
 
 A version is pushed only when blessed (TFX's evaluator blessing): its validation accuracy is not below that of
 the latest pushed version of the same model, unless forced. It is exported into a hidden temporary folder beside
-the versions and renamed into place (atomic.py), so a polling server never sees half a version; when two runs
+the versions and renamed into place (kerascnn/io.py), so a polling server never sees half a version; when two runs
 push the same model at once, the second rename finds its number taken and moves to the next one. Each version
 carries its metrics in `assets.extra/metrics.json`, and `<output-dir>/models.config` lists every model for
 `tensorflow_model_server --model_config_file`.
@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
 from kerascnn.errors import write_error
-from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries, write_atomic
+from kerascnn.io import atomic_folder, publish, remove_stale_temporaries, write_atomic
 from kerascnn.training.callbacks import weights_are_finite
 from kerascnn.training.dense_export import write_segmentation_saved_model
 from kerascnn.training.export import serving_model, write_metrics, write_saved_model

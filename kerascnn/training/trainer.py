@@ -14,7 +14,7 @@ import keras
 from kerascnn.analysis.callbacks import FilterImagesCallback
 from kerascnn.data import eval_transform, make_datasets, steps_per_epoch
 from kerascnn.errors import UserError
-from kerascnn.training.atomic import write_atomic
+from kerascnn.io import write_atomic
 from kerascnn.training.callbacks import (
     BestWeights,
     Checkpointing,
