@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import keras
 
+from kerascnn import weights as weights_lib
 from kerascnn.errors import UserError
 
 
@@ -183,13 +184,12 @@ def get_model(name, *, weights=None, num_classes=None, input_shape=None, include
     num_classes = spec.num_classes if num_classes is None else num_classes
     if weights is None:
         return spec.builder(num_classes=num_classes, input_shape=input_shape, include_top=include_top, **options)
-    from kerascnn import weights as weights_lib
-
     try:
-        options = {**weights_lib.build_options(spec.name, weights), **options}
+        graph = weights_lib.onnx_graph(spec.name, weights)  # read once: for the options it fixes and its weights
+        options = {**weights_lib.build_options(graph), **options}
         model = spec.builder(num_classes=num_classes, input_shape=input_shape, include_top=include_top, **options)
         weights_lib.load_weights(
-            model, spec.name, weights, head=include_top and num_classes == weights_lib.IMAGENET_CLASSES
+            model, spec.name, weights, head=include_top and num_classes == weights_lib.IMAGENET_CLASSES, graph=graph
         )
     except UserError as error:
         error.field = error.field or "weights"  # every mistake here is about the weights given
