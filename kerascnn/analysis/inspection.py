@@ -16,7 +16,6 @@ import keras
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-import kerascnn
 from kerascnn.analysis.equivariance import equivariance_error, translation_invariance
 from kerascnn.analysis.grids import feature_map_grid, feature_maps, filter_grid, first_conv
 from kerascnn.analysis.mask_shift import mask_shift_agreement, plot_mask_shift
@@ -149,7 +148,7 @@ def mask_shift_picture(model, images, directory, max_shift):
     """mask_shift.png: the agreement of the mask of shifted inputs with the shifted mask, by shift, the multiples
     of the model's output stride marked (when the registry knows it)."""
     try:
-        stride = kerascnn.model_spec(model.name).output_stride
+        stride = model_spec(model.name).output_stride
     except ValueError:  # a model of a file: its stride is not known
         stride = None
     try:

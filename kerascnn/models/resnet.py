@@ -25,7 +25,7 @@ from keras import layers
 
 from kerascnn.layers import BatchNormalization, ResidualBlock
 from kerascnn.models.heads import classifier_head, finish
-from kerascnn.registry import register_model
+from kerascnn.models.spec import register_model
 
 # depth: (bottleneck blocks, blocks per stage)
 IMAGENET_SPECS = {

@@ -15,17 +15,15 @@ import typing
 from dataclasses import dataclass, field
 
 from kerascnn import weights as weights_lib
+
+# The choices of `precision`, `strategy` (kerascnn.training.devices says what each does) and `serving_precision`
+# (kerascnn.training.export.serving_model), written once in kerascnn/choices.py for the command line too.
+from kerascnn.choices import PRECISIONS, SERVING_PRECISIONS, STRATEGIES  # noqa: F401
 from kerascnn.data.config import DataConfig
 from kerascnn.data.recipes import MASK_RECIPES, RECIPES
 from kerascnn.errors import UserError
 from kerascnn.registry import checked_model, list_models
 from kerascnn.training.recipes import FAMILY_RECIPES, FINE_TUNE, MODEL_RECIPES, SHAPES_DEMO, SHAPES_DEMOS
-
-# The choices of `precision` and `strategy` (kerascnn.training.devices says what each does).
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-# The choices of `serving_precision` (kerascnn.training.export.serving_model says what each does).
-SERVING_PRECISIONS = ("float32", "bfloat16")
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
 @dataclass

@@ -32,7 +32,7 @@ import tensorflow as tf
 from PIL import Image
 from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
-import kerascnn
+from kerascnn import registry
 from kerascnn import weights as weights_lib
 from kerascnn.analysis.folding import fold_batch_norms
 from kerascnn.data import serving_limits, serving_transform, serving_transform_bytes
@@ -225,7 +225,7 @@ def push_pretrained(config, *, log=print):
     size = config.image_size or spec.input_shape[0]
     input_shape = (size, size, config.channels or spec.input_shape[2])
     options = {**config.model_options, "aux_classifiers": False} if spec.family == "googlenet" else config.model_options
-    pretrained = kerascnn.get_model(config.model, weights=config.weights, input_shape=input_shape, **options)
+    pretrained = registry.get_model(config.model, weights=config.weights, input_shape=input_shape, **options)
     log(f"{config.model} with {config.weights} weights ({config.data.normalization} preprocessing).")
     model = serving_model(pretrained, config, num_classes=pretrained.output_shape[-1], input_shape=input_shape)
 

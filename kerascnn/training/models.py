@@ -3,7 +3,7 @@
 import keras
 import tensorflow as tf
 
-import kerascnn
+from kerascnn import registry
 from kerascnn.compat import FirstReplicaBuild
 from kerascnn.data.dense import mirror_pad
 from kerascnn.policy import dtype_policy
@@ -102,14 +102,14 @@ def build_model(config, *, num_classes, input_shape, precision, options=None, pr
     """The registry's model for `config`, as the trainer trains it (GoogLeNet with its auxiliary heads); with
     `pretrained`, the config's weights loaded (the layers they leave new are listed in `model.new_layers`)."""
     options = {**config.model_options, **(options or {})}
-    margin = kerascnn.model_spec(config.model).output_margin
+    margin = registry.model_spec(config.model).output_margin
     if pretrained and config.weights:
         options["weights"] = config.weights
     # The wrapper is built under the policy too: Keras adds loss scaling when the model's own policy is
     # mixed_float16.
     with dtype_policy(precision):
         padded = (input_shape[0] + 2 * margin, input_shape[1] + 2 * margin, input_shape[2])
-        model = kerascnn.get_model(config.model, num_classes=num_classes, input_shape=padded, **options)
+        model = registry.get_model(config.model, num_classes=num_classes, input_shape=padded, **options)
         new_layers = tuple(getattr(model, "new_layers", ()))
         if margin:
             # The one place a run's images (training, evaluation, export) are mirror-padded for a model with an
