@@ -12,6 +12,7 @@ pipeline's images per second for each source, the time from start to the first t
 import shlex
 import sys
 
+from kerascnn.choices import PRECISIONS, SERVING_PRECISIONS
 from pipelines.cli import ArgumentParser, run
 
 
@@ -26,7 +27,7 @@ def parse(argv):
         "--precision",
         nargs="+",
         default=["auto"],
-        choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
+        choices=PRECISIONS,
         help="several are timed side by side",
     )
     parser.add_argument(
@@ -51,7 +52,7 @@ def parse(argv):
         "--serving-precision",
         nargs="+",
         default=["float32"],
-        choices=("float32", "bfloat16"),
+        choices=SERVING_PRECISIONS,
         help="with --serving: our export in each of these (pipelines.train --serving-precision), side by side",
     )
     parser.add_argument("--steps", type=int, default=3, help="timed steps in each repetition")

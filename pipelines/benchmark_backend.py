@@ -11,7 +11,10 @@ alternation. For the whole pipeline on TensorFlow, beside keras.applications, us
 import shlex
 import sys
 
+from kerascnn.choices import PRECISIONS
 from pipelines.cli import ArgumentParser, run
+
+FIXED_PRECISIONS = tuple(p for p in PRECISIONS if p != "auto")  # each timed as itself
 
 
 def parse(argv):
@@ -21,8 +24,8 @@ def parse(argv):
     parser.add_argument(
         "--precision",
         nargs="+",
-        default=["float32", "mixed_float16", "mixed_bfloat16"],
-        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        default=list(FIXED_PRECISIONS),
+        choices=FIXED_PRECISIONS,
         help="timed in alternation",
     )
     parser.add_argument("--batch-size", type=int, default=32)

@@ -39,6 +39,17 @@ def overrides(args):
     return flags.overrides(args, flags.TRAIN)
 
 
+def sources(args):
+    """Where the config's values come from: the flags and --set items the user typed, the recipe for the rest."""
+    typed = {field: flags.spelled(flags.TRAIN, field, value) for field, value in overrides(args).items()}
+    if getattr(args, "dataset", None) is not None:
+        typed["data.dataset"] = f"--dataset {args.dataset}"
+    typed.update({item.partition("=")[0].strip(): f"--set {item}" for item in args.set})
+    given = "; ".join(f"{field} from {how}" for field, how in typed.items())
+    recipe = "every value from the model's recipe (kerascnn/training/recipes.py) and the config's defaults"
+    return f"Values: {given}; every other value from the model's recipe." if given else f"Values: {recipe}."
+
+
 def main(argv=None):
     args = parse(argv)
     # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
@@ -57,11 +68,13 @@ def main(argv=None):
         return 0
     if args.cpu_devices:
         split_cpu(args.cpu_devices)
-    config = config_lib.resolve(args.model, dataset=args.dataset, overrides=overrides(args), sets=args.set)
+    dataset = getattr(args, "dataset", None)  # a flag not typed is not in args: the recipe decides it
+    config = config_lib.resolve(args.model, dataset=dataset, overrides=overrides(args), sets=args.set)
     if args.show_config:
         if config.weights:
             reasons = "\n".join(f"  {key}: {why}" for key, why in FINE_TUNE_REASONS.items())
             print(f"Fine-tuning recipe (from --weights {config.weights}), and why:\n{reasons}", file=sys.stderr)
+        print(sources(args), file=sys.stderr)
         print(json.dumps(config_lib.to_dict(config), indent=2, default=str))
         return 0
 
