@@ -28,9 +28,9 @@ def parse(argv):
         choices=FIXED_PRECISIONS,
         help="timed in alternation",
     )
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32, help="images in each timed step")
     parser.add_argument("--image-size", type=int, help="default: each model's paper input")
-    parser.add_argument("--num-classes", type=int, default=1000)
+    parser.add_argument("--num-classes", type=int, default=1000, help="classes of the models' heads")
     parser.add_argument("--steps", type=int, default=10, help="timed steps in each repetition")
     parser.add_argument("--warmup", type=int, default=3, help="uncounted steps after the first (which compiles)")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions (median and spread over them)")

@@ -59,7 +59,7 @@ def main(argv=None):
     from kerascnn.training import runs, trainer
     from kerascnn.training.callbacks import TrainingStopped
     from kerascnn.training.devices import split_cpu
-    from kerascnn.training.evaluate import evaluate
+    from kerascnn.training.evaluate import evaluate, shown
     from kerascnn.training.push import deliver
     from kerascnn.training.recipes import FINE_TUNE_REASONS
 
@@ -95,7 +95,8 @@ def main(argv=None):
     metrics = evaluate(run_, model, splits)  # on every worker of a cluster: its steps are collective
     if not run_.chief:
         return 0
-    print("Validation: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items() if k.startswith("val_")))
+    names = shown(metrics, splits.num_classes)  # no top-5 for five classes or fewer: it is 1 by definition
+    print("Validation: " + ", ".join(f"{name} {metrics['val_' + name]:.4f}" for name in names))
     if "class_iou" in metrics:
         print("IoU per class: " + ", ".join(f"{name} {iou:.4f}" for name, iou in metrics["class_iou"].items()))
     pushed, reason = deliver(run_, model, splits, metrics)

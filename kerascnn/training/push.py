@@ -172,7 +172,9 @@ def deliver(run, model, splits, metrics, *, log=print):
         "serving_precision": precision,
         "weights_sha256": digest,
         "weights": config.weights,  # the pretrained weights it started from (None: trained from scratch)
-        **({"task": run.task, "shapes_per_image": config.data.shapes_per_image} if dense else {}),
+        **({"task": run.task} if dense else {}),
+        # the shapes' generator setting, which pipelines.evaluate regenerates them with: a folder has none
+        **({"shapes_per_image": config.data.shapes_per_image} if dense and config.data.dataset == "shapes" else {}),
     }
     with progress:
         pushed = push(config.output_dir, config.model, write, {**metrics, **about})
