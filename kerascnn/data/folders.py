@@ -177,7 +177,7 @@ def _drop_empty_classes(train, val, class_names, train_root, bad, policy):
         bad.add(train_root / name, "class folder without usable images: class left out")
     kept = [name for name in class_names if name not in empty]
     relabel = {class_names.index(name): new for new, name in enumerate(kept)}
-    keep = lambda files: [(p, relabel[label]) for p, label in files if label in relabel]  # noqa: E731
+    keep = lambda files: [(p, relabel[label]) for p, label in files if label in relabel]
     return keep(train), keep(val), kept
 
 

@@ -29,13 +29,11 @@ def to_channels(images, channels):
 
 
 def _convert(x, have, channels):
-    color = lambda: x[..., :3]  # noqa: E731
-    gray = lambda: x[..., :1]  # noqa: E731  (the first channel of gray or gray+alpha)
+    color = lambda: x[..., :3]
+    gray = lambda: x[..., :1]  # the first channel of gray or gray+alpha
     if channels == 1:
-        luma = (
-            lambda: tf.cast(  # noqa: E731
-                tf.round(sum(w * tf.cast(x[..., i : i + 1], tf.float32) for i, w in enumerate(LUMA))), tf.uint8
-            )
+        luma = lambda: tf.cast(
+            tf.round(sum(w * tf.cast(x[..., i : i + 1], tf.float32) for i, w in enumerate(LUMA))), tf.uint8
         )
         return _choose(have >= 3, luma, gray)
     if channels == 3:

@@ -91,7 +91,7 @@ class MirrorPad2D(keras.layers.Layer):
         return mirror_pad(images, self.margin)
 
     def compute_output_shape(self, input_shape):
-        grow = lambda side: None if side is None else side + 2 * self.margin  # noqa: E731
+        grow = lambda side: None if side is None else side + 2 * self.margin
         return (input_shape[0], grow(input_shape[1]), grow(input_shape[2]), input_shape[3])
 
     def get_config(self):

@@ -92,8 +92,8 @@ def conv_node(node, a, tensors):
     """A graph's Conv as a step; its weights as thunks (kernel, bias or None)."""
     name = node.name or node.output[0]
     shape = tensors.shape(node.input[1])
-    kernel = lambda: tensors[node.input[1]]  # noqa: E731
-    bias = lambda: tensors[node.input[2]] if len(node.input) > 2 and node.input[2] else None  # noqa: E731
+    kernel = lambda: tensors[node.input[1]]
+    bias = lambda: tensors[node.input[2]] if len(node.input) > 2 and node.input[2] else None
     if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
         raise UserError(f"ONNX node {name}: auto_pad is not supported; export with explicit pads.")
     attrs = {
