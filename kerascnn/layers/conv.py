@@ -157,38 +157,10 @@ class DilatedConv2D(Convolution2D):
             move between the two.
     """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size,
-        strides=1,
-        dilation_rate=1,
-        padding="valid",
-        groups=1,
-        activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        **kwargs,
-    ):
+    def __init__(self, filters, kernel_size, strides=1, dilation_rate=1, padding="valid", groups=1, **kwargs):
         if filters % groups:
             raise ValueError(f"filters ({filters}) must be divisible by groups ({groups}).")
-        super().__init__(
-            filters,
-            kernel_size,
-            strides=strides,
-            dilation_rate=dilation_rate,
-            padding=padding,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            **kwargs,
-        )
+        super().__init__(filters, kernel_size, strides=strides, dilation_rate=dilation_rate, padding=padding, **kwargs)
         self.groups = groups
 
     def kernel_shape(self, channels):

@@ -48,35 +48,9 @@ class TransposedConv2D(Convolution2D):
     """
 
     def __init__(
-        self,
-        filters,
-        kernel_size,
-        strides=1,
-        padding="valid",
-        output_padding=None,
-        dilation_rate=1,
-        activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        **kwargs,
+        self, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1, **kwargs
     ):
-        super().__init__(
-            filters,
-            kernel_size,
-            strides=strides,
-            dilation_rate=dilation_rate,
-            padding=padding,
-            activation=activation,
-            use_bias=use_bias,
-            kernel_initializer=kernel_initializer,
-            bias_initializer=bias_initializer,
-            kernel_regularizer=kernel_regularizer,
-            bias_regularizer=bias_regularizer,
-            **kwargs,
-        )
+        super().__init__(filters, kernel_size, strides=strides, dilation_rate=dilation_rate, padding=padding, **kwargs)
         if self.padding == "full":
             raise ValueError('padding must be "valid", "same", an int >= 0 or a pair of them, got "full".')
         if output_padding is not None:
