@@ -427,7 +427,7 @@ def spelled(pipeline, field, value=None):
             return row.flag
     if field in SETTING_FLAGS.get(pipeline, {}):
         flag = SETTING_FLAGS[pipeline][field]
-        return flag if value is None else f"{flag} {value}"
+        return flag if value in (None, "True") else f"{flag} {value}"  # name=True: a switch
     if pipeline in (TRAIN, TUNE) and field not in {row.field for row in FLAGS if not row.config}:
         return f"--set {field}" if value is None else f"--set {field}={value}"
     return None

@@ -169,15 +169,7 @@ def _fit_from(run, model, splits, store, state, steps, log, *, until, phase="ful
     verbose = 1 if sys.stdout.isatty() else 2
     with StopSignals() as stop:
         while epoch < until:
-            train, val = make_datasets(
-                splits,
-                image_size=run.input_shape[0],
-                channels=run.input_shape[2],
-                batch_size=run.global_batch,
-                config=config.data,
-                seed=config.seed,
-                initial_epoch=epoch,
-            )
+            train, val = run_datasets(run, splits, initial_epoch=epoch)
             if step:
                 train = train.skip(step)  # the stream is deterministic: these are the batches already trained on
             elif epoch == 0 and run.chief:
@@ -237,6 +229,20 @@ def _writers(run, splits):
         image = eval_transform(image, run.input_shape[0], run.input_shape[2], config.data)
         callbacks.append(FilterImagesCallback(str(logs / "filters"), image.numpy()))
     return callbacks
+
+
+def run_datasets(run, splits, *, initial_epoch):
+    """The (train, validation) datasets of `run` from `splits`, the training one resumed at `initial_epoch`'s
+    shuffle: the run's input size and channels, its global batch, its data config and seed."""
+    return make_datasets(
+        splits,
+        image_size=run.input_shape[0],
+        channels=run.input_shape[2],
+        batch_size=run.global_batch,
+        config=run.config.data,
+        seed=run.config.seed,
+        initial_epoch=initial_epoch,
+    )
 
 
 def load_best(run, model):
