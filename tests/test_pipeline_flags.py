@@ -143,3 +143,12 @@ def test_help_comes_before_tensorflow_and_kerascnn():
     assert result.returncode == 0, result.stderr
     # Only the package's light top level and its choices: no Keras, no registry, no model.
     assert result.stdout.splitlines() == [f"{name} True" for name in names] + ["['kerascnn', 'kerascnn.choices']"]
+
+
+def test_show_config_says_where_the_values_came_from():
+    args = train.parse(["lenet5", "--epochs", "3", "--no-push", "--set", "optimizer.momentum=0.8"])
+    assert train.sources(args) == (
+        "Values: epochs from --epochs 3; push from --no-push; optimizer.momentum from --set optimizer.momentum=0.8; "
+        "every other value from the model's recipe."
+    )
+    assert "every value from the model's recipe" in train.sources(train.parse(["lenet5"]))
