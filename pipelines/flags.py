@@ -104,10 +104,10 @@ FLAGS = (
     Flag(
         flag="--dataset",
         field="data.dataset",
-        help="shapes (the default: embedded, offline), a tensorflow-datasets name, or a folder of class folders (for "
-        "a segmentation model: shapes with masks, oxford_iiit_pet, or a folder of images and masks). On shapes the "
-        "run is sized as a demo (classifiers: 5 epochs, Adam 1e-4; segmentation: 64x64 inputs, the backbone at 1/8 "
-        "width, 18 epochs of batch 8, Adam 1e-3 with warm-up and cosine decay)" + SHOWN,
+        help="shapes (embedded, offline), a tensorflow-datasets name, or a folder of class folders (for a "
+        "segmentation model: shapes with masks, oxford_iiit_pet, or a folder of images and masks). On shapes the run "
+        "is sized as a demo (classifiers: 5 epochs, Adam 1e-4; segmentation: 64x64 inputs, the backbone at 1/8 "
+        "width, 18 epochs of batch 8, Adam 1e-3 with warm-up and cosine decay" + SHOWN + ") (default: shapes)",
         group="data",
         type=str,
         differs={TUNE: {"help": "shapes (the default), a tensorflow-datasets name, or a folder (as pipelines.train)"}},
@@ -237,7 +237,7 @@ FLAGS = (
     Flag(
         flag="--output-dir",
         field="output_dir",
-        help="where versions are pushed (default: the recipe's, saved_models)",
+        help="where versions are pushed (default: saved_models)",
         group="outputs",
         type=str,
         pipelines=(TRAIN, TUNE, EXPORT),
