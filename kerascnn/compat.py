@@ -1,4 +1,5 @@
-"""Every use of a Keras or keras-tuner internal, in one place, each with why there is no public way.
+"""Every use of a Keras or keras-tuner internal, and every way around a TensorFlow defect, in one place, each with
+why there is no public way.
 
 Written against keras 3.15.1 and keras-tuner 1.4.8 (pyproject.toml bounds both below their next major version).
 `check()` tries each internal and raises one error naming the one an upgrade removed or renamed, with what it was
@@ -75,6 +76,18 @@ def relu_replaced(relu):
         yield
     finally:
         backend.nn.relu = original
+
+
+# --- TensorFlow 2.21: strided 1-wide convolutions on CPU (kerascnn.layers.conv) ------------------------------
+# oneDNN's input gradient of a strided convolution whose kernel is 1 wide corrupts the heap on some small maps
+# on CPU (e.g. 24x24x8 -> 16 filters, TF 2.21). Such a convolution reads every s-th pixel, so reading those first
+# and convolving with stride 1 is the same function and never calls that kernel.
+
+
+def pointwise_read_strides(kernel_size, strides):
+    """The strides at which a convolution of `kernel_size` and `strides` reads its input before convolving: its
+    stride on each axis where the kernel is 1 wide, 1 elsewhere. The convolution then keeps strides / these."""
+    return tuple(s if n == 1 else 1 for n, s in zip(kernel_size, strides))
 
 
 # --- keras-tuner (kerascnn.tuning) -----------------------------------------------------------------------------

@@ -1,118 +1,22 @@
 """One registry behind `kerascnn.get_model` and `kerascnn.list_models`.
 
-Each family module registers its variants from its own table; the CLI, the tuner, the benchmark and the tests
+Each family module registers its variants from its own table (into kerascnn/models/spec.py's; importing this
+module imports the zoo); the CLI, the tuner, the benchmark and the tests
 all build models through `get_model`, so a model added here is available everywhere.
 """
 
 import difflib
 import fnmatch
-from collections.abc import Callable
-from dataclasses import dataclass, field
 
-import keras
-
+import kerascnn.models  # noqa: F401  (the family modules register the zoo)
+from kerascnn import weights as weights_lib
 from kerascnn.errors import UserError
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What the registry knows of a model before building it."""
-
-    name: str
-    builder: Callable[..., keras.Model]
-    input_shape: tuple[int, int, int]  # the paper's input
-    min_size: int  # the smallest input side at which the model builds, with any of its switches
-    family: str
-    aliases: tuple[str, ...] = ()
-    defaults: dict = field(default_factory=dict)  # the variant's own switches, passed to the builder
-    # "classification": [batch, num_classes] probabilities; "segmentation": [batch, height, width, num_classes]
-    # probabilities at the input's size. The pipelines pick their data, losses and metrics by this field.
-    task: str = "classification"
-    # Input pixels between neighbouring units of the coarsest feature map a prediction depends on: shifting the
-    # input by a multiple of it shifts a dense model's output by the same amount (away from the borders). None
-    # where the registry does not state it.
-    output_stride: int | None = None
-    # Pixels a segmentation model's output loses on each side of its input (U-Net's valid convolutions: 92, so
-    # 572 -> 388); 0 where the output has the input's size. The output's pixel y is the input's y + output_margin.
-    output_margin: int = 0
-    num_classes: int = 1000  # what get_model builds without num_classes: the paper's, for the dense models
-    # input side -> the valid input sides nearest it (only itself when valid), for a model that takes only some
-    # sizes (U-Net: 16n + 60); None where every side from min_size on is valid.
-    valid_sizes: Callable[[int], tuple[int, ...]] | None = (
-        None  # what get_model builds without num_classes: the paper's, for the dense models
-    )
-
-    def output_size(self, size):
-        """The height (or width) of a segmentation model's output for an input of that height (or width)."""
-        return None if size is None else size - 2 * self.output_margin
-
-    @property
-    def image_size(self):
-        """The pipelines' default image side: the paper's input, less the margin a model with one gets back by
-        mirror-padding (U-Net: 388, padded to the paper's 572 tile)."""
-        return self.output_size(self.input_shape[0])
-
-    def image_sizes(self, size):
-        """The image sides nearest `size` that the pipelines can feed (only `size` where it is one): mirror-padded
-        by output_margin a side, a valid input."""
-        padded = size + 2 * self.output_margin
-        nearest = self.valid_sizes(padded) if self.valid_sizes else ((padded,) if size >= self.min_image_size else ())
-        return tuple(v - 2 * self.output_margin for v in nearest if v - 2 * self.output_margin >= 1)
-
-    @property
-    def min_image_size(self):
-        """The smallest image side the pipelines can feed (before any mirror padding)."""
-        return max(1, self.min_size - 2 * self.output_margin)
-
-
-_MODELS: dict[str, ModelSpec] = {}
-_ALIASES: dict[str, str] = {}
-
-
-TASKS = ("classification", "segmentation")
-
-
-def register_model(
-    name,
-    builder,
-    *,
-    input_shape,
-    min_size,
-    family,
-    aliases=(),
-    task="classification",
-    output_stride=None,
-    output_margin=0,
-    num_classes=1000,
-    valid_sizes=None,
-    **defaults,
-):
-    """Registers `builder(**defaults, **kwargs)` under `name` (and its aliases), for a task in TASKS."""
-    for key in (name, *aliases):
-        if key in _MODELS or key in _ALIASES:
-            raise ValueError(f"Model name {key!r} is registered twice.")
-    if task not in TASKS:
-        raise ValueError(f"task must be one of {TASKS}, got {task!r}.")
-    _MODELS[name] = ModelSpec(
-        name,
-        builder,
-        tuple(input_shape),
-        min_size,
-        family,
-        tuple(aliases),
-        defaults,
-        task=task,
-        output_stride=output_stride,
-        output_margin=output_margin,
-        num_classes=num_classes,
-        valid_sizes=valid_sizes,
-    )
-    _ALIASES.update({alias: name for alias in aliases})
+from kerascnn.models.spec import ALIASES, MODELS, TASKS, ModelSpec, register_model  # noqa: F401  (the table)
 
 
 def list_models(pattern="*", *, aliases=False):
     """Sorted names of the registered models that match an fnmatch `pattern` (e.g. "resnet*")."""
-    names = list(_MODELS) + (list(_ALIASES) if aliases else [])
+    names = list(MODELS) + (list(ALIASES) if aliases else [])
     return sorted(n for n in names if fnmatch.fnmatchcase(n, pattern.lower()))
 
 
@@ -120,10 +24,10 @@ def model_spec(name):
     """The `ModelSpec` of a model or alias; an unknown name raises ValueError naming the closest ones."""
     # "VGG-16", "vgg-16" and "vgg16_c" all name what they look like.
     for key in (name.lower(), name.lower().replace("-", ""), name.lower().replace("-", "_")):
-        key = _ALIASES.get(key, key)
-        if key in _MODELS:
-            return _MODELS[key]
-    close = difflib.get_close_matches(name.lower(), list(_MODELS) + list(_ALIASES), n=3, cutoff=0.5)
+        key = ALIASES.get(key, key)
+        if key in MODELS:
+            return MODELS[key]
+    close = difflib.get_close_matches(name.lower(), list(MODELS) + list(ALIASES), n=3, cutoff=0.5)
     hint = f"did you mean {', '.join(close)}?" if close else "see kerascnn.list_models()."
     raise ValueError(f"Unknown model {name!r}: {hint}")
 
@@ -183,13 +87,17 @@ def get_model(name, *, weights=None, num_classes=None, input_shape=None, include
     num_classes = spec.num_classes if num_classes is None else num_classes
     if weights is None:
         return spec.builder(num_classes=num_classes, input_shape=input_shape, include_top=include_top, **options)
-    from kerascnn import weights as weights_lib
-
     try:
-        options = {**weights_lib.build_options(spec.name, weights), **options}
+        graph = weights_lib.onnx_graph(spec.name, weights)  # read once: for the options it fixes and its weights
+        options = {**weights_lib.build_options(graph), **options}
         model = spec.builder(num_classes=num_classes, input_shape=input_shape, include_top=include_top, **options)
         weights_lib.load_weights(
-            model, spec.name, weights, head=include_top and num_classes == weights_lib.IMAGENET_CLASSES, options=options
+            model,
+            spec.name,
+            weights,
+            head=include_top and num_classes == weights_lib.IMAGENET_CLASSES,
+            options=options,
+            graph=graph,
         )
     except UserError as error:
         error.field = error.field or "weights"  # every mistake here is about the weights given

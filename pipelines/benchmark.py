@@ -13,6 +13,7 @@ pipeline's images per second for each source, the time from start to the first t
 import shlex
 import sys
 
+from kerascnn.choices import PRECISIONS, SERVING_PRECISIONS
 from pipelines.cli import ArgumentParser, run
 
 
@@ -27,7 +28,7 @@ def parse(argv):
         "--precision",
         nargs="+",
         default=["auto"],
-        choices=("auto", "float32", "mixed_float16", "mixed_bfloat16"),
+        choices=PRECISIONS,
         help="several are timed side by side",
     )
     parser.add_argument(
@@ -55,7 +56,7 @@ def parse(argv):
         "--serving-precision",
         nargs="+",
         default=["float32"],
-        choices=("float32", "bfloat16"),
+        choices=SERVING_PRECISIONS,
         help="with --serving: our export in each of these (pipelines.train --serving-precision), side by side",
     )
     parser.add_argument("--steps", type=int, default=3, help="timed steps in each repetition")
@@ -86,7 +87,7 @@ def main(argv=None):
     args = parse(argv)
     # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     from kerascnn.benchmark import Settings, report, run_benchmark
-    from kerascnn.training.atomic import write_atomic
+    from kerascnn.io import write_atomic
 
     if args.versus_keras:
         return versus_keras_main(args, argv)
@@ -124,7 +125,7 @@ def main(argv=None):
 def versus_keras_main(args, argv):
     from kerascnn.benchmark.machine import describe_machine
     from kerascnn.benchmark.versus_keras import markdown, versus_keras
-    from kerascnn.training.atomic import write_atomic
+    from kerascnn.io import write_atomic
 
     machine = describe_machine()
     where = f"{machine['cpu']} ({machine['cores']} cores), load average {machine['load_average'][0]} at the start"

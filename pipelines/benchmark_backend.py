@@ -11,7 +11,10 @@ alternation. For the whole pipeline on TensorFlow, beside keras.applications, us
 import shlex
 import sys
 
+from kerascnn.choices import PRECISIONS
 from pipelines.cli import ArgumentParser, run
+
+FIXED_PRECISIONS = tuple(p for p in PRECISIONS if p != "auto")  # each timed as itself
 
 
 def parse(argv):
@@ -21,13 +24,13 @@ def parse(argv):
     parser.add_argument(
         "--precision",
         nargs="+",
-        default=["float32", "mixed_float16", "mixed_bfloat16"],
-        choices=("float32", "mixed_float16", "mixed_bfloat16"),
+        default=list(FIXED_PRECISIONS),
+        choices=FIXED_PRECISIONS,
         help="timed in alternation",
     )
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=int, default=32, help="images in each timed step")
     parser.add_argument("--image-size", type=int, help="default: each model's paper input")
-    parser.add_argument("--num-classes", type=int, default=1000)
+    parser.add_argument("--num-classes", type=int, default=1000, help="classes of the models' heads")
     parser.add_argument("--steps", type=int, default=10, help="timed steps in each repetition")
     parser.add_argument("--warmup", type=int, default=3, help="uncounted steps after the first (which compiles)")
     parser.add_argument("--repeats", type=int, default=3, help="repetitions (median and spread over them)")
@@ -47,7 +50,7 @@ def main(argv=None):
     args = parse(argv)
     # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
     from kerascnn.benchmark import backends
-    from kerascnn.training.atomic import write_atomic
+    from kerascnn.io import write_atomic
 
     workloads = {
         name: backends.model_workload(name, num_classes=args.num_classes, image_size=args.image_size)

@@ -4,6 +4,7 @@ import argparse
 import errno
 import os
 import sys
+import tempfile
 
 from pipelines import flags
 
@@ -27,12 +28,58 @@ class ArgumentParser(argparse.ArgumentParser):
     """argparse, with a mistake reported as one line (not the usage block) and defaults shown in --help."""
 
     def __init__(self, *args, **kwargs):
+        description = kwargs.get("description")
+        if description and description.rstrip().endswith(":"):
+            # A module docstring's first paragraph leads into its examples; alone in --help it is a sentence.
+            kwargs["description"] = description.rstrip()[:-1] + "."
         kwargs.setdefault("formatter_class", _DefaultsFormatter)
         kwargs.setdefault("allow_abbrev", False)  # a mistyped flag is an error, not silently another flag
         super().__init__(*args, **kwargs)
 
     def error(self, message):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+    def parse_args(self, args=None, namespace=None):
+        parsed = super().parse_args(args, namespace)
+        import_tensorflow()  # after --help and the usage errors, which should not wait for it
+        return parsed
+
+
+# TensorFlow's C++ libraries log their start-up (no CUDA driver, the CPU's instructions) before they read
+# TF_CPP_MIN_LOG_LEVEL, once for each of the two libraries that load: every pipeline printed these lines twice
+# whatever the level. Glog's severities, lowest first, as TF_CPP_MIN_LOG_LEVEL counts them.
+_SEVERITIES = "IWEF"
+_ABSL_NOTICE = "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR"
+
+
+def import_tensorflow():
+    """Imports TensorFlow, holding back its C++ start-up lines below TF_CPP_MIN_LOG_LEVEL (and absl's notice that
+    precedes them); every other line it writes to stderr is passed on, in order."""
+    if "tensorflow" in sys.modules:
+        return
+    level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0") or 0)
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as held:
+        os.dup2(held.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+            held.seek(0)
+            lines = held.read().decode(errors="replace").splitlines(keepends=True)
+            sys.stderr.write("".join(line for line in lines if not _startup_line(line, level)))
+            sys.stderr.flush()
+
+
+def _startup_line(line, level):
+    """Whether `line` is glog's (e.g. "I0000 00:00:1796 cudart_stub.cc:31] ...") below `level`, or absl's notice."""
+    if line.rstrip("\n") == _ABSL_NOTICE:
+        return level > 0
+    head, _, rest = line.partition(" ")
+    glog = len(head) == 5 and head[0] in _SEVERITIES and head[1:].isdigit() and rest[:6].count(":") == 2
+    return glog and "] " in rest and _SEVERITIES.index(head[0]) < level
 
 
 def fail(message, code=EXIT_USAGE):

@@ -19,7 +19,7 @@ def parse(argv):
     parser.add_argument("--dataset", help="default: the dataset the version was trained on")
     parser.add_argument("--data-dir", help="tensorflow-datasets' data directory")
     parser.add_argument("--image-size", type=int, help="size of the shapes images (default: the model's input)")
-    parser.add_argument("--batch-size", type=int, default=32, help="images a request (default 32)")
+    parser.add_argument("--batch-size", type=int, default=32, help="images in each batch sent to the model")
     parser.add_argument(
         "--split", choices=("val", "test"), default="val", help="the validation split (default) or the test split"
     )
@@ -34,7 +34,7 @@ def main(argv=None):
     from kerascnn.data import DataConfig, load_splits
     from kerascnn.errors import UserError
     from kerascnn.training.config import apply
-    from kerascnn.training.evaluate import evaluate_saved_model
+    from kerascnn.training.evaluate import evaluate_saved_model, shown
     from kerascnn.training.push import versions
     from kerascnn.training.segmentation import SCORES
 
@@ -64,7 +64,8 @@ def main(argv=None):
         print(json.dumps(metrics, indent=2))
     else:
         print(f"{path} on the {args.split} split of {splits.source}:")
-        names = SCORES if task == "segmentation" else ("accuracy", "top5_accuracy", "error", "top5_error", "loss")
+        names = ("accuracy", "top5_accuracy", "error", "top5_error", "loss")
+        names = SCORES if task == "segmentation" else [n for n in names if n in shown(metrics, splits.num_classes)]
         for name in names:
             print(f"  {name:{22 if task == 'segmentation' else 15}s} {metrics[f'{args.split}_{name}']:.4f}")
         for name, iou in metrics.get("class_iou", {}).items():

@@ -14,12 +14,9 @@ from pipelines.cli import ArgumentParser, run
 def parse(argv):
     parser = ArgumentParser(prog="python -m pipelines.export", description=__doc__.split("\n\n")[0])
     parser.add_argument("model", help="a model with published weights, e.g. resnet50, vgg16, alexnet, googlenet")
-    groups = {title: parser.add_argument_group(title) for title in ("training", "outputs")}
+    groups = {title: parser.add_argument_group(title) for title in ("model", "outputs")}
     flags.add_flags(parser, flags.EXPORT, groups)
-    args = parser.parse_args(argv)
-    if not args.weights:
-        parser.error("--weights is required: imagenet or a weights file")
-    return args
+    return parser.parse_args(argv)
 
 
 def main(argv=None):

@@ -1,323 +1,353 @@
-"""The command line's one table of (config field, flag, help), for pipelines.train and pipelines.tune.
+"""The command line's one table of flags, for the pipelines whose parsers it builds: train, tune and export.
 
 The library speaks of config fields (`batch_size`, `data.on_bad_image`); only this module knows the flags a user
-types. It adds the flags to a parser, turns the flags given into config fields (`overrides`), a trial's fields
-back into a `pipelines.train` command line (`train_argv`), and an error's fields into the flags the user typed
-(`speak`). Importing it loads nothing but the standard library, so that `--help` stays instant.
+types. It adds the flags to a parser, turns the flags given into config fields (`overrides`: a flag not typed
+is left out, so the model's recipe is the one source of defaults), a trial's fields back into a
+`pipelines.train` command line (`train_argv`), and an error's field into the flag (`speak`). Importing it loads
+nothing heavy (kerascnn.choices imports nothing), so that `--help` stays instant.
 """
 
 import argparse
 import dataclasses
-import re
 
-# The command line's copy of kerascnn.training.config.PRECISIONS, SERVING_PRECISIONS and STRATEGIES: a copy
-# because importing the library loads TensorFlow, seconds that `--help` should not wait; tests/test_pipeline_flags.py
-# keeps them equal.
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-SERVING_PRECISIONS = ("float32", "bfloat16")
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
-TRAIN, TUNE, BENCHMARK, BACKEND, INSPECT = "train", "tune", "benchmark", "benchmark_backend", "inspect"
-EXPORT = "export"
-RECIPE = "the model's recipe (--show-config prints it)"
+from kerascnn.choices import OBJECTIVES, PRECISIONS, SERVING_PRECISIONS, STRATEGIES, TRIAL_STRATEGIES, TUNERS
+
+TRAIN, TUNE, EXPORT = "train", "tune", "export"
+BENCHMARK, BACKEND, INSPECT = "benchmark", "benchmark_backend", "inspect"
+RECIPE = "default: the model's recipe"
+SHOWN = " (--show-config prints it)"
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, kw_only=True)
 class Flag:
+    """One flag: what it sets and how it reads in each pipeline's --help."""
+
     flag: str
     field: str  # the config field it sets, or the pipeline's own setting (config=False)
-    help: str | None = None
+    help: str
     group: str = "training"
     type: object = None  # int, float, str; None: a switch, which sets `field` to `value`
     value: object = True
-    default: object = None
     choices: tuple | None = None
     exclusive: str | None = None  # flags of one mutually exclusive group share this name
     pipelines: tuple = (TRAIN, TUNE)
-    config: bool = True  # False: a setting of the pipeline, not of the run's config
+    config: bool = True  # False: a setting of the pipeline, read from its args, not a field of the run's config
+    default: object = None  # only for a pipeline's own setting: a config field's default is the recipe's
+    required: bool = False
     metavar: str | None = None
-    tune: dict = dataclasses.field(default_factory=dict)  # what differs in pipelines.tune (help, choices, group)
+    differs: dict = dataclasses.field(default_factory=dict)  # pipeline -> {attribute: what it is there}
 
     def get(self, name, pipeline):
-        return self.tune.get(name, getattr(self, name)) if pipeline == TUNE else getattr(self, name)
+        return self.differs.get(pipeline, {}).get(name, getattr(self, name))
 
 
 # One row per flag, in --help order within each group.
 FLAGS = (
     Flag(
-        "--tuner",
-        "tuner",
-        None,
-        "search",
-        str,
+        flag="--tuner",
+        field="tuner",
+        help="keras-tuner's search: random, Bayesian optimisation or Hyperband",
+        group="search",
+        type=str,
         default="random",
-        choices=("random", "bayesian", "hyperband"),
+        choices=TUNERS,
         pipelines=(TUNE,),
         config=False,
     ),
     Flag(
-        "--max-trials",
-        "max_trials",
-        "trials at most (default: 10; Hyperband: as many as its brackets hold)",
-        "search",
-        int,
+        flag="--max-trials",
+        field="max_trials",
+        help="trials at most (default: 10; Hyperband: as many as its brackets hold)",
+        group="search",
+        type=int,
         pipelines=(TUNE,),
         config=False,
     ),
     Flag(
-        "--objective",
-        "objective",
-        None,
-        "search",
-        str,
+        flag="--objective",
+        field="objective",
+        help="the metric the search optimises (losses are minimised, accuracies maximised)",
+        group="search",
+        type=str,
         default="val_accuracy",
+        choices=OBJECTIVES,
         pipelines=(TUNE,),
         config=False,
-        choices=("val_accuracy", "val_loss", "val_top5_accuracy", "accuracy", "loss", "top5_accuracy"),
     ),
     Flag(
-        "--search-space",
-        "search_space",
-        "a JSON or YAML file of config fields and ranges (default: the family's; README)",
-        "search",
-        str,
+        flag="--search-space",
+        field="search_space",
+        help="a JSON or YAML file of config fields and ranges (default: the family's; README)",
+        group="search",
+        type=str,
         pipelines=(TUNE,),
         config=False,
         metavar="FILE",
     ),
     Flag(
-        "--tune-dir",
-        "tune_dir",
-        "the search's folder (default: runs/tune/<model>-<dataset>-<tuner>)",
-        "search",
-        str,
+        flag="--tune-dir",
+        field="tune_dir",
+        help="the search's folder (default: runs/tune/<model>-<dataset>-<tuner>)",
+        group="search",
+        type=str,
         pipelines=(TUNE,),
         config=False,
     ),
     Flag(
-        "--overwrite",
-        "overwrite",
-        "start afresh instead of resuming the search",
-        "search",
+        flag="--overwrite",
+        field="overwrite",
+        help="start afresh instead of resuming the search",
+        group="search",
         pipelines=(TUNE,),
         config=False,
     ),
     Flag(
-        "--dataset",
-        "data.dataset",
-        "shapes (embedded, offline), a tensorflow-datasets name, or a folder of class folders (for a segmentation "
-        "model: shapes with masks, oxford_iiit_pet, or a folder of images and masks). On shapes the run is sized "
-        "as a demo (classifiers: 5 epochs, Adam 1e-4; segmentation: 64x64 inputs, the backbone at 1/8 width, 18 "
-        "epochs of batch 8, Adam 1e-3 with warm-up and cosine decay; --show-config prints it)",
-        "data",
-        str,
-        default="shapes",
+        flag="--dataset",
+        field="data.dataset",
+        help="shapes (embedded, offline), a tensorflow-datasets name, or a folder of class folders (for a "
+        "segmentation model: shapes with masks, oxford_iiit_pet, or a folder of images and masks). On shapes the run "
+        "is sized as a demo (classifiers: 5 epochs, Adam 1e-4; segmentation: 64x64 inputs, the backbone at 1/8 "
+        "width, 18 epochs of batch 8, Adam 1e-3 with warm-up and cosine decay" + SHOWN + ") (default: shapes)",
+        group="data",
+        type=str,
+        differs={TUNE: {"help": "shapes (the default), a tensorflow-datasets name, or a folder (as pipelines.train)"}},
     ),
-    Flag("--data-dir", "data.data_dir", "tensorflow-datasets' data directory (default: tfds' own)", "data", str),
-    Flag("--val-split", "data.val_split", "fraction of a folder held out for validation (default 0.1)", "data", float),
     Flag(
-        "--on-bad-image",
-        "data.on_bad_image",
-        "an undecodable image: fail (default) or skip",
-        "data",
-        str,
+        flag="--data-dir",
+        field="data.data_dir",
+        help="tensorflow-datasets' data directory (default: tfds' own)",
+        group="data",
+        type=str,
+    ),
+    Flag(
+        flag="--val-split",
+        field="data.val_split",
+        help="fraction of a folder held out for validation (default 0.1)",
+        group="data",
+        type=float,
+    ),
+    Flag(
+        flag="--on-bad-image",
+        field="data.on_bad_image",
+        help="an undecodable image: fail (default) or skip",
+        group="data",
+        type=str,
         choices=("fail", "skip"),
         pipelines=(TRAIN,),
     ),
     Flag(
-        "--weights",
-        "weights",
-        "pretrained weights: imagenet (downloaded once) or a file (.h5 of keras.applications, .onnx); "
-        "pipelines.train fine-tunes them: a new head first, then the whole network (see --show-config)",
+        flag="--weights",
+        field="weights",
+        help="pretrained weights: imagenet (downloaded once) or a file (.h5 of keras.applications, .onnx); "
+        "pipelines.train fine-tunes them: a new head first, then the whole network" + SHOWN,
         type=str,
         pipelines=(TRAIN, EXPORT),
+        differs={
+            EXPORT: {
+                "help": "the weights to serve: imagenet (downloaded once) or a file (.h5 of keras.applications, .onnx)",
+                "group": "model",
+                "required": True,
+            }
+        },
     ),
     Flag(
-        "--epochs",
-        "epochs",
-        f"default: {RECIPE}",
+        flag="--epochs",
+        field="epochs",
+        help=RECIPE + SHOWN,
         type=int,
-        tune={"help": "epochs a trial trains (Hyperband: at most); default: the model's recipe", "group": "search"},
+        differs={TUNE: {"help": "epochs a trial trains (Hyperband: at most); " + RECIPE, "group": "search"}},
     ),
     Flag(
-        "--batch-size",
-        "batch_size",
-        f"per replica; default: {RECIPE}",
+        flag="--batch-size",
+        field="batch_size",
+        help="per replica; " + RECIPE + SHOWN,
         type=int,
         exclusive="batch",
-        tune={"help": "per replica; default: the model's recipe"},
+        differs={TUNE: {"help": "per replica; " + RECIPE}},
     ),
     Flag(
-        "--global-batch-size",
-        "global_batch_size",
-        "the global batch instead, divided among replicas",
+        flag="--global-batch-size",
+        field="global_batch_size",
+        help="the global batch instead, divided among replicas",
         type=int,
         exclusive="batch",
         pipelines=(TRAIN,),
     ),
     Flag(
-        "--learning-rate",
-        "optimizer.learning_rate",
-        f"for the recipe's reference batch; default: {RECIPE}",
+        flag="--learning-rate",
+        field="optimizer.learning_rate",
+        help="for the recipe's reference batch; " + RECIPE + SHOWN,
         type=float,
         pipelines=(TRAIN,),
     ),
     Flag(
-        "--image-size",
-        "image_size",
-        "input height and width (default: the paper's)",
+        flag="--image-size",
+        field="image_size",
+        help="input height and width (default: the paper's)",
         type=int,
         pipelines=(TRAIN, TUNE, EXPORT),
+        differs={EXPORT: {"group": "model"}},
     ),
     Flag(
-        "--precision",
-        "precision",
-        "auto: mixed_float16 on GPUs of compute capability >= 7.0, bfloat16 on TPU, float32 on CPU (the fastest "
-        "there unless the CPU has AVX512_BF16 or AMX, where mixed_bfloat16 trains 1.3-1.9x faster, measured; auto "
-        "stays float32 so that results do not depend on the CPU)",
+        flag="--precision",
+        field="precision",
+        help="auto (the recipe's default): mixed_float16 on GPUs of compute capability >= 7.0, bfloat16 on TPU, "
+        "float32 on CPU (the fastest there unless the CPU has AVX512_BF16 or AMX, where mixed_bfloat16 trains "
+        "1.3-1.9x faster, measured; auto stays float32 so that results do not depend on the CPU)",
         type=str,
-        default="auto",
         choices=PRECISIONS,
     ),
     Flag(
-        "--strategy",
-        "strategy",
-        "auto: TPU, TF_CONFIG's cluster, all GPUs, or one device",
+        flag="--strategy",
+        field="strategy",
+        help="auto (the recipe's default): TPU, TF_CONFIG's cluster, all GPUs, or one device",
         type=str,
-        default="auto",
         choices=STRATEGIES,
-        tune={"help": "the devices each trial trains on", "choices": ("auto", "default", "mirrored")},
+        differs={TUNE: {"help": "the devices each trial trains on (default: auto)", "choices": TRIAL_STRATEGIES}},
     ),
     Flag(
-        "--seed",
-        "seed",
-        None,
+        flag="--seed",
+        field="seed",
+        help="the initial weights' and the data's random seed; " + RECIPE + " (0)",
         type=int,
-        default=0,
-        tune={"help": "the search's draws and every trial's initial weights"},
+        differs={TUNE: {"help": "the search's draws and every trial's initial weights; " + RECIPE + " (0)"}},
     ),
-    Flag("--deterministic", "deterministic", "TensorFlow op determinism (bit-exact reruns)", pipelines=(TRAIN,)),
     Flag(
-        "--recover",
-        "on_nan",
-        "on a NaN or exploding loss, go back to the last checkpoint with a lower rate",
+        flag="--deterministic",
+        field="deterministic",
+        help="TensorFlow op determinism (bit-exact reruns)",
+        pipelines=(TRAIN,),
+    ),
+    Flag(
+        flag="--recover",
+        field="on_nan",
+        help="on a NaN or exploding loss, go back to the last checkpoint with a lower rate",
         value="recover",
         pipelines=(TRAIN,),
     ),
     Flag(
-        "--train-epochs",
-        "train_epochs",
-        "epochs of that run; default: the model's recipe",
-        "the best trial",
-        int,
+        flag="--train-epochs",
+        field="train_epochs",
+        help="epochs of that run; " + RECIPE,
+        group="the best trial",
+        type=int,
         pipelines=(TUNE,),
         config=False,
     ),
     Flag(
-        "--output-dir",
-        "output_dir",
-        "where versions are pushed",
-        "outputs",
-        str,
-        default="saved_models",
+        flag="--output-dir",
+        field="output_dir",
+        help="where versions are pushed (default: saved_models)",
+        group="outputs",
+        type=str,
         pipelines=(TRAIN, TUNE, EXPORT),
-        tune={"group": "the best trial"},
+        differs={TUNE: {"group": "the best trial"}},
     ),
     Flag(
-        "--serving-precision",
-        "serving_precision",
-        "what the pushed model computes in: float32 (default; equal to the trained model to float rounding) or "
-        "bfloat16 (about 2x the throughput on CPUs with AVX512_BF16 or AMX and on GPUs, probabilities within "
+        flag="--serving-precision",
+        field="serving_precision",
+        help="what the pushed model computes in: float32 (default; equal to the trained model to float rounding) "
+        "or bfloat16 (about 2x the throughput on CPUs with AVX512_BF16 or AMX and on GPUs, probabilities within "
         "about 0.02 of float32's; slower on CPUs without bfloat16 instructions)",
-        "outputs",
-        str,
+        group="outputs",
+        type=str,
         choices=SERVING_PRECISIONS,
         pipelines=(TRAIN, TUNE, EXPORT),
-        tune={"group": "the best trial"},
+        differs={TUNE: {"group": "the best trial"}},
     ),
     Flag(
-        "--run-dir",
-        "run_dir",
-        "logs and checkpoints (default: runs/<model>-<dataset>)",
-        "outputs",
-        str,
-        tune={"group": "the best trial", "help": "that run's folder (default: <tune-dir>/train)"},
+        flag="--run-dir",
+        field="run_dir",
+        help="logs and checkpoints (default: runs/<model>-<dataset>)",
+        group="outputs",
+        type=str,
+        differs={TUNE: {"group": "the best trial", "help": "that run's folder (default: <tune-dir>/train)"}},
     ),
     Flag(
-        "--force-push",
-        "push",
-        "push even when not better than the last version",
-        "outputs",
+        flag="--force-push",
+        field="push",
+        help="push even when not better than the last version",
+        group="outputs",
         value="force",
         exclusive="push",
-        tune={"group": "the best trial"},
+        differs={TUNE: {"group": "the best trial"}},
     ),
     Flag(
-        "--no-push",
-        "push",
-        "train and evaluate only",
-        "outputs",
+        flag="--no-push",
+        field="push",
+        help="train and evaluate only",
+        group="outputs",
         value="never",
         exclusive="push",
-        tune={"group": "the best trial", "help": "evaluate only"},
+        differs={TUNE: {"group": "the best trial", "help": "evaluate only"}},
     ),
-    Flag("--ten-crop", "ten_crop", "also evaluate with AlexNet's 10-crop test", "outputs", pipelines=(TRAIN,)),
     Flag(
-        "--profile-batches",
-        "profile_batches",
-        "e.g. 10,20: profile those steps for TensorBoard",
-        "outputs",
-        str,
+        flag="--ten-crop",
+        field="ten_crop",
+        help="also evaluate with AlexNet's 10-crop test",
+        group="outputs",
         pipelines=(TRAIN,),
     ),
     Flag(
-        "--filter-images",
-        "filter_images",
-        "first-layer filters and feature maps in TensorBoard each epoch",
-        "outputs",
+        flag="--profile-batches",
+        field="profile_batches",
+        help="e.g. 10,20: profile those steps for TensorBoard",
+        group="outputs",
+        type=str,
         pipelines=(TRAIN,),
     ),
     Flag(
-        "--explain-images",
-        "explain_images",
-        "Grad-CAM of a fixed validation batch in TensorBoard each epoch",
-        "outputs",
+        flag="--filter-images",
+        field="filter_images",
+        help="first-layer filters and feature maps in TensorBoard each epoch",
+        group="outputs",
         pipelines=(TRAIN,),
     ),
-    # pipelines.benchmark and benchmark_backend parse their own lists of values (nargs); these rows name their
-    # settings (kerascnn.benchmark.suite.Settings) in its errors.
-    *(
-        Flag(flag, field, pipelines=(BENCHMARK, BACKEND), config=False, type=str)
-        for flag, field in (
-            ("--batch-size", "batch_sizes"),
-            ("--image-size", "image_sizes"),
-            ("--image-size", "image_size"),
-            ("--precision", "precisions"),
-            ("--steps", "steps"),
-            ("--repeats", "repeats"),
-            ("--input-batches", "input_batches"),
-            ("--warmup", "warmup"),
-        )
+    Flag(
+        flag="--explain-images",
+        field="explain_images",
+        help="Grad-CAM of a fixed validation batch in TensorBoard each epoch",
+        group="outputs",
+        pipelines=(TRAIN,),
     ),
-    Flag("--compare", "compare", pipelines=(BENCHMARK, BACKEND), config=False),
-    Flag("--serving", "serving", pipelines=(BENCHMARK,), config=False),
-    Flag("--serving-precision", "serving_precisions", pipelines=(BENCHMARK,), config=False, type=str),
-    # pipelines.inspect's arguments (kerascnn.analysis.inspection's), for its errors.
-    *(
-        Flag(flag, flag[2:].replace("-", "_"), pipelines=(INSPECT,), config=False, type=str)
-        for flag in (
-            "--keras-file",
-            "--input-size",
-            "--image",
-            "--layer",
-            "--max-shift",
-            "--plot-dir",
-            "--explain",
-            "--dataset",
-        )
-    ),
-    Flag("--unsafe-deserialization", "unsafe_deserialization", pipelines=(INSPECT,), config=False),
-    Flag("--weights", "weights", pipelines=(INSPECT,), config=False, type=str),
 )
+
+# The pipelines whose parsers are written by hand (their flags take lists, or are not config fields): the flag of
+# each setting their library functions name in an error (kerascnn.benchmark.suite.Settings,
+# kerascnn.analysis.inspection's arguments).
+SETTING_FLAGS = {
+    BENCHMARK: {
+        "batch_sizes": "--batch-size",
+        "image_sizes": "--image-size",
+        "image_size": "--image-size",
+        "precisions": "--precision",
+        "serving_precisions": "--serving-precision",
+        "steps": "--steps",
+        "repeats": "--repeats",
+        "input_batches": "--input-batches",
+        "warmup": "--warmup",
+        "compare": "--compare",
+        "serving": "--serving",
+    },
+    INSPECT: {
+        name: "--" + name.replace("_", "-")
+        for name in (
+            "keras_file",
+            "input_size",
+            "image",
+            "layer",
+            "max_shift",
+            "plot_dir",
+            "unsafe_deserialization",
+            "weights",
+            "explain",
+            "dataset",
+            "feature_layer",
+            "max_images",
+        )
+    },
+}
+SETTING_FLAGS[BACKEND] = SETTING_FLAGS[BENCHMARK]
 
 
 def key_value(text):
@@ -341,7 +371,9 @@ def _dest(row):
 
 
 def add_flags(parser, pipeline, groups):
-    """Adds `pipeline`'s flags of the table to `parser`, each in its group of `groups` (title -> argparse group)."""
+    """Adds `pipeline`'s flags of the table to `parser`, each in its group of `groups` (title -> argparse group).
+    A config field's flag that the user does not type is not in the parsed arguments at all (argparse.SUPPRESS):
+    the recipe decides it."""
     exclusive = {}
     for row in flags(pipeline):
         group = groups[row.get("group", pipeline)]
@@ -349,28 +381,27 @@ def add_flags(parser, pipeline, groups):
             if row.exclusive not in exclusive:
                 exclusive[row.exclusive] = group.add_mutually_exclusive_group()
             group = exclusive[row.exclusive]
-        options = {"help": row.get("help", pipeline), "dest": _dest(row)}
+        options = {"help": row.get("help", pipeline), "dest": _dest(row), "required": row.get("required", pipeline)}
+        if row.config:
+            options["default"] = argparse.SUPPRESS
+        elif row.type is not None:
+            options["default"] = row.default
         if row.type is None:
-            group.add_argument(row.flag, action="store_true", **options)
+            group.add_argument(row.flag, action="store_const", const=row.value, **options)
         else:
-            options.update(
-                type=row.type, default=row.default, choices=row.get("choices", pipeline), metavar=row.metavar
-            )
+            options.update(type=row.type, choices=row.get("choices", pipeline), metavar=row.metavar)
             group.add_argument(row.flag, **options)
 
 
 def overrides(args, pipeline):
-    """The config fields of the flags the user gave (only those, so that the recipe decides the rest)."""
-    fields = {}
-    for row in flags(pipeline):
-        if not row.config or row.field == "data.dataset":  # the dataset goes to config.resolve on its own
-            continue
-        given = getattr(args, _dest(row))
-        if row.type is None and given:
-            fields[row.field] = row.value
-        elif row.type is not None and given is not None:
-            fields[row.field] = given
-    return fields
+    """The config fields of the flags the user typed, and only those: the recipe decides the rest."""
+    given = vars(args)
+    return {
+        row.field: given[_dest(row)]
+        for row in flags(pipeline)
+        # the dataset goes to config.resolve on its own
+        if row.config and row.field != "data.dataset" and _dest(row) in given
+    }
 
 
 def train_argv(model, dataset, fields, sets):
@@ -381,10 +412,10 @@ def train_argv(model, dataset, fields, sets):
         argv += ["--dataset", str(dataset)]
     rows = [row for row in flags(TRAIN) if row.config]
     for field, value in fields.items():
-        typed = [row for row in rows if row.field == field and row.type is not None]
+        typed_rows = [row for row in rows if row.field == field and row.type is not None]
         switch = [row for row in rows if row.field == field and row.type is None and row.value == value]
-        if typed:
-            argv += [typed[0].flag, str(value)]
+        if typed_rows:
+            argv += [typed_rows[0].flag, str(value)]
         elif switch:
             argv.append(switch[0].flag)
         else:
@@ -394,46 +425,48 @@ def train_argv(model, dataset, fields, sets):
     return argv
 
 
+def spelled(pipeline, field, value=None):
+    """How the user of `pipeline` types config `field` (with `value`, where given), from the table: "--batch-size",
+    "--on-bad-image skip", "--force-push" (push=force); "--set data.val_split=0.2" for a field without a flag in a
+    pipeline that has --set; None where the pipeline has no way to type it."""
+    for row in flags(pipeline):
+        if row.field != field:
+            continue
+        if row.type is not None:
+            return row.flag if value is None else f"{row.flag} {value}"
+        if value is None or str(row.value) == str(value):
+            return row.flag
+    if field in SETTING_FLAGS.get(pipeline, {}):
+        flag = SETTING_FLAGS[pipeline][field]
+        return flag if value in (None, "True") else f"{flag} {value}"  # name=True: a switch
+    if pipeline in (TRAIN, TUNE) and field not in {row.field for row in FLAGS if not row.config}:
+        return f"--set {field}" if value is None else f"--set {field}={value}"
+    return None
+
+
 def speak(message, pipeline, field):
-    """`message`, about config `field`, as the user of `pipeline` reads it: the field written as the flag they
-    typed. "data.on_bad_image=skip" -> "--on-bad-image skip", "push=force" -> "--force-push", "batch_size" ->
-    "--batch-size", "optimizer.learning_rate" -> "--learning-rate (optimizer.learning_rate)". Other config fields
-    the message names stay as they are (--set takes them; a search space names them so); the pipeline's own
-    settings ("tune_dir") become their flags wherever they are named."""
-    settings = [row.field for row in flags(pipeline) if not row.config and "_" in row.field and row.field != field]
-    for name in ([field] if field else []) + settings:
-        message = _speak_field(message, name, flags(pipeline))
-    return message
-
-
-def _speak_field(message, field, rows):
-    config = {row.field for row in rows if row.config}
-    rows = [row for row in rows if row.field == field]
-    if not rows and config:  # a config field without a flag of its own: --set takes it
-        return re.sub(rf"(?<![\w./-]){re.escape(field)}=(?=\S)", f"--set {field}=", message)
-    if not rows:
-        return message
-
-    def spoken(match):
-        value = match.group("value")
-        for row in rows:
-            if value is None and (row.type is not None or row.value is True):
-                # The config field in brackets where the flag spells it otherwise: the name --set and
-                # config.json use. A pipeline's own setting is its flag alone.
-                same = row.flag == "--" + field.replace("_", "-") or not row.config
-                return row.flag if same else f"{row.flag} ({field})"
-            if value is not None and row.type is not None:
-                return f"{row.flag} {value}"
-            if value is not None and str(row.value) == value:
-                return row.flag
-        return match.group(0)
-
-    # The field as a word: not inside a path or a longer name; "field=value" with the value up to a space or
-    # a closing punctuation mark. A field that is an English word ("epochs", "layer") is taken for the field only
-    # where it opens the message or has a value ("epochs=0"), never in a sentence.
-    value = r"=(?P<value>[^\s,;)]*[^\s,;).:])"
-    if "_" in field or "." in field:
-        pattern = rf"(?<![\w./-]){re.escape(field)}(?:{value})?(?![\w/]|\.\w)"
-    else:
-        pattern = rf"(?:^|(?<![\w./-])(?={re.escape(field)}=)){re.escape(field)}(?:{value})?(?![\w/]|\.\w)"
-    return re.sub(pattern, spoken, message)
+    """`message`, about config `field`, as the user of `pipeline` reads it. The message is the library's, in its
+    terms; words of it that are exactly the table's names become the flags the user types: the field where the
+    message opens with it ("batch_size must be ..." -> "--batch-size must be ..."), the field with a value
+    anywhere ("data.on_bad_image=skip" -> "--on-bad-image skip"; "push=force" -> "--force-push"), and the
+    pipeline's own settings ("tune_dir" -> "--tune-dir"). The message is compared word by word with names from
+    the table: nothing is guessed from its wording."""
+    settings = {row.field for row in flags(pipeline) if not row.config} | set(SETTING_FLAGS.get(pipeline, {}))
+    words = message.split(" ")
+    for i, word in enumerate(words):
+        inner = word.lstrip("(")
+        bare = inner.rstrip(".,;:)")
+        head, tail = word[: len(word) - len(inner)], inner[len(bare) :]
+        name, sep, value = bare.partition("=")
+        if name != field and name not in settings:
+            continue
+        if not sep and i > 0 and not (name in settings and "_" in name):
+            continue  # a bare name inside a sentence may be a word ("epochs", "layer"): left as written
+        flag = spelled(pipeline, name, value if sep else None)
+        if flag is None:
+            continue
+        same = flag.startswith("--") and flag[2:].replace("-", "_") == name.replace(".", "_")
+        if not sep and not same and not flag.startswith("--set") and name not in settings:
+            flag = f"{flag} ({name})"  # the field's name too, where the flag spells it otherwise: --set takes it
+        words[i] = head + flag + tail
+    return " ".join(words)

@@ -36,7 +36,7 @@ def parse(argv):
         help="classes of a zoo model's head (default: 1000 for a classifier, the paper's for a segmentation model)",
     )
     parser.add_argument("--weights", help="a zoo model's pretrained weights: imagenet or a file (.h5, .onnx)")
-    parser.add_argument("--format", choices=FORMATS, default="table")
+    parser.add_argument("--format", choices=FORMATS, default="table", help="how the per-layer table is printed")
     parser.add_argument("--plot-dir", help="write PNG pictures here")
     parser.add_argument(
         "--image",

@@ -40,6 +40,17 @@ def overrides(args):
     return flags.overrides(args, flags.TRAIN)
 
 
+def sources(args):
+    """Where the config's values come from: the flags and --set items the user typed, the recipe for the rest."""
+    typed = {field: flags.spelled(flags.TRAIN, field, value) for field, value in overrides(args).items()}
+    if getattr(args, "dataset", None) is not None:
+        typed["data.dataset"] = f"--dataset {args.dataset}"
+    typed.update({item.partition("=")[0].strip(): f"--set {item}" for item in args.set})
+    given = "; ".join(f"{field} from {how}" for field, how in typed.items())
+    recipe = "every value from the model's recipe (kerascnn/training/recipes.py) and the config's defaults"
+    return f"Values: {given}; every other value from the model's recipe." if given else f"Values: {recipe}."
+
+
 def main(argv=None):
     args = parse(argv)
     # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
@@ -48,6 +59,7 @@ def main(argv=None):
     from kerascnn.training import runs, stages
     from kerascnn.training.callbacks import TrainingStopped
     from kerascnn.training.devices import split_cpu
+    from kerascnn.training.evaluate import shown
     from kerascnn.training.rationale import notes, reasons, value
 
     if args.list_models:
@@ -55,7 +67,8 @@ def main(argv=None):
         return 0
     if args.cpu_devices:
         split_cpu(args.cpu_devices)
-    config = config_lib.resolve(args.model, dataset=args.dataset, overrides=overrides(args), sets=args.set)
+    dataset = getattr(args, "dataset", None)  # a flag not typed is not in args: the recipe decides it
+    config = config_lib.resolve(args.model, dataset=dataset, overrides=overrides(args), sets=args.set)
     warnings = [functools.reduce(lambda t, f: flags.speak(t, flags.TRAIN, f), fields, n) for n, fields in notes(config)]
     if args.show_config:
         if config.weights:
@@ -65,6 +78,7 @@ def main(argv=None):
         if data_reasons:
             why = "\n".join(f"  {key} = {value(config, key)}: {reason}" for key, reason in data_reasons.items())
             print(f"On {config.data.dataset} (28x28 grey images), and why:\n{why}", file=sys.stderr)
+        print(sources(args), file=sys.stderr)
         for line in warnings:
             print(line, file=sys.stderr)
         print(json.dumps(config_lib.to_dict(config), indent=2, default=str))
@@ -87,9 +101,10 @@ def main(argv=None):
     metrics = stages.evaluator(run_, model, splits).metrics  # on every worker of a cluster: its steps are collective
     if not run_.chief:
         return 0
-    print("Validation: " + ", ".join(f"{k[4:]} {v:.4f}" for k, v in metrics.items() if k.startswith("val_")))
+    names = shown(metrics, splits.num_classes)  # no top-5 for five classes or fewer: it is 1 by definition
+    print("Validation: " + ", ".join(f"{name} {metrics['val_' + name]:.4f}" for name in names))
     if "test_accuracy" in metrics:  # reported, never used to choose
-        print("Test: " + ", ".join(f"{k[5:]} {v:.4f}" for k, v in metrics.items() if k.startswith("test_")))
+        print("Test: " + ", ".join(f"{name} {metrics['test_' + name]:.4f}" for name in names))
     if "class_iou" in metrics:
         print("IoU per class: " + ", ".join(f"{name} {iou:.4f}" for name, iou in metrics["class_iou"].items()))
     pushed, reason = stages.pusher(run_, model, splits, metrics)

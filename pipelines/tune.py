@@ -32,7 +32,7 @@ def parse(argv):
     )
     args = parser.parse_args(argv)
     for flag in ("max_trials", "epochs", "train_epochs", "batch_size"):
-        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+        if getattr(args, flag, None) is not None and getattr(args, flag) < 1:
             parser.error(f"--{flag.replace('_', '-')} must be at least 1, got {getattr(args, flag)}")
     return args
 
@@ -52,7 +52,8 @@ def main(argv=None):
     from kerascnn.tuning.search_space import TrialConfigs, active_values, check_space, load_space
 
     role = roles.role()
-    configs = TrialConfigs(args.model, args.dataset, tuple(overrides(args).items()), tuple(args.set))
+    dataset = getattr(args, "dataset", None)  # a flag not typed is not in args: the recipe decides it
+    configs = TrialConfigs(args.model, dataset, tuple(overrides(args).items()), tuple(args.set))
     base = configs()
     source = f"--search-space {args.search_space}" if args.search_space else "default space"
     space = load_space(args.search_space, source=source) if args.search_space else default_space(base)
@@ -97,7 +98,7 @@ def main(argv=None):
     if args.then_train:
         values = active_values(trial.hyperparameters, tuner.order)
         model, fields, sets = best.train_fields(
-            configs, values, epochs=args.train_epochs, run_dir=args.run_dir or str(tune_dir / "train")
+            configs, values, epochs=args.train_epochs, run_dir=getattr(args, "run_dir", None) or str(tune_dir / "train")
         )
         argv = flags.train_argv(model, configs.dataset, fields, sets)
         print("Training the best trial: python -m pipelines.train " + " ".join(argv))

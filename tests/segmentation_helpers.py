@@ -55,7 +55,7 @@ def registered():
     try:
         yield
     finally:
-        registry._MODELS.pop("tiny_segnet", None)
+        registry.MODELS.pop("tiny_segnet", None)
 
 
 RUNNER = (

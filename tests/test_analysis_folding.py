@@ -104,7 +104,7 @@ def export(trained, folder, **fields):
 
     config = RunConfig(model="resnet20", **fields)
     served = serving_model(trained, config, num_classes=4, input_shape=(32, 32, 3))
-    transform = lambda images: serving_transform(images, 32, 3, config.data)  # noqa: E731
+    transform = lambda images: serving_transform(images, 32, 3, config.data)
     write_saved_model(
         served,
         folder,

@@ -16,13 +16,16 @@ def test_description_names_the_hardware_and_the_versions():
     described = machine.describe_machine()
     assert described["cores"] == os.cpu_count() and described["cpu"]
     assert described["tensorflow"] == tf.__version__ and described["keras"] == keras.__version__
-    assert described["gpus"] == [] or all(isinstance(g, str) for g in described["gpus"])
+    # One name for each GPU TensorFlow sees (none on a CPU machine), and the summary says which.
+    assert len(described["gpus"]) == len(tf.config.list_physical_devices("GPU"))
+    assert all(isinstance(g, str) and g for g in described["gpus"])
     assert set(described["cpu_features"]) <= set(machine.FEATURES)
     if sys.platform.startswith("linux"):
         with open("/proc/cpuinfo") as f:
             assert ("avx512_bf16" in f.read()) == ("avx512_bf16" in described["cpu_features"])
     line = machine.summary_line(described)
     assert f"{described['cores']} cores" in line and f"TensorFlow {tf.__version__}" in line
+    assert all(g in line for g in described["gpus"]) and ("no GPU" in line) == (not described["gpus"])
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="resident memory is read from /proc")

@@ -5,7 +5,7 @@ import pytest
 import tensorflow as tf
 
 from kerascnn.data import DataConfig, load_splits, make_dataset
-from kerascnn.data.dense import IGNORE, augment_example, eval_example, mirror_pad, serving_transform_dense
+from kerascnn.data.dense import IGNORE, augment_example, eval_example, eval_image, mirror_pad
 from kerascnn.data.shapes import generate_shape_masks, generate_shapes
 
 # Colours far apart, one per class: a pixel's class can be read back from its colour.
@@ -103,9 +103,11 @@ def test_masks_are_resized_by_nearest_neighbour_and_never_blend_classes():
 
 
 def test_serving_transform_is_the_evaluation_transform_batched():
+    # eval_image on a batch is what an exported segmentation model runs (kerascnn.training.dense_export).
     config = DataConfig(normalization="imagenet")
     images = np.random.default_rng(0).integers(0, 256, (3, 50, 30, 3), np.uint8)
-    batched = serving_transform_dense(images, 32, 3, config).numpy()
+    batched = eval_image(images, 32, 3, config).numpy()
+    assert batched.shape == (3, 32, 32, 3) and batched.dtype == np.float32
     for image, out in zip(images, batched):
         np.testing.assert_allclose(out, eval_example(image, image[..., 0], 32, 3, config)[0], atol=1e-5)
 

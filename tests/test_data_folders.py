@@ -164,7 +164,7 @@ def test_val_split_is_stratified_and_seeded(tmp_path):
     assert (first.num_train, first.num_val) == (16, 4)
     val = decoded(first.val)
     assert sorted(label for _, label in val) == [0, 0, 1, 1]
-    as_set = lambda splits: {(int(x[0, 0, 0]), y) for x, y in decoded(splits.val)}  # noqa: E731
+    as_set = lambda splits: {(int(x[0, 0, 0]), y) for x, y in decoded(splits.val)}
     assert as_set(first) == as_set(again) and as_set(first) != as_set(other)
     train = {(int(x[0, 0, 0]), y) for x, y in decoded(first.train)}
     assert not train & as_set(first) and len(train | as_set(first)) == 20

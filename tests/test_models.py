@@ -242,7 +242,7 @@ def test_alexnet_without_lrn_drops_only_the_normalizations():
 def cifar_resnet_params(n, widths, num_classes=10):
     """Trainable parameters of a CIFAR ResNet with option A shortcuts, counted by hand: 3x3 convs without bias,
     each followed by BN (gamma and beta), then the classifier."""
-    conv_bn = lambda c_in, c_out: 9 * c_in * c_out + 2 * c_out  # noqa: E731
+    conv_bn = lambda c_in, c_out: 9 * c_in * c_out + 2 * c_out
     total, c_in = conv_bn(3, widths[0]), widths[0]
     for width in widths:
         for _ in range(n):

@@ -40,11 +40,11 @@ def test_flags_give_the_fields_they_name_and_train_argv_gives_them_back():
         "push": "never",
         "on_nan": "recover",
         "ten_crop": True,
-        "precision": "auto",  # flags with a default are always given
-        "strategy": "auto",
-        "seed": 0,
-        "output_dir": "saved_models",
-    }
+    }  # only the flags typed: --precision, --strategy, --seed and --output-dir leave the recipe's values alone
+    for flag, field in (("--precision", "precision"), ("--seed", "seed"), ("--output-dir", "output_dir")):
+        assert field not in fields
+        value = {"precision": "float32", "seed": "0", "output_dir": "saved_models"}[field]
+        assert train.overrides(train.parse(["lenet5", flag, value])) == {field: {"seed": 0}.get(field, value)}
     argv = flags.train_argv("lenet5", "shapes", {**fields, "optimizer.momentum": 0.8}, ["model_options.x=1"])
     again = train.parse(argv)
     assert train.overrides(again) == fields and again.dataset == "shapes"
@@ -141,4 +141,14 @@ def test_help_comes_before_tensorflow_and_kerascnn():
         [sys.executable, "-c", HELP_WITHOUT_TENSORFLOW, *names], capture_output=True, text=True, cwd=ROOT
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.splitlines() == [f"{name} True" for name in names] + ["[]"]
+    # Only the package's light top level and its choices: no Keras, no registry, no model.
+    assert result.stdout.splitlines() == [f"{name} True" for name in names] + ["['kerascnn', 'kerascnn.choices']"]
+
+
+def test_show_config_says_where_the_values_came_from():
+    args = train.parse(["lenet5", "--epochs", "3", "--no-push", "--set", "optimizer.momentum=0.8"])
+    assert train.sources(args) == (
+        "Values: epochs from --epochs 3; push from --no-push; optimizer.momentum from --set optimizer.momentum=0.8; "
+        "every other value from the model's recipe."
+    )
+    assert "every value from the model's recipe" in train.sources(train.parse(["lenet5"]))

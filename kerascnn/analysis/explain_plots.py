@@ -9,7 +9,7 @@ from keras import Model, ops
 
 from kerascnn.analysis.attribution import deconvnet, feature_layer, grad_cam, guided_backprop
 from kerascnn.analysis.occlusion import occlusion
-from kerascnn.analysis.plots import _figure, _save_figure, save_png
+from kerascnn.analysis.plots import new_figure, save_figure, save_png
 from kerascnn.analysis.top_activations import top_activations
 
 METHODS = ("gradcam", "guided", "deconv", "occlusion")
@@ -60,7 +60,7 @@ def signed(gradient):
 def plot_explanation(image, maps, probabilities, path, class_names=None, title=None):
     """One figure: the image, each map (heatmaps over the image, gradients as images) and the top-5 classes."""
     panels = 2 + len(maps)
-    figure, axes = _figure(figsize=(2.6 * panels, 2.9), ncols=panels)
+    figure, axes = new_figure(figsize=(2.6 * panels, 2.9), ncols=panels)
     shown = displayable(image)
     axes[0].imshow(shown)
     axes[0].set_title(title or "image", fontsize=9)
@@ -82,7 +82,7 @@ def plot_explanation(image, maps, probabilities, path, class_names=None, title=N
     bars.set_yticks(range(len(top))[::-1], names, fontsize=8)
     bars.set_xlim(0, 1)
     bars.set_title("top-5", fontsize=9)
-    return _save_figure(figure, path)
+    return save_figure(figure, path)
 
 
 def feature_grid(model, images, layer, channels, k=9):

@@ -18,7 +18,6 @@ import keras
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-import kerascnn
 from kerascnn.analysis.attribution import feature_layer
 from kerascnn.analysis.equivariance import equivariance_error, translation_invariance
 from kerascnn.analysis.explain_plots import METHODS, explanations, plot_explanation, write_feature_grid
@@ -184,7 +183,7 @@ def mask_shift_picture(model, images, directory, max_shift):
     """mask_shift.png: the agreement of the mask of shifted inputs with the shifted mask, by shift, the multiples
     of the model's output stride marked (when the registry knows it)."""
     try:
-        stride = kerascnn.model_spec(model.name).output_stride
+        stride = model_spec(model.name).output_stride
     except ValueError:  # a model of a file: its stride is not known
         stride = None
     try:

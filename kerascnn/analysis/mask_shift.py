@@ -11,7 +11,7 @@ of the shifted input equals the shifted prediction of the input.
 import numpy as np
 
 from kerascnn.analysis.equivariance import shift_images
-from kerascnn.analysis.plots import _figure, _save_figure
+from kerascnn.analysis.plots import new_figure, save_figure
 
 
 def predicted_classes(model, images, batch_size=8):
@@ -49,7 +49,7 @@ def mask_shift_agreement(model, images, shifts, *, margin=None, direction=(0, 1)
 
 def plot_mask_shift(curves, path, *, stride=None, title=None):
     """Agreement against the shift, one curve per {label: {shift: agreement}}, the stride's multiples marked."""
-    figure, axes = _figure(figsize=(6.4, 3.8))
+    figure, axes = new_figure(figsize=(6.4, 3.8))
     for label, curve in curves.items():
         shifts = sorted(curve)
         axes.plot(shifts, [curve[k] for k in shifts], "-o", ms=3, label=label)
@@ -63,4 +63,4 @@ def plot_mask_shift(curves, path, *, stride=None, title=None):
     axes.grid(True, alpha=0.3)
     axes.legend(fontsize="small")
     figure.suptitle(title or "Predicted mask of the shifted input vs. shifted predicted mask")
-    return _save_figure(figure, path)
+    return save_figure(figure, path)

@@ -15,7 +15,7 @@ from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from PIL import Image, ImageDraw, ImageFont
 
 from kerascnn.analysis.receptive import receptive_field_growth
-from kerascnn.training.atomic import write_atomic
+from kerascnn.io import write_atomic
 
 
 def save_png(image, path):
@@ -51,7 +51,7 @@ def plot_receptive_field_growth(stats, path, *, title=None):
     The y axis is logarithmic (fields grow linearly with depth until a stride multiplies the growth); dotted lines
     mark the input sizes, past which a unit's field reaches into the padding.
     """
-    figure, axes = _figure(figsize=(6.4, 4.2))
+    figure, axes = new_figure(figsize=(6.4, 4.2))
     models = stats if isinstance(stats, dict) else {stats.name: stats}
     for i, (label, model_stats) in enumerate(models.items()):
         growth = receptive_field_growth(model_stats)
@@ -69,7 +69,7 @@ def plot_receptive_field_growth(stats, path, *, title=None):
     axes.set_title(title or "Receptive field growth")
     axes.grid(True, which="both", alpha=0.3)
     axes.legend(fontsize="small")
-    return _save_figure(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_shift_sensitivity(equivariance, invariance, path, *, title=None):
@@ -78,7 +78,7 @@ def plot_shift_sensitivity(equivariance, invariance, path, *, title=None):
     Each argument is a {label: {shift: value}} dict, as `equivariance_error` and `translation_invariance` return
     them per model, so that networks can be compared (say, one with pooling and one without); either may be empty.
     """
-    figure, (left, right) = _figure(ncols=2, figsize=(9.6, 3.8))
+    figure, (left, right) = new_figure(ncols=2, figsize=(9.6, 3.8))
     for axes, curves, ylabel in (
         (left, equivariance, "relative equivariance error"),
         (right, invariance, "top-1 unchanged (fraction of images)"),
@@ -93,15 +93,17 @@ def plot_shift_sensitivity(equivariance, invariance, path, *, title=None):
             axes.legend(fontsize="small")
     right.set_ylim(-0.02, 1.02)
     figure.suptitle(title or "Translation: equivariance of features, invariance of the prediction")
-    return _save_figure(figure, path)
+    return save_figure(figure, path)
 
 
-def _figure(ncols=1, figsize=(6.4, 4.8)):
+def new_figure(ncols=1, figsize=(6.4, 4.8)):
+    """A figure of `ncols` axes on its own Agg canvas (no pyplot, no global backend), and its axes."""
     figure = Figure(figsize=figsize, layout="constrained")
     FigureCanvasAgg(figure)
     axes = figure.subplots(1, ncols)
     return figure, axes
 
 
-def _save_figure(figure, path):
+def save_figure(figure, path):
+    """Writes `figure` to `path` as a PNG, whole or not at all, and returns the path."""
     return os.fspath(write_atomic(path, lambda f: figure.savefig(f, format="png", dpi=100)))

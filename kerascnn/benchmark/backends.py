@@ -15,8 +15,8 @@ import platform
 import keras
 import numpy as np
 
-import kerascnn
 from kerascnn import layers as zoo
+from kerascnn import registry
 from kerascnn.benchmark.machine import cpu_model
 from kerascnn.benchmark.throughput import StepTimer, alternate, summarize
 from kerascnn.policy import dtype_policy
@@ -67,7 +67,7 @@ def model_workload(name, *, num_classes, image_size=None):
     shape = spec.input_shape
     if image_size:
         shape = (image_size, image_size, shape[2])
-    return (lambda: kerascnn.get_model(spec.name, num_classes=num_classes, input_shape=shape)), shape
+    return (lambda: registry.get_model(spec.name, num_classes=num_classes, input_shape=shape)), shape
 
 
 class Step(StepTimer):

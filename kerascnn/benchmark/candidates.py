@@ -13,7 +13,7 @@ import dataclasses
 
 import keras
 
-import kerascnn
+from kerascnn import registry
 from kerascnn.policy import dtype_policy
 from kerascnn.training.config import resolve
 from kerascnn.training.devices import choose_precision
@@ -35,7 +35,7 @@ PAPER_DATASETS = {"lenet": "mnist", "resnet_cifar": "cifar10"}
 
 
 def paper_dataset(model):
-    return PAPER_DATASETS.get(kerascnn.model_spec(model).family, "imagenet2012")
+    return PAPER_DATASETS.get(registry.model_spec(model).family, "imagenet2012")
 
 
 def paper_config(model, *, batch_size, image_size):

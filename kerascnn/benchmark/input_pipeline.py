@@ -20,7 +20,7 @@ from pathlib import Path
 
 from PIL import Image
 
-import kerascnn
+from kerascnn import registry
 from kerascnn.benchmark.candidates import paper_config, paper_dataset
 from kerascnn.benchmark.throughput import summarize
 from kerascnn.data import generate_shapes, load_splits, make_dataset
@@ -35,7 +35,7 @@ def measure_sources(model, *, batch_size, image_size, sources=SOURCES, batches=1
 
     Each repetition times `batches` batches of the training stream after `warmup` uncounted ones (which fill the
     shuffle buffer and the prefetch queue); folders and mocks hold `images` images."""
-    spec = kerascnn.model_spec(model)
+    spec = registry.model_spec(model)
     channels = spec.input_shape[2]
     config = paper_config(model, batch_size=batch_size, image_size=image_size)
     results = {}

@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import kerascnn
+from kerascnn import registry
 from kerascnn.benchmark import throughput
 from kerascnn.benchmark.candidates import Candidate, build, paper_config
 from kerascnn.benchmark.machine import peak_resident_mib, reset_peak, resident_mib
@@ -45,7 +45,7 @@ def measure_point(point, *, timeout=None):
 
     `point` is a dict: model, batch_size, image_size, num_classes, candidates (dicts of Candidate's fields),
     steps, warmup, repeats."""
-    root = str(Path(kerascnn.__file__).resolve().parents[1])  # this checkout, not another installed copy
+    root = str(Path(__file__).resolve().parents[2])  # this checkout, not another installed copy
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     with tempfile.TemporaryDirectory(prefix="kerascnn-benchmark-") as temp:
@@ -90,7 +90,7 @@ def child(point, out_path, marks):
     start = time.time()
     config = paper_config(point["model"], batch_size=batch_size, image_size=size)
     data = config.data.replace(dataset="shapes")
-    input_shape = (size, size, kerascnn.model_spec(point["model"]).input_shape[2])
+    input_shape = (size, size, registry.model_spec(point["model"]).input_shape[2])
     splits = load_splits(data, size, input_shape[2])
     stream = iter(
         make_dataset(

@@ -220,7 +220,7 @@ def _startup(startup):
     lines += [
         f"| **total** | **{startup['total_s']:.1f}** |",
         "",
-        f"One ordinary training step takes {startup['step_s']:.2f} s, so the first step spends "
+        f"One ordinary training step takes {startup['step_s'] * 1000:.1f} ms, so the first step spends "
         f"{max(startup['phases']['first_step'] - startup['step_s'], 0):.1f} s tracing and optimising the "
         "graph.",
     ]

@@ -14,7 +14,7 @@ import time
 import keras
 import numpy as np
 
-import kerascnn
+from kerascnn import registry
 from kerascnn.benchmark.throughput import summarize
 from kerascnn.data import load_splits, make_datasets
 from kerascnn.data.transforms import eval_transform
@@ -25,7 +25,7 @@ from kerascnn.training.models import build_model, compile_model
 def versus_keras(model="lenet5", dataset="fashion_mnist", *, steps=300, repeats=5, data_dir=None, log=print):
     """{"ours": images/s summary, "keras": images/s summary, "ratio": summary of ours / keras, ...}."""
     config = config_lib.resolve(model, dataset=dataset, sets=[f"data.data_dir={data_dir}"] if data_dir else ())
-    spec = kerascnn.model_spec(model)
+    spec = registry.model_spec(model)
     size, channels = config.image_size or spec.image_size, config.channels or spec.input_shape[2]
     splits = load_splits(config.data, size, channels, seed=config.seed)
     batch = config.batch_size
@@ -40,7 +40,7 @@ def versus_keras(model="lenet5", dataset="fashion_mnist", *, steps=300, repeats=
 
     ours = build_model(config, num_classes=splits.num_classes, input_shape=(size, size, channels), precision="float32")
     compile_model(ours, config, num_classes=splits.num_classes, base_rate=rate, steps_per_epoch=steps)
-    plain = kerascnn.get_model(model, num_classes=splits.num_classes, input_shape=(size, size, channels))
+    plain = registry.get_model(model, num_classes=splits.num_classes, input_shape=(size, size, channels))
     plain.compile(
         keras.optimizers.SGD(rate, momentum=config.optimizer.momentum),
         "sparse_categorical_crossentropy",

@@ -28,8 +28,8 @@ def to_channels(images, channels):
 
 
 def _convert(x, have, channels):
-    color = lambda: x[..., :3]  # noqa: E731
-    gray = lambda: x[..., :1]  # noqa: E731  (the first channel of gray or gray+alpha)
+    color = lambda: x[..., :3]
+    gray = lambda: x[..., :1]  # the first channel of gray or gray+alpha
     if channels == 1:
         return _choose(have >= 3, lambda: _in_bands(_luma, x), gray)
     if channels == 3:

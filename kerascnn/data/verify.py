@@ -20,7 +20,7 @@ import numpy as np
 from PIL import Image, UnidentifiedImageError
 from tqdm.auto import tqdm
 
-from kerascnn.training.atomic import write_atomic
+from kerascnn.io import write_atomic
 
 TF_FORMATS = {"JPEG", "MPO", "PNG", "GIF", "BMP", "WEBP"}  # what tf.io.decode_image reads
 _CACHE_VERSION = 1

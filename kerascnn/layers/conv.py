@@ -12,21 +12,25 @@ import math
 import keras
 from keras import ops
 
+from kerascnn.compat import pointwise_read_strides
 
-def _pair(value, name):
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= 1 for v in pair):
+
+def pair(value, name):
+    """(height, width) from an int or a pair of positive ints; a ValueError naming the argument otherwise."""
+    sides = (value, value) if isinstance(value, int) else tuple(value)
+    if len(sides) != 2 or not all(isinstance(v, int) and v >= 1 for v in sides):
         raise ValueError(f"{name} must be a positive int or a pair of them, got {value!r}.")
-    return pair
+    return sides
 
 
-def _padding(value):
+def padding_argument(value):
+    """A convolution's `padding`: "valid", "same", "full", or (height, width) from an int or a pair of ints >= 0."""
     if value in ("valid", "same", "full"):
         return value
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2 or not all(isinstance(v, int) and v >= 0 for v in pair):
+    sides = (value, value) if isinstance(value, int) else tuple(value)
+    if len(sides) != 2 or not all(isinstance(v, int) and v >= 0 for v in sides):
         raise ValueError(f'padding must be "valid", "same", "full", an int >= 0 or a pair of them, got {value!r}.')
-    return pair
+    return sides
 
 
 def subsample(x, strides):
@@ -46,8 +50,90 @@ def conv_output_size(m, n, s=1, d=1, p=0):
     return (m + 2 * p - n - (n - 1) * (d - 1)) // s + 1
 
 
+class Convolution2D(keras.layers.Layer):
+    """What `DilatedConv2D` and its adjoint `TransposedConv2D` share: their arguments, the kernel and bias they
+    create, the bias added and the activation applied, and the config. A subclass gives the kernel's shape
+    (`kernel_shape`), `call` and `compute_output_shape`; the arguments are `DilatedConv2D`'s.
+    """
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        dilation_rate=1,
+        padding="valid",
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        kernel_regularizer=None,
+        bias_regularizer=None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        self.filters = filters
+        self.kernel_size = pair(kernel_size, "kernel_size")
+        self.strides = pair(strides, "strides")
+        self.dilation_rate = pair(dilation_rate, "dilation_rate")
+        self.padding = padding_argument(padding)
+        self.activation = keras.activations.get(activation)
+        self.use_bias = use_bias
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
+        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
+        self.input_spec = keras.InputSpec(ndim=4)
+
+    @property
+    def effective_kernel_size(self):
+        return tuple((n - 1) * d + 1 for n, d in zip(self.kernel_size, self.dilation_rate))
+
+    def kernel_shape(self, channels):
+        """The kernel's shape for inputs of `channels` channels."""
+        raise NotImplementedError
+
+    def build(self, input_shape):
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=self.kernel_shape(input_shape[-1]),
+            initializer=self.kernel_initializer,
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias", shape=(self.filters,), initializer=self.bias_initializer, regularizer=self.bias_regularizer
+            )
+
+    def finish(self, y):
+        """The convolution's output `y` with the bias added and the activation applied."""
+        if self.use_bias:
+            # Broadcast from [1, 1, 1, C], as Keras' Conv2D adds its bias: TensorFlow's graph optimiser turns that
+            # into a BiasAdd and fuses it (and a ReLU after it) into the convolution; a plain [C] addition stays.
+            y = y + ops.reshape(self.bias, (1, 1, 1, -1))
+        return self.activation(y)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            filters=self.filters,
+            kernel_size=self.kernel_size,
+            strides=self.strides,
+            dilation_rate=self.dilation_rate,
+            padding=self.padding,
+            activation=keras.activations.serialize(self.activation),
+            use_bias=self.use_bias,
+            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
+            bias_initializer=keras.initializers.serialize(self.bias_initializer),
+            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
+            bias_regularizer=keras.regularizers.serialize(self.bias_regularizer),
+        )
+        return config
+
+
 @keras.saving.register_keras_serializable(package="kerascnn")
-class DilatedConv2D(keras.layers.Layer):
+class DilatedConv2D(Convolution2D):
     """2D convolution with any stride, dilation and padding, channels last.
 
     With explicit padding p the output size is floor((m + 2p - n - (n-1)(d-1)) / s) + 1 for input size m, kernel
@@ -71,58 +157,16 @@ class DilatedConv2D(keras.layers.Layer):
             move between the two.
     """
 
-    def __init__(
-        self,
-        filters,
-        kernel_size,
-        strides=1,
-        dilation_rate=1,
-        padding="valid",
-        groups=1,
-        activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
+    def __init__(self, filters, kernel_size, strides=1, dilation_rate=1, padding="valid", groups=1, **kwargs):
         if filters % groups:
             raise ValueError(f"filters ({filters}) must be divisible by groups ({groups}).")
-        self.filters = filters
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.strides = _pair(strides, "strides")
-        self.dilation_rate = _pair(dilation_rate, "dilation_rate")
-        self.padding = _padding(padding)
+        super().__init__(filters, kernel_size, strides=strides, dilation_rate=dilation_rate, padding=padding, **kwargs)
         self.groups = groups
-        self.activation = keras.activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.input_spec = keras.InputSpec(ndim=4)
 
-    @property
-    def effective_kernel_size(self):
-        return tuple((n - 1) * d + 1 for n, d in zip(self.kernel_size, self.dilation_rate))
-
-    def build(self, input_shape):
-        channels = input_shape[-1]
+    def kernel_shape(self, channels):
         if channels % self.groups:
             raise ValueError(f"Input channels ({channels}) must be divisible by groups ({self.groups}).")
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(*self.kernel_size, channels // self.groups, self.filters),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-        )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias", shape=(self.filters,), initializer=self.bias_initializer, regularizer=self.bias_regularizer
-            )
+        return (*self.kernel_size, channels // self.groups, self.filters)
 
     def _explicit_padding(self, inputs):
         """((top, bottom), (left, right)) for the configured padding, or None where ops.conv can pad itself."""
@@ -150,10 +194,8 @@ class DilatedConv2D(keras.layers.Layer):
 
     def _convolve(self, x, kernel, padding):
         """One group's convolution, with the stride and dilation this layer was given."""
-        # A 1-wide kernel with stride s reads every s-th pixel: subsample them, then convolve with stride 1. Besides
-        # being the same function, this avoids TensorFlow 2.21's oneDNN input gradient of strided 1x1
-        # convolutions, which corrupts the heap on some small maps on CPU (e.g. 24x24x8 -> 16 filters).
-        step = tuple(s if n == 1 else 1 for n, s in zip(self.kernel_size, self.strides))
+        # A 1-wide kernel with stride s reads every s-th pixel: those are read first (kerascnn.compat says why).
+        step = pointwise_read_strides(self.kernel_size, self.strides)
         x = subsample(x, step)
         strides = [s // t for s, t in zip(self.strides, step)]
         dilation = list(self.dilation_rate)
@@ -161,7 +203,7 @@ class DilatedConv2D(keras.layers.Layer):
         for axis, (n, s, d) in enumerate(zip(self.kernel_size, strides, self.dilation_rate)):
             if s > 1 and d > 1:
                 if (n - 1) * d + 1 <= s * n:
-                    kernel, dilation[axis] = _spread_taps(kernel, axis, d), 1
+                    kernel, dilation[axis] = spread_taps(kernel, axis, d), 1
                 else:
                     dense[axis] = 1  # computed densely, subsampled below
         y = ops.conv(x, kernel, strides=dense, padding=padding, dilation_rate=dilation)
@@ -187,11 +229,7 @@ class DilatedConv2D(keras.layers.Layer):
             xs = ops.split(x, self.groups, axis=-1)
             kernels = ops.split(self.kernel, self.groups, axis=-1)
             y = ops.concatenate([self._convolve(xg, kg, padding) for xg, kg in zip(xs, kernels)], axis=-1)
-        if self.use_bias:
-            # Broadcast from [1, 1, 1, C], as Keras' Conv2D adds its bias: TensorFlow's graph optimiser turns that
-            # into a BiasAdd and fuses it (and a ReLU after it) into the convolution; a plain [C] addition stays.
-            y = y + ops.reshape(self.bias, (1, 1, 1, -1))
-        return self.activation(y)
+        return self.finish(y)
 
     def compute_output_shape(self, input_shape):
         sizes = []
@@ -207,25 +245,10 @@ class DilatedConv2D(keras.layers.Layer):
         return (input_shape[0], *sizes, self.filters)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            strides=self.strides,
-            dilation_rate=self.dilation_rate,
-            padding=self.padding,
-            groups=self.groups,
-            activation=keras.activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
-            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=keras.regularizers.serialize(self.bias_regularizer),
-        )
-        return config
+        return {**super().get_config(), "groups": self.groups}
 
 
-def _spread_taps(kernel, axis, d):
+def spread_taps(kernel, axis, d):
     """The kernel with d-1 zeros between neighbouring taps along `axis` (0 = height, 1 = width)."""
     n = kernel.shape[axis]
     zeros_shape = list(kernel.shape)

@@ -93,7 +93,7 @@ class ResidualBlock(keras.layers.Layer):
             # Caffe and PyTorch pad a strided 3x3 by one pixel on every side; Keras' "same" would pad only the
             # bottom and right of an even input and shift every window by a pixel. (DilatedConv2D also computes a
             # strided 1x1 as a subsample, a 1x1 average pool of that stride, then a stride-1 1x1, away from a
-            # TensorFlow CPU bug; see there.)
+            # TensorFlow CPU bug; see kerascnn/compat.py.)
             padding = dilation * (kernel_size - 1) // 2
             return DilatedConv2D(filters, kernel_size, strides, dilation, padding=padding, **options)
         return layers.Conv2D(filters, kernel_size, strides, padding="same", dilation_rate=dilation, **options)

@@ -23,7 +23,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from kerascnn.layers.conv import _padding, _pair, _spread_taps
+from kerascnn.layers.conv import Convolution2D, pair, spread_taps
 
 
 def transposed_conv_output_size(o, k, s=1, d=1, p=0, a=0):
@@ -32,7 +32,7 @@ def transposed_conv_output_size(o, k, s=1, d=1, p=0, a=0):
 
 
 @keras.saving.register_keras_serializable(package="kerascnn")
-class TransposedConv2D(keras.layers.Layer):
+class TransposedConv2D(Convolution2D):
     """2D transposed convolution ("deconvolution"), channels last: the adjoint of `DilatedConv2D`.
 
     Args:
@@ -48,27 +48,9 @@ class TransposedConv2D(keras.layers.Layer):
     """
 
     def __init__(
-        self,
-        filters,
-        kernel_size,
-        strides=1,
-        padding="valid",
-        output_padding=None,
-        dilation_rate=1,
-        activation=None,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        kernel_regularizer=None,
-        bias_regularizer=None,
-        **kwargs,
+        self, filters, kernel_size, strides=1, padding="valid", output_padding=None, dilation_rate=1, **kwargs
     ):
-        super().__init__(**kwargs)
-        self.filters = filters
-        self.kernel_size = _pair(kernel_size, "kernel_size")
-        self.strides = _pair(strides, "strides")
-        self.dilation_rate = _pair(dilation_rate, "dilation_rate")
-        self.padding = _padding(padding)
+        super().__init__(filters, kernel_size, strides=strides, dilation_rate=dilation_rate, padding=padding, **kwargs)
         if self.padding == "full":
             raise ValueError('padding must be "valid", "same", an int >= 0 or a pair of them, got "full".')
         if output_padding is not None:
@@ -76,30 +58,9 @@ class TransposedConv2D(keras.layers.Layer):
             if len(output_padding) != 2 or not all(0 <= a < s for a, s in zip(output_padding, self.strides)):
                 raise ValueError(f"output_padding must be in [0, strides) on each axis, got {output_padding!r}.")
         self.output_padding = output_padding
-        self.activation = keras.activations.get(activation)
-        self.use_bias = use_bias
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-        self.kernel_regularizer = keras.regularizers.get(kernel_regularizer)
-        self.bias_regularizer = keras.regularizers.get(bias_regularizer)
-        self.input_spec = keras.InputSpec(ndim=4)
 
-    @property
-    def effective_kernel_size(self):
-        return tuple((n - 1) * d + 1 for n, d in zip(self.kernel_size, self.dilation_rate))
-
-    def build(self, input_shape):
-        self.kernel = self.add_weight(
-            name="kernel",
-            shape=(*self.kernel_size, self.filters, input_shape[-1]),
-            initializer=self.kernel_initializer,
-            regularizer=self.kernel_regularizer,
-        )
-        self.bias = None
-        if self.use_bias:
-            self.bias = self.add_weight(
-                name="bias", shape=(self.filters,), initializer=self.bias_initializer, regularizer=self.bias_regularizer
-            )
+    def kernel_shape(self, channels):
+        return (*self.kernel_size, self.filters, channels)
 
     def call(self, inputs):
         # The taps spread d apart by zeros: the same function at dilation 1, which every backend's transposed
@@ -107,7 +68,7 @@ class TransposedConv2D(keras.layers.Layer):
         kernel = self.kernel
         for axis, d in enumerate(self.dilation_rate):
             if d > 1:
-                kernel = _spread_taps(kernel, axis, d)
+                kernel = spread_taps(kernel, axis, d)
         if isinstance(self.padding, str):
             y = ops.conv_transpose(
                 inputs, kernel, strides=self.strides, padding=self.padding, output_padding=self.output_padding
@@ -118,9 +79,7 @@ class TransposedConv2D(keras.layers.Layer):
             (pt, pl) = self.padding
             if pt or pl:
                 y = y[:, pt : -pt or None, pl : -pl or None, :]
-        if self.use_bias:
-            y = y + self.bias
-        return self.activation(y)
+        return self.finish(y)
 
     def compute_output_shape(self, input_shape):
         sizes = []
@@ -138,22 +97,7 @@ class TransposedConv2D(keras.layers.Layer):
         return (input_shape[0], *sizes, self.filters)
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            filters=self.filters,
-            kernel_size=self.kernel_size,
-            strides=self.strides,
-            padding=self.padding,
-            output_padding=self.output_padding,
-            dilation_rate=self.dilation_rate,
-            activation=keras.activations.serialize(self.activation),
-            use_bias=self.use_bias,
-            kernel_initializer=keras.initializers.serialize(self.kernel_initializer),
-            bias_initializer=keras.initializers.serialize(self.bias_initializer),
-            kernel_regularizer=keras.regularizers.serialize(self.kernel_regularizer),
-            bias_regularizer=keras.regularizers.serialize(self.bias_regularizer),
-        )
-        return config
+        return {**super().get_config(), "output_padding": self.output_padding}
 
 
 def bilinear_filter(size):
@@ -285,7 +229,7 @@ class MaxPoolingWithArgmax2D(keras.layers.Layer):
 
     def __init__(self, pool_size=2, **kwargs):
         super().__init__(**kwargs)
-        self.pool_size = _pair(pool_size, "pool_size")
+        self.pool_size = pair(pool_size, "pool_size")
         self.built = True  # no weights: Keras' convention for stateless layers
 
     def call(self, inputs):
@@ -314,7 +258,7 @@ class MaxUnpooling2D(keras.layers.Layer):
 
     def __init__(self, pool_size=2, **kwargs):
         super().__init__(**kwargs)
-        self.pool_size = _pair(pool_size, "pool_size")
+        self.pool_size = pair(pool_size, "pool_size")
         self.built = True  # no weights: Keras' convention for stateless layers
 
     def call(self, inputs):

@@ -27,7 +27,7 @@ from keras import layers
 
 from kerascnn.layers import GroupedConv2D, LocalResponseNormalization
 from kerascnn.models.heads import fc_head, finish
-from kerascnn.registry import register_model
+from kerascnn.models.spec import register_model
 
 
 class Conv(NamedTuple):

@@ -18,7 +18,7 @@ and 300, weight decay 0.001) belongs to the training config.
 from keras import layers
 
 from kerascnn.models.heads import finish
-from kerascnn.registry import register_model
+from kerascnn.models.spec import register_model
 
 # Each stage: (filters, dropout after its stride-2 conv); the stride-2 conv is the stage's third.
 ALLCNN_C_STAGES = ((96, 0.5), (192, 0.5))

@@ -33,8 +33,8 @@ from keras import layers
 from kerascnn.layers import BilinearUpsampling2D, Crop2D
 from kerascnn.models.heads import segmentation_head
 from kerascnn.models.resnet import resnet
+from kerascnn.models.spec import register_model
 from kerascnn.models.vgg import VGG_CONFIGS, scaled, vgg_features
-from kerascnn.registry import register_model
 
 OUTPUT_STRIDE = 8
 LARGEFOV = {"pool_strides": (2, 2, 2, 1, 1), "block_dilations": (1, 1, 1, 1, 2), "fc6_dilation": 12}

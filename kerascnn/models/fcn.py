@@ -42,8 +42,8 @@ from keras import layers
 
 from kerascnn.layers import Crop2D, bilinear_upsampling
 from kerascnn.models.heads import segmentation_head
+from kerascnn.models.spec import register_model
 from kerascnn.models.vgg import VGG_CONFIGS, scaled, vgg_features
-from kerascnn.registry import register_model
 
 
 class Fcn(NamedTuple):

@@ -22,7 +22,7 @@ from keras import layers
 
 from kerascnn.layers import AuxiliaryClassifier, InceptionModule, LocalResponseNormalization
 from kerascnn.models.heads import classifier_head, finish
-from kerascnn.registry import register_model
+from kerascnn.models.spec import register_model
 
 
 class Inception(NamedTuple):

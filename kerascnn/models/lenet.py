@@ -23,7 +23,7 @@ from keras import layers
 from kerascnn.layers import LENET5_C3_TABLE, ConnectionTableConv2D, EuclideanRBF, Subsampling2D, lecun_tanh
 from kerascnn.layers.lenet import negative
 from kerascnn.models.heads import classifier_head, finish
-from kerascnn.registry import register_model
+from kerascnn.models.spec import register_model
 
 POOLS = {"max": layers.MaxPooling2D, "avg": layers.AveragePooling2D}
 

@@ -25,7 +25,7 @@ from keras import layers
 
 from kerascnn.layers import BatchNormalization, ResidualBlock
 from kerascnn.models.heads import classifier_head, finish
-from kerascnn.registry import register_model
+from kerascnn.models.spec import register_model
 
 # depth: (bottleneck blocks, blocks per stage)
 IMAGENET_SPECS = {
@@ -61,11 +61,49 @@ def _stages(x, widths, blocks, strides, dilations, **block_options):
     return x
 
 
-def _finish(inputs, x, *, include_top, num_classes, pooling, classifier_activation, name):
+def _network(
+    stem,
+    widths,
+    blocks,
+    strides,
+    dilations,
+    *,
+    input_shape,
+    include_top,
+    num_classes,
+    pooling,
+    classifier_activation,
+    name,
+    **block_options,
+):
+    """What every ResNet is: the input, the `stem`'s first layers, the stages of residual blocks, the head."""
+    inputs = layers.Input(input_shape, name="images")
+    x = _stages(stem(inputs), widths, blocks, strides, dilations, **block_options)
     top = functools.partial(
         classifier_head, num_classes=num_classes, pooling="avg", classifier_activation=classifier_activation
     )
     return finish(inputs, x, top, include_top=include_top, pooling=pooling, name=name)
+
+
+def _conv1(x, filters, kernel_size, strides=1, padding="valid"):
+    """The first conv (no bias: BN follows), its BN and its ReLU."""
+    x = layers.Conv2D(
+        filters,
+        kernel_size,
+        strides=strides,
+        padding=padding,
+        use_bias=False,
+        kernel_initializer="he_normal",
+        name="conv1_conv",
+    )(x)
+    return layers.ReLU(name="conv1_relu")(_batch_norm("conv1_bn")(x))
+
+
+def _imagenet_stem(inputs):
+    x = _conv1(layers.ZeroPadding2D(3, name="conv1_pad")(inputs), 64, 7, strides=2)  # 224 -> 112
+    # Zeros pad like -inf here: the input is non-negative after the ReLU.
+    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
+    return layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)  # -> 56
 
 
 def resnet(
@@ -89,34 +127,22 @@ def resnet(
     dilated = {32: 0, 16: 1, 8: 2}[output_stride]  # how many of the last stages trade their stride for dilation
     strides = [1, 2, 2, 2][: 4 - dilated] + [1] * dilated
     dilations = [1] * (4 - dilated) + [2**i for i in range(1, dilated + 1)]
-
-    inputs = layers.Input(input_shape, name="images")
-    x = layers.ZeroPadding2D(3, name="conv1_pad")(inputs)
-    x = layers.Conv2D(64, 7, strides=2, use_bias=False, kernel_initializer="he_normal", name="conv1_conv")(x)
-    x = _batch_norm("conv1_bn")(x)
-    x = layers.ReLU(name="conv1_relu")(x)  # 224 -> 112
-    # Zeros pad like -inf here: the input is non-negative after the ReLU.
-    x = layers.ZeroPadding2D(1, name="pool1_pad")(x)
-    x = layers.MaxPooling2D(3, strides=2, name="pool1_pool")(x)  # -> 56
-    x = _stages(
-        x,
+    return _network(
+        _imagenet_stem,
         (64, 128, 256, 512),
         blocks,
         strides,
-        dilations,
-        bottleneck=bottleneck,
-        shortcut=shortcut,
-        residual=residual,
-        stride_in_3x3=stride_in_3x3,
-    )  # -> 56, 28, 14, 7 at output_stride 32
-    return _finish(
-        inputs,
-        x,
+        dilations,  # -> 56, 28, 14, 7 at output_stride 32
+        input_shape=input_shape,
         include_top=include_top,
         num_classes=num_classes,
         pooling=pooling,
         classifier_activation=classifier_activation,
         name=name,
+        bottleneck=bottleneck,
+        shortcut=shortcut,
+        residual=residual,
+        stride_in_3x3=stride_in_3x3,
     )
 
 
@@ -138,21 +164,20 @@ def cifar_resnet(
     if width_multiplier <= 0:
         raise ValueError(f"width_multiplier must be positive, got {width_multiplier}.")
     widths = tuple(max(1, round(16 * width_multiplier)) * 2**i for i in range(3))  # 16, 32, 64 at 1
-    inputs = layers.Input(input_shape, name="images")
-    x = layers.Conv2D(widths[0], 3, padding="same", use_bias=False, kernel_initializer="he_normal", name="conv1_conv")(
-        inputs
-    )
-    x = _batch_norm("conv1_bn")(x)
-    x = layers.ReLU(name="conv1_relu")(x)
-    x = _stages(x, widths, (n, n, n), (1, 2, 2), (1, 1, 1), shortcut=shortcut, residual=residual)  # 32, 16, 8
-    return _finish(
-        inputs,
-        x,
+    return _network(
+        lambda inputs: _conv1(inputs, widths[0], 3, padding="same"),
+        widths,
+        (n, n, n),
+        (1, 2, 2),
+        (1, 1, 1),  # 32, 16, 8
+        input_shape=input_shape,
         include_top=include_top,
         num_classes=num_classes,
         pooling=pooling,
         classifier_activation=classifier_activation,
         name=name,
+        shortcut=shortcut,
+        residual=residual,
     )
 
 

@@ -23,8 +23,8 @@ from keras import layers
 from kerascnn.errors import UserError
 from kerascnn.layers import Crop2D, TransposedConv2D
 from kerascnn.models.heads import segmentation_head
+from kerascnn.models.spec import register_model
 from kerascnn.models.vgg import scaled
-from kerascnn.registry import register_model
 
 UNET_WIDTHS = (64, 128, 256, 512, 1024)  # filters of each level, the last the bottom one
 OUTPUT_MARGIN = 92  # pixels lost on each side: 572 -> 388

@@ -14,7 +14,7 @@ from keras import layers
 
 from kerascnn.layers import DilatedConv2D, LocalResponseNormalization
 from kerascnn.models.heads import fc_head, finish
-from kerascnn.registry import register_model
+from kerascnn.models.spec import register_model
 
 
 # Each block is a tuple of (kernel size, filters) convs: the columns of the paper's Table 1. Configuration C ends

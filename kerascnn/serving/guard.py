@@ -81,7 +81,7 @@ def declared_size(encoded):
     length = tf.strings.length(encoded, unit="BYTE")
     head = tf.cast(tf.io.decode_raw(tf.strings.substr(encoded, 0, _HEAD), tf.uint8, fixed_length=_HEAD), tf.int64)
     kind = _kind(encoded, head)
-    none = lambda problem: lambda: (encoded, tf.constant(0, tf.int64), tf.constant(0, tf.int64), problem)  # noqa: E731
+    none = lambda problem: lambda: (encoded, tf.constant(0, tf.int64), tf.constant(0, tf.int64), problem)
     branches = [
         none(tf.constant(f"not a {', '.join(FORMATS[:-1])} or {FORMATS[-1]} image (its first bytes are unknown)")),
         lambda: _jpeg(encoded),
@@ -195,7 +195,7 @@ def _signed32(value):
 
 def _webp(encoded, head, length):
     chunk = head[12:16]
-    is_chunk = lambda name: tf.reduce_all(chunk == tf.constant(list(name), tf.int64))  # noqa: E731
+    is_chunk = lambda name: tf.reduce_all(chunk == tf.constant(list(name), tf.int64))
     lossy, lossless, extended = is_chunk(b"VP8 "), is_chunk(b"VP8L"), is_chunk(b"VP8X")
     lossy_ok = tf.reduce_all(head[23:26] == tf.constant([0x9D, 0x01, 0x2A], tf.int64))
     bits = _uint(head, 21, 4, False)
@@ -273,5 +273,5 @@ def _sub_block_ends(data):
     positions = tf.range(n, dtype=tf.int32)
     following = tf.where(tf.equal(data, 0), positions, tf.minimum(positions + data + 1, n))
     ends = tf.concat([following, [n]], 0)
-    moving = lambda ends: ~tf.reduce_all(tf.equal(tf.gather(ends, ends), ends))  # noqa: E731
+    moving = lambda ends: ~tf.reduce_all(tf.equal(tf.gather(ends, ends), ends))
     return tf.while_loop(moving, lambda ends: [tf.gather(ends, ends)], [ends], maximum_iterations=40)[0]

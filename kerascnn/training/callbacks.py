@@ -14,7 +14,7 @@ import tensorflow as tf
 from tensorboard.plugins.histogram import metadata
 
 from kerascnn.errors import write_error
-from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
+from kerascnn.io import atomic_folder, publish, remove_stale_temporaries
 from kerascnn.training.checkpoints import POINTER, checkpoint_name, quiet_h5py_finalizers
 from kerascnn.training.failpoints import failpoint
 

@@ -1,6 +1,6 @@
 """Resumable training checkpoints: model weights, optimizer state, random-number state and progress.
 
-Each checkpoint is a folder `<run-dir>/checkpoints/epoch-0003-step-000000/` written atomically (see atomic.py):
+Each checkpoint is a folder `<run-dir>/checkpoints/epoch-0003-step-000000/` written atomically (see kerascnn/io.py):
 - model.weights.h5: the layers' weights and the optimizer's variables (Keras' `save_weights` holds both);
 - rng.npz: the states of the model's seed generators (dropout masks), which `save_weights` leaves out, so that a
   resumed run draws the same masks as an uninterrupted one;
@@ -24,7 +24,7 @@ import numpy as np
 
 from kerascnn import compat
 from kerascnn.errors import write_error
-from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
+from kerascnn.io import atomic_folder, publish, remove_stale_temporaries
 from kerascnn.training.failpoints import failpoint
 
 _NAME = re.compile(r"^epoch-(\d{4,})-step-(\d{6,})$")

@@ -16,6 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kerascnn import weights as weights_lib
+
+# The choices of `precision`, `strategy` (kerascnn.training.devices says what each does) and `serving_precision`
+# (kerascnn.training.export.serving_model), written once in kerascnn/choices.py for the command line too.
+from kerascnn.choices import PRECISIONS, SERVING_PRECISIONS, STRATEGIES  # noqa: F401
 from kerascnn.data import idx
 from kerascnn.data.config import DataConfig
 from kerascnn.data.recipes import MASK_RECIPES, RECIPES
@@ -30,12 +34,6 @@ from kerascnn.training.recipes import (
     SHAPES_DEMOS,
     mnist_family,
 )
-
-# The choices of `precision` and `strategy` (kerascnn.training.devices says what each does).
-PRECISIONS = ("auto", "float32", "mixed_float16", "mixed_bfloat16")
-# The choices of `serving_precision` (kerascnn.training.models.serving_model says what each does).
-SERVING_PRECISIONS = ("float32", "bfloat16")
-STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 
 
 @dataclass

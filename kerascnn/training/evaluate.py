@@ -30,6 +30,13 @@ def _accuracies(probabilities, labels, prefix):
     }
 
 
+def shown(metrics, num_classes):
+    """The names of the validation metrics worth printing (without "val_"): top-5 only where there are more than
+    five classes; with five or fewer it is 1 by definition."""
+    names = [k[4:] for k in metrics if k.startswith("val_")]
+    return [name for name in names if num_classes > 5 or "top5" not in name]
+
+
 def evaluate_model(run, model, splits):
     """Top-1 / top-5 accuracy and error, and the loss, of `model` on the validation split (centre crop), and as
     `test_*` on the test split where there is one."""

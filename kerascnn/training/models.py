@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-import kerascnn
+from kerascnn import registry
 from kerascnn.analysis.folding import fold_batch_norms
 from kerascnn.compat import FirstReplicaBuild
 from kerascnn.data.dense import mirror_pad
@@ -93,7 +93,7 @@ class MirrorPad2D(keras.layers.Layer):
         return mirror_pad(images, self.margin)
 
     def compute_output_shape(self, input_shape):
-        grow = lambda side: None if side is None else side + 2 * self.margin  # noqa: E731
+        grow = lambda side: None if side is None else side + 2 * self.margin
         return (input_shape[0], grow(input_shape[1]), grow(input_shape[2]), input_shape[3])
 
     def get_config(self):
@@ -104,14 +104,14 @@ def build_model(config, *, num_classes, input_shape, precision, options=None, pr
     """The registry's model for `config`, as the trainer trains it (GoogLeNet with its auxiliary heads); with
     `pretrained`, the config's weights loaded (the layers they leave new are listed in `model.new_layers`)."""
     options = {**config.model_options, **(options or {})}
-    margin = kerascnn.model_spec(config.model).output_margin
+    margin = registry.model_spec(config.model).output_margin
     if pretrained and config.weights:
         options["weights"] = config.weights
     # The wrapper is built under the policy too: Keras adds loss scaling when the model's own policy is
     # mixed_float16.
     with dtype_policy(precision):
         padded = (input_shape[0] + 2 * margin, input_shape[1] + 2 * margin, input_shape[2])
-        model = kerascnn.get_model(config.model, num_classes=num_classes, input_shape=padded, **options)
+        model = registry.get_model(config.model, num_classes=num_classes, input_shape=padded, **options)
         new_layers = tuple(getattr(model, "new_layers", ()))
         if margin:
             # The one place a run's images (training, evaluation, export) are mirror-padded for a model with an

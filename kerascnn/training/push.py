@@ -2,7 +2,7 @@
 
 A version is pushed only when blessed (TFX's evaluator blessing): its validation accuracy is not below that of
 the latest pushed version of the same model, unless forced. It is exported into a hidden temporary folder beside
-the versions and renamed into place (atomic.py), so a polling server never sees half a version; when two runs
+the versions and renamed into place (kerascnn/io.py), so a polling server never sees half a version; when two runs
 push the same model at once, the second rename finds its number taken and moves to the next one. Each version
 carries its metrics in `assets.extra/metrics.json`, and `<output-dir>/models.config` lists every model for
 `tensorflow_model_server --model_config_file`.
@@ -17,13 +17,13 @@ import numpy as np
 import tensorflow as tf
 from tqdm import tqdm
 
-import kerascnn
+from kerascnn import registry
 from kerascnn import weights as weights_lib
 from kerascnn.errors import write_error
+from kerascnn.io import atomic_folder, publish, remove_stale_temporaries, write_atomic
 from kerascnn.registry import checked_model
 from kerascnn.serving.export import write_metrics
 from kerascnn.serving.version import write_version
-from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries, write_atomic
 from kerascnn.training.callbacks import weights_are_finite
 from kerascnn.training.failpoints import failpoint
 from kerascnn.training.models import serving_model
@@ -150,7 +150,9 @@ def deliver(run, model, splits, metrics, *, log=print):
         "serving_precision": precision,
         "weights_sha256": digest,
         "weights": config.weights,  # the pretrained weights it started from (None: trained from scratch)
-        **({"task": run.task, "shapes_per_image": config.data.shapes_per_image} if dense else {}),
+        **({"task": run.task} if dense else {}),
+        # the shapes' generator setting, which pipelines.evaluate regenerates them with: a folder has none
+        **({"shapes_per_image": config.data.shapes_per_image} if dense and config.data.dataset == "shapes" else {}),
     }
     with progress:
         pushed = push(config.output_dir, config.model, write, {**metrics, **about})
@@ -167,7 +169,7 @@ def push_pretrained(config, *, log=print):
     size = config.image_size or spec.input_shape[0]
     input_shape = (size, size, config.channels or spec.input_shape[2])
     options = {**config.model_options, "aux_classifiers": False} if spec.family == "googlenet" else config.model_options
-    pretrained = kerascnn.get_model(config.model, weights=config.weights, input_shape=input_shape, **options)
+    pretrained = registry.get_model(config.model, weights=config.weights, input_shape=input_shape, **options)
     log(f"{config.model} with {config.weights} weights ({config.data.normalization} preprocessing).")
     model = serving_model(pretrained, config, num_classes=pretrained.output_shape[-1], input_shape=input_shape)
 

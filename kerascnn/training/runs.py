@@ -13,9 +13,9 @@ import keras
 import tensorflow as tf
 
 from kerascnn.errors import UserError
+from kerascnn.io import write_atomic
 from kerascnn.registry import checked_model
 from kerascnn.training import config as config_lib
-from kerascnn.training.atomic import write_atomic
 from kerascnn.training.checkpoints import CheckpointStore
 from kerascnn.training.devices import choose_precision, is_chief, make_strategy
 

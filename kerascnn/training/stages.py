@@ -24,9 +24,9 @@ import tensorflow as tf
 
 from kerascnn.data import load_splits, make_dataset, steps_per_epoch
 from kerascnn.errors import DataError, UserError
+from kerascnn.io import write_atomic
 from kerascnn.training import config as config_lib
 from kerascnn.training import trainer as trainer_lib
-from kerascnn.training.atomic import write_atomic
 from kerascnn.training.evaluate import evaluate
 from kerascnn.training.models import build_model, compile_model
 from kerascnn.training.push import BLESSING_METRIC, blessing, deliver, weights_digest

@@ -15,7 +15,7 @@ import keras
 from kerascnn.analysis.callbacks import FilterImagesCallback, GradCamImagesCallback
 from kerascnn.data import eval_transform, make_datasets, steps_per_epoch
 from kerascnn.errors import UserError
-from kerascnn.training.atomic import write_atomic
+from kerascnn.io import write_atomic
 from kerascnn.training.callbacks import (
     BestWeights,
     Checkpointing,
@@ -170,15 +170,7 @@ def _fit_from(run, model, splits, store, state, steps, log, *, until, phase="ful
     verbose = 1 if sys.stdout.isatty() else 2
     with StopSignals() as stop:
         while epoch < until:
-            train, val = make_datasets(
-                splits,
-                image_size=run.input_shape[0],
-                channels=run.input_shape[2],
-                batch_size=run.global_batch,
-                config=config.data,
-                seed=config.seed,
-                initial_epoch=epoch,
-            )
+            train, val = run_datasets(run, splits, initial_epoch=epoch)
             if step:
                 train = train.skip(step)  # the stream is deterministic: these are the batches already trained on
             elif epoch == 0 and run.chief:
@@ -247,6 +239,20 @@ def _writers(run, splits):
         batch = [eval_transform(x, shape[0], shape[2], config.data).numpy() for x, *_ in splits.val.take(8)]
         callbacks.append(GradCamImagesCallback(str(logs / "explain"), batch))
     return callbacks
+
+
+def run_datasets(run, splits, *, initial_epoch):
+    """The (train, validation) datasets of `run` from `splits`, the training one resumed at `initial_epoch`'s
+    shuffle: the run's input size and channels, its global batch, its data config and seed."""
+    return make_datasets(
+        splits,
+        image_size=run.input_shape[0],
+        channels=run.input_shape[2],
+        batch_size=run.global_batch,
+        config=run.config.data,
+        seed=run.config.seed,
+        initial_epoch=initial_epoch,
+    )
 
 
 def load_best(run, model):

@@ -11,7 +11,7 @@ auxiliary loss weight, and the depth of a ResNet among its family's.
 
 import inspect
 
-import kerascnn
+from kerascnn import registry
 from kerascnn.layers import LocalResponseNormalization
 from kerascnn.tuning.search_space import Hyperparameter
 
@@ -70,7 +70,7 @@ def optimizer_space(config):
 
 
 def model_space(config):
-    spec = kerascnn.model_spec(config.model)
+    spec = registry.model_spec(config.model)
     parameters = inspect.signature(spec.builder).parameters
 
     def current(option):
@@ -117,8 +117,8 @@ def _depth_choices(spec):
     """`spec`'s model and those of its family and kind (ResNet or plain net) at the depths of DEPTHS, shallowest
     first; none for a family without depths."""
     prefix = spec.name.rstrip("0123456789")
-    names = {f"{prefix}{depth}" for depth in DEPTHS.get(spec.family, ())} & set(kerascnn.list_models())
-    names = {name for name in names if kerascnn.model_spec(name).family == spec.family}
+    names = {f"{prefix}{depth}" for depth in DEPTHS.get(spec.family, ())} & set(registry.list_models())
+    names = {name for name in names if registry.model_spec(name).family == spec.family}
     return tuple(sorted(names | {spec.name}, key=lambda name: int(name[len(prefix) :]))) if names else ()
 
 

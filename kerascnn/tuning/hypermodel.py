@@ -15,10 +15,11 @@ import sys
 import keras
 import keras_tuner
 
-from kerascnn.data import make_datasets, steps_per_epoch
+from kerascnn.data import steps_per_epoch
 from kerascnn.registry import checked_model
 from kerascnn.training.callbacks import TrainingMonitor
 from kerascnn.training.models import build_model, compile_model
+from kerascnn.training.trainer import run_datasets
 from kerascnn.tuning.search_space import active_values
 
 
@@ -91,15 +92,7 @@ class RecipeHyperModel(keras_tuner.HyperModel):
     def fit(self, hp, model, *args, callbacks=(), epochs=None, initial_epoch=0, **kwargs):
         run = self.trial_run(hp)
         config = run.config
-        train, val = make_datasets(
-            self.splits,
-            image_size=run.input_shape[0],
-            channels=run.input_shape[2],
-            batch_size=run.global_batch,
-            config=config.data,
-            seed=config.seed,
-            initial_epoch=initial_epoch,
-        )
+        train, val = run_datasets(run, self.splits, initial_epoch=initial_epoch)
         own = [TrainingMonitor(run.global_batch), FailOnNonFiniteLoss()]
         if config.optimizer.schedule == "plateau":
             own.append(

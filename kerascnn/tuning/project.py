@@ -12,8 +12,8 @@ import shutil
 from pathlib import Path
 
 from kerascnn.errors import UserError
+from kerascnn.io import write_atomic
 from kerascnn.training import config as config_lib
-from kerascnn.training.atomic import write_atomic
 from kerascnn.training.runs import default_run_dir
 from kerascnn.tuning import roles
 

@@ -16,7 +16,7 @@ import json
 import shlex
 from pathlib import Path
 
-from kerascnn.training.atomic import write_atomic
+from kerascnn.io import write_atomic
 from kerascnn.tuning.search_space import active_values, as_sets
 
 BOOKKEEPING = ("epochs", "best_epoch", "seconds")

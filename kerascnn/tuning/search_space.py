@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-import kerascnn
+from kerascnn import registry
 from kerascnn.errors import UserError
 from kerascnn.training import config as config_lib
 
@@ -255,7 +255,7 @@ def check_space(space, configs, source="the search space"):
     base = configs()
     searched = next((h for h in space if h.key == "model"), None)
     models = searched.values if searched else (base.model,)
-    family = kerascnn.model_spec(base.model).family
+    family = registry.model_spec(base.model).family
     for h in space:
         where = f"{source}: {h.name}"
         if h.key == "model":
@@ -263,7 +263,7 @@ def check_space(space, configs, source="the search space"):
                 raise UserError(f"{where}: the model is searched as a choice of names, e.g. [resnet20, resnet32].")
             for name in h.values:
                 _probe(configs, {h.name: name}, where)
-                spec = kerascnn.model_spec(name)
+                spec = registry.model_spec(name)
                 if spec.family != family:
                     raise UserError(
                         f"{where}: {name} is a {spec.family} model and {base.model} a {family} one; a "
@@ -288,7 +288,7 @@ def _probe(configs, values, where):
 
 
 def _check_option(model, option, where):
-    spec = kerascnn.model_spec(model)
+    spec = registry.model_spec(model)
     parameters = inspect.signature(spec.builder).parameters
     accepts_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values())
     switches = sorted(set(parameters) - RESERVED_OPTIONS - {"name"})

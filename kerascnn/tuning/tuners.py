@@ -12,12 +12,10 @@ from pathlib import Path
 
 import keras_tuner
 
-from kerascnn import compat
+from kerascnn import choices, compat
+from kerascnn.choices import OBJECTIVES  # the metrics every trial logs, for each epoch
 from kerascnn.errors import UserError
 from kerascnn.tuning import progress, roles
-
-# The metrics every trial logs, for each epoch.
-OBJECTIVES = ("val_accuracy", "val_loss", "val_top5_accuracy", "accuracy", "loss", "top5_accuracy")
 
 
 def objective(name):
@@ -86,7 +84,8 @@ class Hyperband(Progress, keras_tuner.Hyperband):
     pass
 
 
-TUNERS = {"random": RandomSearch, "bayesian": BayesianOptimization, "hyperband": Hyperband}
+# kerascnn.choices.TUNERS, in its order: the names the command line offers.
+TUNERS = dict(zip(choices.TUNERS, (RandomSearch, BayesianOptimization, Hyperband), strict=True))
 
 
 def planned_trials(oracle):

@@ -85,11 +85,18 @@ def preprocessing(name, weights):
     return FORMAT_NORMALIZATION[fmt]
 
 
-def build_options(name, weights):
-    """The model options the weights fix (an ONNX graph's LRN constants), to build the model with."""
+def onnx_graph(name, weights):
+    """The ONNX graph that `weights` for the registry's `name` are, read once (a 60M-parameter file) for
+    `build_options` and `load_weights`; None where the weights are not ONNX."""
     if weights is None or _format(name, weights) != "onnx":
-        return {}
-    return onnx_import.options(onnx_import.load_graph(_path(name, weights, top=True)))
+        return None
+    return onnx_import.load_graph(_path(name, weights, top=True))
+
+
+def build_options(graph):
+    """The model options that the weights' ONNX `graph` fixes (its LRN constants), to build the model with; none
+    where `graph` is None (weights in Keras' format fix none)."""
+    return {} if graph is None else onnx_import.options(graph)
 
 
 def _path(name, weights, *, top, arch=None):
@@ -100,9 +107,10 @@ def _path(name, weights, *, top, arch=None):
     return download.fetch(source.top if top or source.notop is None else source.notop, label)
 
 
-def load_weights(model, name, weights, *, head, options=None):
+def load_weights(model, name, weights, *, head, options=None, graph=None):
     """Copies `weights` into `model` (the registry's `name`, built with `options`); `head` says whether the model's
-    classifier is the source's (1000 classes). Returns the names of the layers left as initialised."""
+    classifier is the source's (1000 classes); `graph`: the ONNX graph of `weights` where the caller has read it
+    (`onnx_graph`). Returns the names of the layers left as initialised."""
     fmt = _format(name, weights, options)
     arch = backbone(name, options)
     if arch:
@@ -123,12 +131,9 @@ def load_weights(model, name, weights, *, head, options=None):
         source = keras_applications.read(path, name, model.input_shape[1:], top)
         left = keras_applications.copy_weights(model, source, load_head=head)
     else:
-        try:
-            graph = onnx_import.load_graph(_path(name, weights, top=True))
-            copy = onnx_resnet.copy_resnet if onnx_resnet.is_resnet(model) else onnx_import.copy_weights
-            left = copy(model, graph, load_head=head)
-        finally:
-            onnx_import.forget()
+        graph = onnx_graph(name, weights) if graph is None else graph
+        copy = onnx_resnet.copy_resnet if onnx_resnet.is_resnet(model) else onnx_import.copy_weights
+        left = copy(model, graph, load_head=head)
     model.preprocessing = preprocessing(name, weights)
     model.new_layers = tuple(left)
     return left

@@ -22,12 +22,13 @@ Layouts: ONNX convs are (out, in/groups, h, w) and ours (h, w, in/groups, out); 
 The loaded model takes NHWC images in the graph's channel order (BGR for the Caffe models, RGB for ResNets).
 """
 
-import os
 from typing import NamedTuple
 
+import keras
 import numpy as np
 
 from kerascnn.errors import UserError
+from kerascnn.layers import AuxiliaryClassifier, DilatedConv2D, InceptionModule, LocalResponseNormalization
 
 INSTALL = "pip install 'kerascnn[onnx]' (or pip install onnx)"
 
@@ -36,6 +37,11 @@ INSTALL = "pip install 'kerascnn[onnx]' (or pip install onnx)"
 # fully connected layer, dropout (inactive in inference), the flatten before the first fully connected layer, the
 # concatenation of an inception module's branches, the final softmax. Any other node is refused.
 PASSIVE = {"Relu", "Dropout", "Reshape", "Flatten", "Concat", "Softmax", "Identity", "Constant"}
+
+
+# Our layers that a graph's Conv maps onto: they have Conv2D's kernel layout, kernel_size, strides, padding,
+# dilation_rate and filters.
+CONVOLUTIONS = (keras.layers.Conv2D, DilatedConv2D)
 
 
 class Step(NamedTuple):
@@ -47,23 +53,7 @@ class Step(NamedTuple):
 
 def load_graph(path):
     """The ONNX graph of the file at `path`; a one-line error when onnx is missing or the file is not ONNX. The
-    last file read is kept: get_model reads it once for the options it fixes and once for the weights."""
-    key = (str(path), os.stat(path).st_mtime_ns, os.stat(path).st_size)
-    if _LAST[0] != key:
-        _LAST[:] = [None, _load(path)]
-        _LAST[0] = key
-    return _LAST[1]
-
-
-_LAST = [None, None]
-
-
-def forget():
-    """Drops the kept graph (its weights are in the model now)."""
-    _LAST[:] = [None, None]
-
-
-def _load(path):
+    caller keeps it for as long as it needs it (get_model reads it once, for the options it fixes and the weights)."""
     try:
         import onnx
     except ImportError:
@@ -74,13 +64,13 @@ def _load(path):
         raise UserError(f"{path} is not an ONNX model ({type(error).__name__}).") from None
 
 
-def _attributes(node):
+def attributes(node):
     from onnx import helper
 
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
-class _Tensors:
+class Tensors:
     """The graph's initialisers as arrays, converted when first asked for (a 60M-parameter file is read once)."""
 
     def __init__(self, graph):
@@ -98,12 +88,12 @@ class _Tensors:
         return tuple(self.protos[name].dims)
 
 
-def _conv_node(node, a, tensors):
+def conv_node(node, a, tensors):
     """A graph's Conv as a step; its weights as thunks (kernel, bias or None)."""
     name = node.name or node.output[0]
     shape = tensors.shape(node.input[1])
-    kernel = lambda: tensors[node.input[1]]  # noqa: E731
-    bias = lambda: tensors[node.input[2]] if len(node.input) > 2 and node.input[2] else None  # noqa: E731
+    kernel = lambda: tensors[node.input[1]]
+    bias = lambda: tensors[node.input[2]] if len(node.input) > 2 and node.input[2] else None
     if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
         raise UserError(f"ONNX node {name}: auto_pad is not supported; export with explicit pads.")
     attrs = {
@@ -117,8 +107,8 @@ def _conv_node(node, a, tensors):
     return Step("conv", name, attrs, (kernel, bias))
 
 
-def _pool_node(node):
-    a = _attributes(node)
+def pool_node(node):
+    a = attributes(node)
     attrs = {
         "kernel": tuple(a["kernel_shape"]),
         "strides": tuple(a.get("strides", (1, 1))),
@@ -130,19 +120,19 @@ def _pool_node(node):
 
 def graph_steps(graph, tensors=None):
     """The graph's convs, LRNs, pools and fully connected layers, in node order, with their attributes; weights as
-    thunks that read the arrays from `tensors` (a _Tensors) when called."""
-    tensors = tensors or _Tensors(graph)
+    thunks that read the arrays from `tensors` (a Tensors) when called."""
+    tensors = tensors or Tensors(graph)
     steps = []
     for node in graph.node:
-        a = _attributes(node)
+        a = attributes(node)
         name = node.name or node.output[0]
         if node.op_type == "Conv":
-            steps.append(_conv_node(node, a, tensors))
+            steps.append(conv_node(node, a, tensors))
         elif node.op_type == "LRN":
             attrs = {"size": a["size"], "alpha": a.get("alpha", 1e-4), "beta": a.get("beta", 0.75)}
             steps.append(Step("lrn", name, {**attrs, "bias": a.get("bias", 1.0)}))
         elif node.op_type in ("MaxPool", "AveragePool"):
-            steps.append(_pool_node(node))
+            steps.append(pool_node(node))
         elif node.op_type == "GlobalAveragePool":
             steps.append(Step("avgpool", name, {"global": True}))
         elif node.op_type == "Gemm":
@@ -199,7 +189,7 @@ def _onnx_pool(step, size):
     return tuple(result)
 
 
-def _keras_pool(layer, size, pad=((0, 0), (0, 0))):
+def keras_pool(layer, size, pad=((0, 0), (0, 0))):
     """Like `_onnx_pool`, for a Keras pool on inputs of `size` (after a ZeroPadding2D of `pad`), and the unpadded
     input side."""
     result = []
@@ -215,7 +205,7 @@ def _keras_pool(layer, size, pad=((0, 0), (0, 0))):
     return tuple(result), tuple(size[axis] - sum(pad[axis]) for axis in range(2))
 
 
-def _conv_step(layer, pad=((0, 0), (0, 0))):
+def conv_step(layer, pad=((0, 0), (0, 0))):
     """Our conv layer (after a ZeroPadding2D of `pad`) as a step comparable with a graph's Conv."""
     k, s = tuple(layer.kernel_size), tuple(layer.strides)
     if layer.padding == "same":
@@ -242,42 +232,41 @@ def model_steps(model):
     steps, pad, flatten = [], ((0, 0), (0, 0)), None
 
     for layer in model.layers:
-        cls = type(layer).__name__
-        if cls == "AuxiliaryClassifier":  # GoogLeNet's training heads: not in the published graphs, left new
+        if isinstance(layer, AuxiliaryClassifier):  # GoogLeNet's training heads: not in the published graphs, left new
             continue
-        if cls == "ZeroPadding2D":
+        if isinstance(layer, keras.layers.ZeroPadding2D):
             pad = tuple(tuple(p) for p in layer.padding)
             continue
-        if hasattr(layer, "branches"):  # an InceptionModule: its branches in order, the pool's windows at its size
+        if isinstance(layer, InceptionModule):  # its branches in order, the pool's windows at its size
             for branch in layer.branches:
                 for sub in branch:
-                    if hasattr(sub, "pool_size"):
-                        windows, size = _keras_pool(sub, layer.input.shape[1:3])
+                    if isinstance(sub, keras.layers.MaxPooling2D):
+                        windows, size = keras_pool(sub, layer.input.shape[1:3])
                         steps.append(Step("maxpool", f"{layer.name}/{sub.name}", {"windows": windows, "size": size}))
                     else:
-                        steps.append(_conv_step(sub)._replace(name=f"{layer.name}/{sub.name}"))
-        elif hasattr(layer, "kernel_size") and hasattr(layer, "filters"):
-            steps.append(_conv_step(layer, pad))
-        elif cls == "LocalResponseNormalization":
+                        steps.append(conv_step(sub)._replace(name=f"{layer.name}/{sub.name}"))
+        elif isinstance(layer, CONVOLUTIONS):
+            steps.append(conv_step(layer, pad))
+        elif isinstance(layer, LocalResponseNormalization):
             attrs = {"depth_radius": layer.depth_radius, "bias": layer.bias, "alpha": layer.alpha, "beta": layer.beta}
             steps.append(Step("lrn", layer.name, {**attrs, "groups": layer.groups}))
-        elif cls == "MaxPooling2D":
-            windows, size = _keras_pool(layer, layer.input.shape[1:3], pad)
+        elif isinstance(layer, keras.layers.MaxPooling2D):
+            windows, size = keras_pool(layer, layer.input.shape[1:3], pad)
             steps.append(Step("maxpool", layer.name, {"windows": windows, "size": size}))
-        elif cls == "GlobalAveragePooling2D":
+        elif isinstance(layer, keras.layers.GlobalAveragePooling2D):
             steps.append(Step("avgpool", layer.name, {"size": tuple(layer.input.shape[1:3])}))
-        elif cls == "Flatten":
+        elif isinstance(layer, keras.layers.Flatten):
             flatten = tuple(layer.input.shape[1:])
-        elif cls == "Dense":
+        elif isinstance(layer, keras.layers.Dense):
             steps.append(Step("dense", layer.name, {"units": layer.units, "flatten": flatten}, (layer,)))
             flatten = None
-        elif cls in ("AveragePooling2D",) or (layer.weights and not hasattr(layer, "branches")):
-            raise UserError(f"Layer {layer.name} ({cls}) has no ONNX counterpart in this importer.")
+        elif isinstance(layer, keras.layers.AveragePooling2D) or layer.weights:
+            raise UserError(f"Layer {layer.name} ({type(layer).__name__}) has no ONNX counterpart in this importer.")
         pad = ((0, 0), (0, 0))
     return steps
 
 
-def _differ(ours, theirs):
+def differ(ours, theirs):
     """What differs between our step and the graph's, or None."""
     a, b = ours.attrs, theirs.attrs
     if ours.kind == "conv":
@@ -313,7 +302,7 @@ def check_topology(model, graph, *, load_head=True):
             )
         if mine.kind == "dense" and mine.name == "predictions" and not load_head:
             continue  # a new classifier: its size is the user's
-        problem = _differ(mine, other)
+        problem = differ(mine, other)
         if problem:
             raise UserError(
                 f"The ONNX graph does not match {model.name} at {mine.name} (node {other.name}): {problem}."
@@ -329,7 +318,7 @@ def check_topology(model, graph, *, load_head=True):
 def copy_weights(model, graph, *, load_head):
     """Checks the topology, then copies the graph's convs and fully connected layers into `model`. Returns the
     names of our layers left as initialised (the classifier, where `load_head` is False)."""
-    left = [layer.name for layer in model.layers if type(layer).__name__ == "AuxiliaryClassifier"]
+    left = [layer.name for layer in model.layers if isinstance(layer, AuxiliaryClassifier)]
     for mine, other in check_topology(model, graph, load_head=load_head):
         if mine.kind not in ("conv", "dense"):
             continue

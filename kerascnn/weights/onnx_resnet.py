@@ -19,24 +19,31 @@ var + eps); one smaller than ours by more than a variance is refused. A graph wi
 
 from typing import NamedTuple
 
+import keras
 import numpy as np
 
 from kerascnn.errors import UserError
+from kerascnn.layers import ResidualBlock
 from kerascnn.weights.onnx_import import (
+    CONVOLUTIONS,
     Step,
-    _attributes,
-    _conv_node,
-    _conv_step,
-    _differ,
-    _keras_pool,
-    _pool_node,
-    _Tensors,
+    Tensors,
+    attributes,
+    conv_node,
+    conv_step,
+    differ,
+    keras_pool,
+    pool_node,
 )
 
 
 def is_resnet(model):
-    """Whether `model` is built of residual blocks (ResidualBlock's convs and norms): its graph is walked here."""
-    return any(hasattr(layer, "convs") and hasattr(layer, "norms") for layer in model.layers)
+    """Whether `model` is built of residual blocks: its graph is walked here."""
+    return any(isinstance(layer, ResidualBlock) for layer in model.layers)
+
+
+# Layers without weights that the graph has as no node of their own or skips past (see _Walk.next).
+WEIGHTLESS = (keras.layers.ReLU, keras.layers.Activation, keras.layers.Dropout, keras.layers.Flatten)
 
 
 class _Unit(NamedTuple):
@@ -48,7 +55,7 @@ class _Unit(NamedTuple):
 
 class _Walk:
     def __init__(self, model, graph):
-        self.model, self.graph, self.tensors = model, graph, _Tensors(graph)
+        self.model, self.graph, self.tensors = model, graph, Tensors(graph)
         self.producer = {out: node for node in graph.node for out in node.output}
         self.consumers = {}
         for node in graph.node:
@@ -78,8 +85,8 @@ class _Walk:
         """The unit at Conv `node`, its topology checked against our `conv_layer`."""
         if node.op_type != "Conv":
             self.fail(ours, node, f"a {node.op_type} in the graph, a conv in the model")
-        step = _conv_node(node, _attributes(node), self.tensors)
-        problem = _differ(_conv_step(conv_layer, pad), step)
+        step = conv_node(node, attributes(node), self.tensors)
+        problem = differ(conv_step(conv_layer, pad), step)
         if problem:
             self.fail(ours, node, problem)
         out, norm, relu = node.output[0], None, False
@@ -157,7 +164,7 @@ def _norm_weights(walk, unit, norm):
     gamma, beta, mean, variance = (np.asarray(walk.tensors[name], np.float64) for name in unit.norm.input[1:5])
     if bias is not None:
         mean = mean - bias
-    variance = variance + (_attributes(unit.norm).get("epsilon", 1e-5) - norm.epsilon)
+    variance = variance + (attributes(unit.norm).get("epsilon", 1e-5) - norm.epsilon)
     if (variance < 0).any():
         walk.fail(norm.name, unit.norm, "its epsilon is smaller than ours by more than a moving variance")
     return [gamma, beta, mean, variance]
@@ -183,42 +190,41 @@ def copy_resnet(model, graph, *, load_head):
     x, pad, jobs, dense, left = inputs[0], ((0, 0), (0, 0)), [], None, []
     pending = None  # our top-level conv, waiting for its BN layer
     for layer in model.layers:
-        cls = type(layer).__name__
-        if cls == "InputLayer" or (not layer.weights and cls in ("ReLU", "Activation", "Dropout", "Flatten")):
+        if isinstance(layer, keras.layers.InputLayer) or (not layer.weights and isinstance(layer, WEIGHTLESS)):
             continue
-        if cls == "ZeroPadding2D":
+        if isinstance(layer, keras.layers.ZeroPadding2D):
             pad = tuple(tuple(p) for p in layer.padding)
             continue
-        if hasattr(layer, "convs") and hasattr(layer, "norms"):
+        if isinstance(layer, ResidualBlock):
             if layer.norms[0] is None:
                 raise UserError(f"Layer {layer.name} is folded (no BN); import into the model before folding.")
             block_jobs, x = walk.block(x, layer)
             jobs.extend(block_jobs)
-        elif hasattr(layer, "kernel_size") and hasattr(layer, "filters"):
+        elif isinstance(layer, CONVOLUTIONS):
             unit = walk.unit(walk.next(x, layer.name), layer.name, layer, pad)
             if not unit.relu:
                 walk.fail(layer.name, walk.single(unit.output), "no Relu after the conv in the graph")
             pending, x = (layer, unit), unit.output
-        elif cls == "BatchNormalization":
+        elif isinstance(layer, keras.layers.BatchNormalization):
             if pending is None:
                 raise UserError(f"Layer {layer.name}: a BN without a conv before it has no ONNX counterpart here.")
             jobs.append((pending[0], layer, pending[1]))
             pending = None
-        elif cls == "MaxPooling2D":
+        elif isinstance(layer, keras.layers.MaxPooling2D):
             node = walk.next(x, layer.name)
             if node.op_type != "MaxPool":
                 walk.fail(layer.name, node, f"a {node.op_type} in the graph, a max-pool in the model")
-            windows, size = _keras_pool(layer, layer.input.shape[1:3], pad)
-            problem = _differ(Step("maxpool", layer.name, {"windows": windows, "size": size}), _pool_node(node))
+            windows, size = keras_pool(layer, layer.input.shape[1:3], pad)
+            problem = differ(Step("maxpool", layer.name, {"windows": windows, "size": size}), pool_node(node))
             if problem:
                 walk.fail(layer.name, node, problem)
             x = node.output[0]
-        elif cls == "GlobalAveragePooling2D":
+        elif isinstance(layer, keras.layers.GlobalAveragePooling2D):
             node = walk.next(x, layer.name)
             if node.op_type != "GlobalAveragePool":
                 walk.fail(layer.name, node, f"a {node.op_type} in the graph, a global average pool in the model")
             x = node.output[0]
-        elif cls == "Dense":
+        elif isinstance(layer, keras.layers.Dense):
             node = walk.next(x, layer.name)
             dense = _dense(walk, node, layer)
             if layer.name == "predictions" and not load_head:
@@ -229,7 +235,7 @@ def copy_resnet(model, graph, *, load_head):
             else:
                 dense = (layer, dense, node)
         elif layer.weights:
-            raise UserError(f"Layer {layer.name} ({cls}) has no ONNX counterpart in this importer.")
+            raise UserError(f"Layer {layer.name} ({type(layer).__name__}) has no ONNX counterpart in this importer.")
         pad = ((0, 0), (0, 0))
     # Everything matched: copy.
     for conv, norm, unit in jobs:
@@ -245,7 +251,7 @@ def _dense(walk, node, layer):
     """The classifier's (kernel (in, out), bias) from a Gemm, or a MatMul and the Add of its bias."""
     name = node.name or node.output[0]
     if node.op_type == "Gemm":
-        a = _attributes(node)
+        a = attributes(node)
         if a.get("transA", 0):
             walk.fail(layer.name, node, "a Gemm with transA")
         weight = walk.tensors[node.input[1]]

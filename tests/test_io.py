@@ -6,8 +6,8 @@ import keras
 import numpy as np
 import pytest
 
-from kerascnn.training import atomic
-from kerascnn.training.atomic import atomic_folder, publish, remove_stale_temporaries
+from kerascnn import io as atomic
+from kerascnn.io import atomic_folder, publish, remove_stale_temporaries
 from kerascnn.training.checkpoints import CheckpointStore
 
 
