@@ -81,7 +81,12 @@ def test_a_residual_network_under_mixed_precision_is_explained():
 
 
 @pytest.mark.parametrize(
-    "names", [("allcnn_c", "resnet20"), pytest.param(("alexnet", "fcn8s", "unet"), marks=pytest.mark.slow)]
+    # Each backend's run is a subprocess that builds and traces its models anew: minutes, so in the slow suite.
+    "names",
+    [
+        pytest.param(("allcnn_c", "resnet20"), marks=pytest.mark.slow),
+        pytest.param(("alexnet", "fcn8s", "unet"), marks=pytest.mark.slow),
+    ],
 )
 def test_grad_cam_on_jax_equals_tensorflows(names):
     plans = [plan(name) for name in names]
