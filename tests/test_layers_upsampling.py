@@ -139,12 +139,23 @@ def test_input_gradient_of_a_conv_is_the_transposed_conv(i, k, s, d, p):
 def test_string_padding_matches_keras_conv2d_transpose(kernel_size, strides, padding, output_padding, dilation_rate):
     x = np.random.default_rng(3).standard_normal((2, 5, 6, 3)).astype("float32")
     ours = TransposedConv2D(4, kernel_size, strides, padding, output_padding, dilation_rate, bias_initializer="ones")
-    keras_layer = keras.layers.Conv2DTranspose(
-        4, kernel_size, strides, padding, output_padding, dilation_rate=dilation_rate
-    )
     y = ours(x)
+    kernel, bias = ours.get_weights()
+    reference_size, reference_dilation = kernel_size, dilation_rate
+    if dilation_rate > 1:
+        # TensorFlow's CPU kernel for a dilated transposed convolution exists only in oneDNN, which TensorFlow
+        # enables on CPUs with AVX-512 VNNI or newer; elsewhere Keras' layer cannot run it. A dilated kernel is the
+        # kernel with dilation_rate - 1 zeros between its taps: Keras' undilated layer with that kernel is the same
+        # function on every CPU.
+        size = dilation_rate * (kernel_size - 1) + 1
+        spread = np.zeros((size, size, *kernel.shape[2:]), kernel.dtype)
+        spread[::dilation_rate, ::dilation_rate] = kernel
+        kernel, reference_size, reference_dilation = spread, size, 1
+    keras_layer = keras.layers.Conv2DTranspose(
+        4, reference_size, strides, padding, output_padding, dilation_rate=reference_dilation
+    )
     keras_layer.build(x.shape)
-    keras_layer.set_weights(ours.get_weights())
+    keras_layer.set_weights([kernel, bias])
     np.testing.assert_allclose(y, keras_layer(x), atol=1e-5)
     # An integer padding computes the same where it gives the same size: Keras' "valid" is p = 0.
     if padding == "valid" and output_padding is not None:

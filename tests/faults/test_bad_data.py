@@ -252,7 +252,11 @@ BAD_DATASETS = {
     "both val/ and validation/": (_val_twice, "keep one"),
     "class name with a control character": (_control_character, "control character"),
     "tfds name that does not exist": (lambda p: "no_such_dataset_at_all", "no_such_dataset_at_all"),
-    "tfds dataset not prepared offline": (lambda p: "mnist", "not prepared"),
+    "tfds dataset not prepared offline": (lambda p: "cifar10", "not prepared"),
+    "MNIST-family set neither prepared nor found as IDX files": (
+        lambda p: "kmnist",
+        "neither a prepared tensorflow-datasets copy nor IDX files",
+    ),
 }
 
 
