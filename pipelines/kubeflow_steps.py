@@ -23,7 +23,8 @@ def resolve(argv):
     args = train.parse(list(argv))
     if args.list_models or args.show_config:
         raise UserError("--list-models and --show-config are commands of pipelines.train, not steps.")
-    return config_lib.resolve(args.model, dataset=args.dataset, overrides=train.overrides(args), sets=args.set)
+    dataset = getattr(args, "dataset", None)  # a flag not typed is not in args: the recipe decides it
+    return config_lib.resolve(args.model, dataset=dataset, overrides=train.overrides(args), sets=args.set)
 
 
 def prepare(argv, *, run_dir=None, record=False):
