@@ -154,7 +154,7 @@ def test_explanations_of_images(tmp_path, capsys):
     message = _error(capsys, [*argv, "--explain", "gradcam,saliency"])
     assert message.startswith("--explain takes gradcam,guided,deconv,occlusion (any of them) or features")
     assert _error(capsys, ["allcnn_c", "--plot-dir", str(plots), "--explain", "gradcam"]).startswith(
-        "explain needs images to explain"
+        "--explain needs images to explain"
     )
 
 

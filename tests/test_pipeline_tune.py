@@ -79,7 +79,8 @@ def test_the_best_command_trains_the_best_trials_config(search):
     assert shown.returncode == 0, shown.stderr
     pasted = json.loads(shown.stdout)
     parsed = tune.parse([str(a) for a in args])
-    configs = TrialConfigs(parsed.model, parsed.dataset, tuple(tune.overrides(parsed).items()), tuple(parsed.set))
+    dataset = getattr(parsed, "dataset", None)  # a flag not typed is not in the parsed flags
+    configs = TrialConfigs(parsed.model, dataset, tuple(tune.overrides(parsed).items()), tuple(parsed.set))
     trial = config_lib.to_dict(configs(best["hyperparameters"]))
     trial = json.loads(json.dumps(trial, default=str))
     assert (pasted["epochs"], pasted["batch_size"], pasted["data"]["shapes_train"]) == (1, 16, 96)
