@@ -9,7 +9,40 @@ from kerascnn.analysis.explain_plots import displayable
 from kerascnn.analysis.grids import feature_map_grid, filter_grid, first_conv
 
 
-class FilterImagesCallback(keras.callbacks.Callback):
+class EpochImagesCallback(keras.callbacks.Callback):
+    """Writes TensorBoard images (`write(step)`, a subclass's) after every n-th epoch, into their own event file in
+    `log_dir`; the writer lives from the start of training to its end.
+
+    TensorBoard's summary writer is the point here: it is how images reach the Images tab. TensorFlow is imported
+    when training starts, as the rest of kerascnn.analysis runs on any Keras backend, without it."""
+
+    def __init__(self, log_dir, every_n_epochs=1):
+        super().__init__()
+        if every_n_epochs < 1:
+            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}.")
+        self.log_dir = log_dir
+        self.every_n_epochs = every_n_epochs
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        import tensorflow as tf
+
+        self._writer = tf.summary.create_file_writer(str(self.log_dir))
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every_n_epochs == 0:
+            self.write(epoch)
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None
+
+    def write(self, step):
+        raise NotImplementedError
+
+
+class FilterImagesCallback(EpochImagesCallback):
     """Writes a convolution's filters and its feature maps of `image` as TensorBoard images every few epochs.
 
     The summaries go to their own event file in `log_dir` (tags "<layer>/filters" and "<layer>/feature_maps", step
@@ -24,34 +57,16 @@ class FilterImagesCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, log_dir, image, every_n_epochs=1, layer=None, max_maps=64):
-        super().__init__()
-        if every_n_epochs < 1:
-            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}.")
-        self.log_dir = log_dir
+        super().__init__(log_dir, every_n_epochs)
         self.image = np.asarray(image, "float32")
-        self.every_n_epochs = every_n_epochs
         self.layer = layer
         self.max_maps = max_maps
-        self._writer = None
 
     def on_train_begin(self, logs=None):
-        # TensorBoard's summary writer is the point here: it is how images reach the Images tab. Imported here, as
-        # the rest of kerascnn.analysis runs on any Keras backend, without TensorFlow.
-        import tensorflow as tf
-
+        super().on_train_begin(logs)
         self._conv = self.model.get_layer(self.layer) if self.layer else first_conv(self.model)
         # inputs[0]: a training model keeps its inputs as a list, and a bare image would then be a mismatch.
         self._extractor = keras.Model(self.model.inputs[0], self._conv.output)
-        self._writer = tf.summary.create_file_writer(str(self.log_dir))
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_n_epochs == 0:
-            self.write(epoch)
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
     def write(self, step):
         """Writes the two images now, at `step`."""
@@ -66,7 +81,7 @@ class FilterImagesCallback(keras.callbacks.Callback):
         self._writer.flush()
 
 
-class GradCamImagesCallback(keras.callbacks.Callback):
+class GradCamImagesCallback(EpochImagesCallback):
     """Writes the Grad-CAM (kerascnn.analysis.grad_cam) of a fixed batch of images, each image's top-1 class, as
     TensorBoard images every few epochs: tag "grad_cam", step = epoch, each image beside its heatmap over it, in
     their own event file in `log_dir`.
@@ -78,27 +93,8 @@ class GradCamImagesCallback(keras.callbacks.Callback):
     """
 
     def __init__(self, log_dir, images, every_n_epochs=1):
-        super().__init__()
-        if every_n_epochs < 1:
-            raise ValueError(f"every_n_epochs must be at least 1, got {every_n_epochs}.")
-        self.log_dir = log_dir
+        super().__init__(log_dir, every_n_epochs)
         self.images = np.asarray(images, "float32")
-        self.every_n_epochs = every_n_epochs
-        self._writer = None
-
-    def on_train_begin(self, logs=None):
-        import tensorflow as tf  # as in FilterImagesCallback
-
-        self._writer = tf.summary.create_file_writer(str(self.log_dir))
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % self.every_n_epochs == 0:
-            self.write(epoch)
-
-    def on_train_end(self, logs=None):
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
 
     def write(self, step):
         """Writes the images now, at `step`."""
