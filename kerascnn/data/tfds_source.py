@@ -18,10 +18,9 @@ import tensorflow as tf
 
 from kerascnn.data import idx
 from kerascnn.data.config import DataError
+from kerascnn.data.pipeline import CACHE_FRACTION, physical_memory
 from kerascnn.data.splits import Examples, Splits, stratified_holdout
 from kerascnn.data.transforms import to_channels
-
-CACHE_FRACTION = 0.25  # of physical memory that a training split read into memory may take
 
 
 def is_prepared(name, data_dir=None):
@@ -147,7 +146,7 @@ def _fits_in_memory(info, split, channels):
     if None in shape[:2]:
         return False
     total = count * shape[0] * shape[1] * channels
-    return total < CACHE_FRACTION * os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    return total < CACHE_FRACTION * physical_memory()
 
 
 def _arrays(ds):
