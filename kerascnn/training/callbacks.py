@@ -78,10 +78,12 @@ class Checkpointing(keras.callbacks.Callback):
         self.loss_upper_bound = loss_upper_bound
 
     def on_epoch_begin(self, epoch, logs=None):
-        self.epoch = epoch
+        self.epoch, self.last_step = epoch, self.first_step
 
     def on_train_batch_end(self, batch, logs=None):
-        step = self.first_step + batch + 1
+        # `batch` is the last batch of the execution: with steps_per_execution > 1, several steps end here.
+        step, previous = self.first_step + batch + 1, self.last_step
+        self.last_step = step
         loss = (logs or {}).get("loss")
         if loss is not None and not math.isfinite(float(loss)):
             raise NonFiniteLoss(self.epoch, step, float(loss))
@@ -94,7 +96,7 @@ class Checkpointing(keras.callbacks.Callback):
         if self.stop.requested:
             self._save(self.epoch, step)
             raise TrainingStopped(self.epoch, step, self.stop.requested)
-        if self.every_steps and step % self.every_steps == 0:
+        if self.every_steps and step // self.every_steps > previous // self.every_steps:
             self._save(self.epoch, step)
 
     def on_epoch_end(self, epoch, logs=None):
@@ -168,7 +170,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         self._start, self._batches = time.perf_counter(), 0
 
     def on_train_batch_end(self, batch, logs=None):
-        self._batches += 1
+        self._batches = batch + 1  # the execution's last batch: it may have run several
 
     def on_epoch_end(self, epoch, logs=None):
         if logs is None:

@@ -41,8 +41,9 @@ def fit(run, splits, *, log=print):
 
     Returns the trained model (compiled, in the run's precision) and the history of its epochs."""
     run = batch_for_data(run, splits.num_train, log)
-    config = run.config
     steps = steps_per_epoch(splits.num_train, run.global_batch)
+    run = executions_within_epochs(run, steps, log)
+    config = run.config
     store = CheckpointStore(run.checkpoint_dir, keep=config.keep_checkpoints, best_dir=run.run_dir / "best")
     head_epochs = min(config.fine_tune.head_epochs, config.epochs) if config.weights else 0
     recovering = 0
@@ -110,6 +111,25 @@ def _update_last_state(store, **changes):
     write_atomic(path, json.dumps(state, indent=2))
 
 
+def executions_within_epochs(run, steps, log=print):
+    """`run`, with `steps_per_execution` lowered to `execution_steps` of it, saying so when it changes."""
+    requested = run.config.steps_per_execution
+    chosen = execution_steps(requested, steps)
+    if chosen == requested:
+        return run
+    log(f"{steps} steps an epoch: {chosen} steps an execution (the largest divisor not above {requested}).")
+    return dataclasses.replace(run, config=dataclasses.replace(run.config, steps_per_execution=chosen))
+
+
+def execution_steps(requested, steps):
+    """The largest divisor of an epoch's `steps` not above the `requested` steps an execution.
+
+    Keras runs whole executions: on the pipeline's endless stream, an epoch of 1,687 steps at 16 steps an execution
+    would train 1,696 batches, nine of them the next epoch's, so that epochs, checkpoints and resumed runs no
+    longer line up with the stream (measured). A divisor keeps every execution inside its epoch."""
+    return max(n for n in range(1, min(requested, steps) + 1) if steps % n == 0)
+
+
 def batch_for_data(run, num_train, log=print):
     """`run`, with its global batch capped at the training images when they are fewer (people fine-tune on a few
     dozen images): the largest batch the replicas can share, the learning rate scaled by the recipe's linear rule
@@ -143,6 +163,12 @@ def _fit_from(run, model, splits, store, state, steps, log, *, until, phase="ful
         return history
     if "path" in state:  # restored from a checkpoint (not the switch between fine-tuning's phases)
         log(f"Resuming {run.run_dir} at epoch {epoch + 1}, step {step} ({state['path']}).")
+    if step % config.steps_per_execution:
+        raise UserError(
+            f"{run.run_dir}'s last checkpoint is at step {step} of an epoch, inside an execution of "
+            f"{config.steps_per_execution} steps; resume with steps_per_execution set to a divisor of {step}.",
+            field="steps_per_execution",
+        )
     elif config.on_nan == "recover" and not store.checkpoints():
         model.optimizer.build(model.trainable_variables)  # its state belongs in the checkpoint too
         store.save(model, epoch=0, step=0, history=[], lr_scale=1.0)  # something to go back to from the start
