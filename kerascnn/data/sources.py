@@ -1,7 +1,7 @@
 """`load_splits`: the example gen. One call turns `DataConfig.dataset` into train, validation (and, where the
 dataset has one, test) splits, whatever the source: the embedded shapes, a tensorflow-datasets name, the MNIST
-family's IDX files, or a folder of images; with masks for segmentation models. One table picks the loader by
-(source, task)."""
+family's IDX files, or a folder of images; with masks for segmentation models (mask_folders.py, tfds_masks.py).
+One table picks the loader by (source, task); the two shapes loaders, a few lines each, are here."""
 
 from pathlib import Path
 
@@ -10,9 +10,10 @@ import tensorflow as tf
 from kerascnn.data import idx
 from kerascnn.data.config import DataError
 from kerascnn.data.folders import folder_splits
-from kerascnn.data.masks import folder_mask_splits, shapes_mask_splits, tfds_mask_splits
-from kerascnn.data.shapes import class_names, generate_shapes
+from kerascnn.data.mask_folders import folder_mask_splits
+from kerascnn.data.shapes import class_names, generate_shape_masks, generate_shapes
 from kerascnn.data.splits import Splits
+from kerascnn.data.tfds_masks import tfds_mask_splits
 from kerascnn.data.tfds_source import is_prepared, tfds_splits
 
 
@@ -102,4 +103,32 @@ def shapes_splits(config, image_size, channels):
         source=f"shapes ({config.shapes_classes} classes, {image_size}x{image_size}x{channels}): "
         f"{config.shapes_train} / {config.shapes_val} images",
         in_memory=True,
+    )
+
+
+BACKGROUND = "background"
+
+
+def shapes_mask_splits(config, image_size, channels):
+    """The shapes dataset with its masks: background and config.shapes_classes shapes, config.shapes_per_image
+    of them in each image."""
+    options = dict(
+        image_size=image_size,
+        channels=channels,
+        num_classes=config.shapes_classes,
+        shapes_per_image=config.shapes_per_image,
+        seed=config.shapes_seed,
+    )
+    train = generate_shape_masks(config.shapes_train, split=0, **options)
+    val = generate_shape_masks(config.shapes_val, split=1, **options)
+    return Splits(
+        train=tf.data.Dataset.from_tensor_slices(train),
+        val=tf.data.Dataset.from_tensor_slices(val),
+        class_names=[BACKGROUND, *class_names(config.shapes_classes)],
+        num_train=config.shapes_train,
+        num_val=config.shapes_val,
+        source=f"shapes with masks ({config.shapes_classes} classes and background, {config.shapes_per_image} a "
+        f"picture, {image_size}x{image_size}x{channels}): {config.shapes_train} / {config.shapes_val} images",
+        in_memory=True,
+        task="segmentation",
     )
