@@ -44,16 +44,26 @@ def load_splits(config, image_size, channels, seed=0, task="classification"):
 
 
 def source_kind(config):
-    """ "shapes", "folder", "idx" (IDX files: a folder holding them, or an MNIST-family name without a prepared
-    tensorflow-datasets copy) or "tfds"."""
+    """ "shapes", "folder", "idx" (IDX files: see `idx_set`) or "tfds"."""
     dataset = str(config.dataset)
     if dataset == "shapes":
         return "shapes"
-    if looks_like_path(dataset):
-        return "idx" if idx.find_files(dataset) else "folder"
-    if idx.is_idx_name(dataset) and not is_prepared(dataset, config.data_dir) and idx.locate(dataset, config.data_dir):
+    if idx_set(config):
         return "idx"
-    return "tfds"  # for an MNIST-family name found nowhere, its not-prepared error names the IDX way too
+    return "folder" if looks_like_path(dataset) else "tfds"
+
+
+def idx_set(config):
+    """(folder, file prefix, the set's known name or None) of the IDX files `config.dataset` names: a folder holding
+    them, or an MNIST-family name without a prepared tensorflow-datasets copy, found by idx.locate; else None (for
+    an MNIST-family name found nowhere, tensorflow-datasets' not-prepared error names the IDX way too)."""
+    dataset = str(config.dataset)
+    if looks_like_path(dataset):
+        return (Path(dataset).expanduser(), "", None) if idx.find_files(dataset) else None
+    if idx.is_idx_name(dataset) and not is_prepared(dataset, config.data_dir):
+        found = idx.locate(dataset, config.data_dir)
+        return (*found, dataset) if found else None
+    return None
 
 
 def looks_like_path(name):
@@ -61,9 +71,8 @@ def looks_like_path(name):
 
 
 def _idx(config, *, channels, seed, **_):
-    if looks_like_path(str(config.dataset)):
-        return idx.idx_splits(config, channels, seed, folder=Path(config.dataset).expanduser())
-    return idx.idx_splits(config, channels, seed, name=config.dataset)
+    folder, prefix, name = idx_set(config)
+    return idx.idx_splits(config, channels, seed, folder=folder, prefix=prefix, name=name)
 
 
 SOURCE_NAMES = {
