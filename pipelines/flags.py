@@ -10,7 +10,15 @@ nothing heavy (kerascnn.choices imports nothing), so that `--help` stays instant
 import argparse
 import dataclasses
 
-from kerascnn.choices import OBJECTIVES, PRECISIONS, SERVING_PRECISIONS, STRATEGIES, TRIAL_STRATEGIES, TUNERS
+from kerascnn.choices import (
+    BAD_IMAGE_POLICIES,
+    OBJECTIVES,
+    PRECISIONS,
+    SERVING_PRECISIONS,
+    STRATEGIES,
+    TRIAL_STRATEGIES,
+    TUNERS,
+)
 
 TRAIN, TUNE, EXPORT = "train", "tune", "export"
 BENCHMARK, BACKEND, INSPECT = "benchmark", "benchmark_backend", "inspect"
@@ -132,7 +140,7 @@ FLAGS = (
         help="an undecodable image: fail (default) or skip",
         group="data",
         type=str,
-        choices=("fail", "skip"),
+        choices=BAD_IMAGE_POLICIES,
         pipelines=(TRAIN,),
     ),
     Flag(

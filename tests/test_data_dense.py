@@ -104,7 +104,7 @@ def test_masks_are_resized_by_nearest_neighbour_and_never_blend_classes():
 
 
 def test_serving_transform_is_the_evaluation_transform_batched():
-    # eval_image on a batch is what an exported segmentation model runs (kerascnn.training.dense_export).
+    # eval_image on a batch is what an exported segmentation model runs (kerascnn.serving.dense_export).
     config = DataConfig(normalization="imagenet")
     images = np.random.default_rng(0).integers(0, 256, (3, 50, 30, 3), np.uint8)
     batched = eval_image(images, 32, 3, config).numpy()

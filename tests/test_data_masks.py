@@ -190,3 +190,19 @@ def test_mask_folders_train_in_a_new_permutation_every_epoch(tmp_path):
         values = [int(np.median(m[m != IGNORE])) for m in batch_masks.numpy()]
         order = permutation(7, 4, epoch).numpy()
         assert values == [masks[stems[i]][5, 5] for i in order]
+
+
+def test_mask_folders_are_listed_as_class_folders_are(tmp_path):
+    """The listing is folders.py's: dotfiles and Thumbs.db left out, a broken link named (it used to be passed
+    over in silence); a palette mask's gray copy is written whole, with no temporary file left beside it."""
+    root = tmp_path / "data"
+    masks = voc(root)
+    (root / "SegmentationClass" / ".DS_Store").write_bytes(b"x")
+    (root / "JPEGImages" / "Thumbs.db").write_bytes(b"x")
+    splits = load(root, tmp_path)
+    assert splits.num_train + splits.num_val == len(masks)
+    converted = sorted((tmp_path / "cache" / "converted-masks").iterdir())
+    assert len(converted) == len(masks) and all(path.suffix == ".png" for path in converted)
+    (root / "SegmentationClass" / "e.png").symlink_to(tmp_path / "nowhere.png")
+    with pytest.raises(DataError, match=r"e\.png: cannot be read"):
+        load(root, tmp_path)

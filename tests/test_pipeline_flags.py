@@ -27,7 +27,7 @@ def test_every_config_row_names_a_field_of_the_run_config(pipeline):
         if row.config:
             value = row.value if row.type is None else {int: "3", float: "0.5", str: None}[row.type]
             if value is None:  # a string field: its default round-trips
-                value = str(config_lib._get(config_lib.RunConfig(), row.field) or "x")
+                value = str(config_lib.get(config_lib.RunConfig(), row.field) or "x")
             config_lib.apply(config_lib.RunConfig(), row.field, value)  # raises on an unknown field
 
 

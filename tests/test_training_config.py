@@ -124,6 +124,46 @@ def test_fingerprint_ignores_what_a_resumed_run_may_change():
     json.dumps(config_lib.to_dict(base))  # the resolved config is written as JSON
 
 
+def test_the_fingerprint_counts_every_field_but_the_resumable_ones():
+    """Derived from the dataclasses: each field that determines the training changes it (those a former version
+    left out at their defaults included), each resumable one does not."""
+    base = config_lib.resolve("lenet5")
+    counted = [
+        "optimizer.power=0.5",
+        "data.pad=2",
+        "data.shapes_per_image=2",
+        "segmentation.pixel_loss=sum",
+        "fine_tune.rate_factor=0.5",
+        "model_options.width_multiplier=0.5",
+        "seed=1",
+    ]
+    for item in counted:
+        assert config_lib.fingerprint(config_lib.resolve("lenet5", sets=[item])) != config_lib.fingerprint(base), item
+    for item in ["data.on_bad_image=skip", "jit_compile=false", "strategy=default", "serving_precision=bfloat16"]:
+        assert config_lib.fingerprint(config_lib.resolve("lenet5", sets=[item])) == config_lib.fingerprint(base), item
+        assert config_lib.changes(config_lib.to_dict(base), config_lib.resolve("lenet5", sets=[item])) == []
+
+
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ("push=sometimes", "push must be one of blessed, force, never, got 'sometimes'"),
+        ("jit_compile=maybe", "jit_compile must be one of true, false, auto, got 'maybe'"),
+        ("optimizer.name=lbfgs", "optimizer.name must be one of sgd, adam, adamw, rmsprop, got 'lbfgs'"),
+        ("segmentation.pixel_loss=max", "segmentation.pixel_loss must be one of mean, sum, got 'max'"),
+        ("data.on_bad_image=ignore", "data.on_bad_image must be one of fail, skip, got 'ignore'"),
+        ("data.cache=sometimes", "data.cache must be one of true, false, auto, got 'sometimes'"),
+        ("serving_precision=float16", "serving_precision must be one of float32, bfloat16, got 'float16'"),
+    ],
+)
+def test_a_fields_choices_are_its_type(item, message):
+    """Each choice list is the field's Literal type, written once; the check and its message come from it."""
+    with pytest.raises(UserError, match=re.escape(message)) as error:
+        config_lib.resolve("lenet5", sets=[item])
+    assert error.value.field == item.partition("=")[0]
+    assert config_lib.resolve("lenet5", sets=["jit_compile=true", "data.cache=auto"]).jit_compile is True
+
+
 def test_the_mnist_family_goes_in_grey_and_lenet_gets_its_32x32_field(tmp_path):
     resolve, data_reasons = config_lib.resolve, config_lib.data_reasons
     lenet = resolve("lenet5", dataset="fashion_mnist")

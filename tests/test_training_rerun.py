@@ -68,6 +68,30 @@ def test_a_run_folder_without_checkpoints_takes_another_config(tmp_path):
     )
 
 
+def test_a_run_recorded_before_a_field_existed_resumes_and_an_older_fingerprint_version_is_refused(tmp_path):
+    runs.prepare(_config(tmp_path))
+    (tmp_path / "run" / "checkpoints" / "epoch-0001-step-000000").mkdir(parents=True)
+    path = tmp_path / "run" / "config.json"
+    recorded = json.loads(path.read_text())
+    # As kerascnn wrote it before data.pad, optimizer.power and segmentation.* existed: another digest, and no
+    # version (the first). The fields it lacks are taken at their defaults, which is what that kerascnn did.
+    del recorded["config"]["data"]["pad"], recorded["config"]["optimizer"]["power"], recorded["config"]["segmentation"]
+    del recorded["fingerprint_version"]
+    recorded["fingerprint"] = "0123456789abcdef"
+    path.write_text(json.dumps(recorded))
+    runs.prepare(_config(tmp_path))
+    assert json.loads(path.read_text())["fingerprint"] == config_lib.fingerprint(_config(tmp_path))
+    # A field it lacks, set to another value than its default, is another run.
+    path.write_text(json.dumps(recorded))
+    with pytest.raises(UserError, match=r"another config \(data.pad: 0 -> 2\)"):
+        runs.prepare(_config(tmp_path, "data.pad=2"))
+    # A folder of an older fingerprint version (its values meant another training) is refused whatever it holds.
+    path.write_text(json.dumps({**recorded, "fingerprint_version": config_lib.FINGERPRINT_VERSION - 1}))
+    with pytest.raises(UserError, match="made by an older kerascnn.*another run_dir.*remove that folder") as error:
+        runs.prepare(_config(tmp_path))
+    assert error.value.field == "run_dir"
+
+
 def test_the_batch_is_capped_at_a_small_training_split_with_the_rate_scaled(tmp_path):
     run = runs.prepare(_config(tmp_path, "batch_size=256"))
     lines = []

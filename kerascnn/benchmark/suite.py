@@ -19,9 +19,9 @@ from kerascnn.benchmark.machine import describe_machine
 from kerascnn.benchmark.probe import measure_point
 from kerascnn.benchmark.serving import measure_serving
 from kerascnn.benchmark.throughput import ratios, summarize
+from kerascnn.choices import SERVING_PRECISIONS
 from kerascnn.errors import UserError
 from kerascnn.registry import checked_model
-from kerascnn.training.config import SERVING_PRECISIONS
 from kerascnn.training.devices import PRECISIONS
 
 

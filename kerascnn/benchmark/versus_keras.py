@@ -17,6 +17,7 @@ import numpy as np
 from kerascnn import registry
 from kerascnn.benchmark.throughput import summarize
 from kerascnn.data import load_splits, make_datasets
+from kerascnn.data.pipeline import in_chunks
 from kerascnn.data.transforms import eval_transform
 from kerascnn.training import config as config_lib
 from kerascnn.training.models import build_model, compile_model
@@ -32,9 +33,7 @@ def versus_keras(model="lenet5", dataset="fashion_mnist", *, steps=300, repeats=
     steps = min(steps, splits.num_train // batch)
     train, _ = make_datasets(splits, image_size=size, channels=channels, batch_size=batch, config=config.data)
     x_uint8, y = (np.asarray(column) for column in splits.train_examples.items)
-    x = np.concatenate(
-        [eval_transform(x_uint8[i : i + 4096], size, channels, config.data) for i in range(0, len(y), 4096)]
-    )
+    x = in_chunks(lambda part: eval_transform(part, size, channels, config.data), x_uint8)
     x, y = x[: steps * batch], y[: steps * batch]
     rate = config.optimizer.learning_rate * batch / config.optimizer.reference_batch
 

@@ -6,7 +6,9 @@ model's paper recipe picks an `augmentation` and a `normalization` by name.
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Literal
 
+from kerascnn.choices import BadImagePolicy, spoken, wrong_choice
 from kerascnn.data.recipes import MASK_RECIPES, RECIPES
 from kerascnn.data.shapes import SHAPE_NAMES
 from kerascnn.errors import DataError  # noqa: F401  (kerascnn.data's error, defined with UserError)
@@ -38,7 +40,9 @@ NORMALIZATIONS = {
 BGR_NORMALIZATIONS = ("caffe", "bvlc", "bvlc_alexnet")
 
 AUGMENTATIONS = tuple(RECIPES) + tuple(MASK_RECIPES)  # the latter for segmentation models
-BAD_IMAGE_POLICIES = ("fail", "skip")
+# The choices of `augmentation` and `normalization` are the tables' keys: a recipe added is a choice.
+Augmentation = Literal[AUGMENTATIONS]
+Normalization = Literal[tuple(NORMALIZATIONS)]
 
 
 @dataclass
@@ -50,23 +54,22 @@ class DataConfig:
     data_dir: str | None = None  # tfds data directory; None is tfds' own default (~/tensorflow_datasets)
     download: bool = False  # let tfds download and prepare a missing dataset; off so an offline run fails at once
     val_split: float = 0.1  # held out of a folder without train/ and val/ subfolders (or of a tfds train split)
-    augmentation: str = "none"  # training recipe: none | cifar | alexnet | vgg | resnet | inception
-    # (segmentation models: none | fcn | deeplab | unet, applied to the image and its mask together)
+    # a training recipe of data/recipes.py (segmentation models: of MASK_RECIPES, on the image and mask together)
+    augmentation: Augmentation = "none"
     # Evaluation: shorter side resized to image_size / eval_crop_fraction, then a centre crop (torchvision's 0.875
     # is 224 of 256). 0 takes the recipe's: 256 for a 224-227 crop in the ImageNet recipes, none otherwise.
     eval_crop_fraction: float = 0.0
-    # a name from NORMALIZATIONS: unit | centered | lenet | imagenet | cifar10 | mnist | fashion_mnist, or a
-    # pretrained model's caffe | bvlc
-    # | bvlc_alexnet (BGR, which pretrained weights set themselves)
-    normalization: str = "unit"
+    # a name from NORMALIZATIONS (the BGR ones are pretrained weights', which set them themselves)
+    normalization: Normalization = "unit"
     # Zero pixels added on each side after the image is fitted to the input less 2 x pad (LeCun et al. 1998,
     # Sec. III-A: MNIST's 28x28 image centred in LeNet-5's 32x32 field, pad=2). Classifiers only.
     pad: int = 0
     mean: tuple[float, ...] | None = None  # overrides the normalization's mean (0-255 scale, 1 or C values)
     std: tuple[float, ...] | None = None  # overrides its std
-    cache: bool | str = "auto"  # keep decoded images in memory: "auto" does when they fit in a quarter of RAM
+    # keep decoded images in memory: "auto" does when they fit in a quarter of RAM
+    cache: bool | Literal["auto"] = "auto"
     shuffle_buffer: int = 10_000  # elements; the whole split when it is smaller
-    on_bad_image: str = "fail"  # an undecodable file in a folder: "fail" names it, "skip" leaves it out and reports it
+    on_bad_image: BadImagePolicy = "fail"  # kerascnn.choices says what each does
     max_image_pixels: int = 89_478_485  # larger declared sizes are image bombs (Pillow's own limit, 0.25 GiB RGB)
     cache_dir: str | None = None  # where folder checks are remembered; None: $XDG_CACHE_HOME/kerascnn or ~/.cache
     # The shapes dataset: its size and classes, and its own seed (the run's seed shuffles, this one draws images).
@@ -93,12 +96,14 @@ class DataConfig:
         self.validate()
 
     def validate(self):
-        """Raises DataError naming the first field that is out of range."""
+        """Raises DataError naming the first field that its type's choices or its range do not allow."""
+        wrong = wrong_choice(self)
+        if wrong:
+            name, choices = wrong
+            raise DataError(
+                f"data.{name} must be {spoken(choices)}, got {getattr(self, name)!r}.", field=f"data.{name}"
+            )
         checks = [
-            ("augmentation", self.augmentation in AUGMENTATIONS, f"one of {', '.join(AUGMENTATIONS)}"),
-            ("normalization", self.normalization in NORMALIZATIONS, f"one of {', '.join(NORMALIZATIONS)}"),
-            ("on_bad_image", self.on_bad_image in BAD_IMAGE_POLICIES, "fail or skip"),
-            ("cache", self.cache in (True, False, "auto"), "auto, true or false"),
             ("val_split", 0.0 <= self.val_split < 1.0, "a fraction in [0, 1)"),
             ("eval_crop_fraction", 0.0 <= self.eval_crop_fraction <= 1.0, "in (0, 1], or 0 for the recipe's"),
             ("shuffle_buffer", self.shuffle_buffer >= 0, "0 or more"),

@@ -74,11 +74,6 @@ def eval_image(images, image_size, channels, config):
     return normalize(x, *config.normalization_stats(channels))
 
 
-def serving_transform_dense(images, image_size, channels, config):
-    """What an exported segmentation model does to its `images`: uint8 [B, H, W, C] -> float32 [B, S, S, C]."""
-    return tf.ensure_shape(eval_image(images, image_size, channels, config), [None, image_size, image_size, channels])
-
-
 def eval_example(image, mask, image_size, channels, config):
     """(normalised float32 image [S, S, C], int32 mask [S, S]): Keras' validation during fit. The evaluator
     scores the prediction at the mask's own size instead (kerascnn.training.segmentation)."""

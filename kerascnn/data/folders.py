@@ -147,25 +147,7 @@ def _list_files(root, class_names, bad):
 def _walk(folder, bad, seen):
     info = os.stat(folder)
     seen.add((info.st_dev, info.st_ino))
-    try:
-        entries = sorted(os.scandir(folder), key=lambda e: e.name)
-    except OSError as error:  # no permission to list it
-        bad.add(folder, f"cannot be listed ({error.strerror or error})")
-        return
-    for entry in entries:
-        path = Path(entry.path)
-        if entry.name.startswith(".") or entry.name.lower() in IGNORED:
-            continue
-        try:
-            entry.name.encode("utf-8")
-        except UnicodeEncodeError:  # undecodable bytes in the name: TensorFlow takes UTF-8 paths only
-            bad.add(ascii(entry.path), "the file name is not valid UTF-8: rename it")
-            continue
-        try:
-            info = os.stat(path)
-        except OSError as error:
-            bad.add(path, f"cannot be read ({error.strerror or error})")  # broken link or a link to itself
-            continue
+    for path, info in entries(folder, bad):
         if stat.S_ISDIR(info.st_mode):
             if (info.st_dev, info.st_ino) in seen:
                 bad.add(path, "symlink loop: links back to a folder already listed")
@@ -175,6 +157,32 @@ def _walk(folder, bad, seen):
             yield path
         else:
             bad.add(path, "not a regular file")
+
+
+def entries(folder, bad):
+    """(path, os.stat of it, links followed) of each entry of `folder` a dataset may hold, in name order. Dotfiles
+    and the desktop's Thumbs.db / desktop.ini are left out; what cannot be listed or read, and names that are not
+    UTF-8 (TensorFlow takes UTF-8 paths only), go to `bad`."""
+    try:
+        listed = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as error:  # no permission to list it
+        bad.add(folder, f"cannot be listed ({error.strerror or error})")
+        return
+    for entry in listed:
+        path = Path(entry.path)
+        if entry.name.startswith(".") or entry.name.lower() in IGNORED:
+            continue
+        try:
+            entry.name.encode("utf-8")
+        except UnicodeEncodeError:
+            bad.add(ascii(entry.path), "the file name is not valid UTF-8: rename it")
+            continue
+        try:
+            info = os.stat(path)
+        except OSError as error:
+            bad.add(path, f"cannot be read ({error.strerror or error})")  # broken link or a link to itself
+            continue
+        yield path, info
 
 
 def _drop_empty_classes(train, val, class_names, train_root, bad, policy):

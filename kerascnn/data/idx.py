@@ -192,16 +192,9 @@ def locate(name, data_dir=None):
     return None
 
 
-def idx_splits(config, channels, seed=0, folder=None, name=None):
-    """Splits of an IDX set: a known `name` looked up by `locate`, or the set in `folder`.
-
-    Raises DataError with both ways to get a known set when its files are nowhere."""
-    prefix = ""
-    if folder is None:
-        found = locate(name, config.data_dir)
-        if found is None:
-            raise DataError(missing_message(name, config.data_dir), field="data.dataset")
-        folder, prefix = found
+def idx_splits(config, channels, seed=0, *, folder, prefix="", name=None):
+    """Splits of the IDX set in `folder` (its files named `prefix`...: `find_files`), the known set `name` if it
+    is one (kerascnn.data.sources.idx_set finds both)."""
     files = find_files(folder, prefix)
     if files is None:
         raise DataError(f"{folder} holds no IDX files.", field="data.dataset")

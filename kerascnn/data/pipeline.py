@@ -159,8 +159,14 @@ def _transformed(examples, evaluate, chunk=4096):
     first = evaluate(images[:1], labels[:1])[0]
     if len(images) * first.shape[1:].num_elements() * 4 > CACHE_FRACTION * physical_memory():
         return Examples((images, labels), read=None, transform=evaluate)
-    parts = [evaluate(images[i : i + chunk], labels[i : i + chunk])[0].numpy() for i in range(0, len(images), chunk)]
-    return Examples((np.concatenate(parts), labels))
+    return Examples((in_chunks(lambda x, y: evaluate(x, y)[0], images, labels, chunk=chunk), labels))
+
+
+def in_chunks(transform, *columns, chunk=4096):
+    """`transform` of the arrays `columns` (sliced alike) a chunk at a time, concatenated into one NumPy array: the
+    float32 inputs of a whole split in memory without the transform's intermediates of all of it at once."""
+    size = len(columns[0])
+    return np.concatenate([np.asarray(transform(*(c[i : i + chunk] for c in columns))) for i in range(0, size, chunk)])
 
 
 def _deterministic(config):

@@ -1,7 +1,7 @@
 """`load_splits`: the example gen. One call turns `DataConfig.dataset` into train, validation (and, where the
 dataset has one, test) splits, whatever the source: the embedded shapes, a tensorflow-datasets name, the MNIST
-family's IDX files, or a folder of images; with masks for segmentation models. One table picks the loader by
-(source, task)."""
+family's IDX files, or a folder of images; with masks for segmentation models (mask_folders.py, tfds_masks.py).
+One table picks the loader by (source, task); the two shapes loaders, a few lines each, are here."""
 
 from pathlib import Path
 
@@ -10,9 +10,10 @@ import tensorflow as tf
 from kerascnn.data import idx
 from kerascnn.data.config import DataError
 from kerascnn.data.folders import folder_splits
-from kerascnn.data.masks import folder_mask_splits, shapes_mask_splits, tfds_mask_splits
-from kerascnn.data.shapes import class_names, generate_shapes
+from kerascnn.data.mask_folders import folder_mask_splits
+from kerascnn.data.shapes import class_names, generate_shape_masks, generate_shapes
 from kerascnn.data.splits import Splits
+from kerascnn.data.tfds_masks import tfds_mask_splits
 from kerascnn.data.tfds_source import is_prepared, tfds_splits
 
 
@@ -43,16 +44,26 @@ def load_splits(config, image_size, channels, seed=0, task="classification"):
 
 
 def source_kind(config):
-    """ "shapes", "folder", "idx" (IDX files: a folder holding them, or an MNIST-family name without a prepared
-    tensorflow-datasets copy) or "tfds"."""
+    """ "shapes", "folder", "idx" (IDX files: see `idx_set`) or "tfds"."""
     dataset = str(config.dataset)
     if dataset == "shapes":
         return "shapes"
-    if looks_like_path(dataset):
-        return "idx" if idx.find_files(dataset) else "folder"
-    if idx.is_idx_name(dataset) and not is_prepared(dataset, config.data_dir) and idx.locate(dataset, config.data_dir):
+    if idx_set(config):
         return "idx"
-    return "tfds"  # for an MNIST-family name found nowhere, its not-prepared error names the IDX way too
+    return "folder" if looks_like_path(dataset) else "tfds"
+
+
+def idx_set(config):
+    """(folder, file prefix, the set's known name or None) of the IDX files `config.dataset` names: a folder holding
+    them, or an MNIST-family name without a prepared tensorflow-datasets copy, found by idx.locate; else None (for
+    an MNIST-family name found nowhere, tensorflow-datasets' not-prepared error names the IDX way too)."""
+    dataset = str(config.dataset)
+    if looks_like_path(dataset):
+        return (Path(dataset).expanduser(), "", None) if idx.find_files(dataset) else None
+    if idx.is_idx_name(dataset) and not is_prepared(dataset, config.data_dir):
+        found = idx.locate(dataset, config.data_dir)
+        return (*found, dataset) if found else None
+    return None
 
 
 def looks_like_path(name):
@@ -60,9 +71,8 @@ def looks_like_path(name):
 
 
 def _idx(config, *, channels, seed, **_):
-    if looks_like_path(str(config.dataset)):
-        return idx.idx_splits(config, channels, seed, folder=Path(config.dataset).expanduser())
-    return idx.idx_splits(config, channels, seed, name=config.dataset)
+    folder, prefix, name = idx_set(config)
+    return idx.idx_splits(config, channels, seed, folder=folder, prefix=prefix, name=name)
 
 
 SOURCE_NAMES = {
@@ -102,4 +112,32 @@ def shapes_splits(config, image_size, channels):
         source=f"shapes ({config.shapes_classes} classes, {image_size}x{image_size}x{channels}): "
         f"{config.shapes_train} / {config.shapes_val} images",
         in_memory=True,
+    )
+
+
+BACKGROUND = "background"
+
+
+def shapes_mask_splits(config, image_size, channels):
+    """The shapes dataset with its masks: background and config.shapes_classes shapes, config.shapes_per_image
+    of them in each image."""
+    options = dict(
+        image_size=image_size,
+        channels=channels,
+        num_classes=config.shapes_classes,
+        shapes_per_image=config.shapes_per_image,
+        seed=config.shapes_seed,
+    )
+    train = generate_shape_masks(config.shapes_train, split=0, **options)
+    val = generate_shape_masks(config.shapes_val, split=1, **options)
+    return Splits(
+        train=tf.data.Dataset.from_tensor_slices(train),
+        val=tf.data.Dataset.from_tensor_slices(val),
+        class_names=[BACKGROUND, *class_names(config.shapes_classes)],
+        num_train=config.shapes_train,
+        num_val=config.shapes_val,
+        source=f"shapes with masks ({config.shapes_classes} classes and background, {config.shapes_per_image} a "
+        f"picture, {image_size}x{image_size}x{channels}): {config.shapes_train} / {config.shapes_val} images",
+        in_memory=True,
+        task="segmentation",
     )

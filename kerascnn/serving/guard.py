@@ -22,15 +22,13 @@ is refused before a decoder sees it):
   "VP8L" (14-bit width-1 and height-1 after the signature byte 0x2F) or "VP8X" (24-bit canvas width-1 and
   height-1). An animated WebP (VP8X animation flag) is refused: its frames could not be cut to the first here.
 
-`checked_decode(image_bytes, max_pixels)` does it for one image; `checked_batch(image_bytes, max_pixels,
-max_batch_pixels)` checks a batch as a whole (each image and their total) before any of it is decoded, and returns
-what `kerascnn.data.transforms.decode_any` then decodes one by one; `checked_images` does the same for uint8
-image arrays. Every refusal is an InvalidArgument whose message names the limit and the declared size.
+`checked_batch(image_bytes, max_pixels, max_batch_pixels)` checks a batch, each image and their total, before any
+of it is decoded, and returns what `kerascnn.serving.transforms.serving_transform_bytes` then decodes one by one;
+`checked_images` does the same for uint8 image arrays. Every refusal is an InvalidArgument whose message names the
+limit and the declared size.
 """
 
 import tensorflow as tf
-
-from kerascnn.data.transforms import decode_any
 
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WebP")
 _UNKNOWN, _JPEG, _PNG, _GIF, _BMP, _WEBP = range(6)
@@ -39,17 +37,11 @@ MAX_CHANNELS = 4  # gray, gray + alpha, RGB, RGBA: what to_channels converts fro
 _GIF_BLOCKS_BEFORE_IMAGE = 1024  # extension blocks allowed before the first image (real files have a handful)
 
 
-def checked_decode(encoded, max_pixels):
-    """One encoded image (a scalar string) -> uint8 [H, W, C], refused before decoding when its header is not one
-    of FORMATS, is truncated, or declares a zero side or more than `max_pixels` pixels."""
-    prepared, _, _ = _checked_image(encoded, max_pixels)
-    return decode_any(prepared)
-
-
 def checked_batch(encoded, max_pixels, max_batch_pixels):
     """A batch of encoded images [B] -> the strings to decode [B] (GIFs cut to their first image), once every image
-    has passed `checked_decode`'s checks and their declared pixels together are at most `max_batch_pixels`. Nothing
-    is decoded here; an empty batch passes."""
+    has passed the checks (its header is one of FORMATS, whole, and declares no zero side and at most `max_pixels`
+    pixels) and their declared pixels together are at most `max_batch_pixels`. Nothing is decoded here; an empty
+    batch passes."""
     prepared, heights, widths = tf.map_fn(
         lambda e: _checked_image(e, max_pixels),
         encoded,

@@ -5,8 +5,8 @@ import os
 
 import tensorflow as tf
 
+from kerascnn.choices import PRECISIONS, STRATEGIES
 from kerascnn.errors import UserError
-from kerascnn.training.config import PRECISIONS, STRATEGIES
 
 
 def split_cpu(count):

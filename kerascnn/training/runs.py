@@ -113,10 +113,17 @@ def _record_config(run):
     path = run.run_dir / "config.json"
     fingerprint = config_lib.fingerprint(run.config)
     # A folder without a checkpoint holds nothing to protect (a run that failed before its first step): its
-    # config is replaced. A fingerprint that differs only in fields a resumption may change is not another run.
+    # config is replaced. A fingerprint that differs only in fields a resumption may change is not another run,
+    # nor one made before a field was added (fingerprint.changes compares the record field by field).
     if path.exists() and CheckpointStore(run.checkpoint_dir).checkpoints():
         recorded = json.loads(path.read_text())
-        changed = _differences(recorded.get("config", {}), config_lib.to_dict(run.config))
+        if recorded.get("fingerprint_version", 1) != config_lib.FINGERPRINT_VERSION:
+            raise UserError(
+                f"{run.run_dir} holds a run made by an older kerascnn, whose settings train another way; give "
+                "another run_dir to start a new run, or remove that folder.",
+                field="run_dir",
+            )
+        changed = config_lib.changes(recorded.get("config", {}), run.config)
         if recorded.get("fingerprint") != fingerprint and changed:
             raise UserError(
                 f"{run.run_dir} holds a run with another config ({', '.join(changed[:3])}); "
@@ -128,6 +135,7 @@ def _record_config(run):
     run.run_dir.mkdir(parents=True, exist_ok=True)
     resolved = {
         "fingerprint": fingerprint,
+        "fingerprint_version": config_lib.FINGERPRINT_VERSION,
         "precision": run.precision,
         "replicas": run.replicas,
         "global_batch": run.global_batch,
@@ -136,18 +144,6 @@ def _record_config(run):
         "config": config_lib.to_dict(run.config),
     }
     write_atomic(path, json.dumps(resolved, indent=2, default=str))
-
-
-def _differences(old, new, prefix=""):
-    keys = sorted(set(old) | set(new))
-    out = []
-    for key in keys:
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
-        elif a != (list(b) if isinstance(b, tuple) else b) and f"{prefix}{key}" not in config_lib.RESUMABLE_CHANGES:
-            out.append(f"{prefix}{key}: {a!r} -> {b!r}")
-    return out
 
 
 def describe(run):

@@ -55,7 +55,7 @@ def record_search(folder, description):
     path = folder / "search.json"
     if path.exists():
         recorded = json.loads(path.read_text())
-        changed = _differences(recorded, description)
+        changed = config_lib.differences(recorded, description)
         if changed:
             raise UserError(
                 f"{folder} holds another search ({', '.join(changed[:3])}); rerun it with its settings to resume it, "
@@ -64,17 +64,6 @@ def record_search(folder, description):
             )
         return
     write_atomic(path, json.dumps(description, indent=2))
-
-
-def _differences(old, new, prefix=""):
-    out = []
-    for key in sorted(set(old) | set(new)):
-        a, b = old.get(key), new.get(key)
-        if isinstance(a, dict) and isinstance(b, dict):
-            out += _differences(a, b, f"{prefix}{key}.")
-        elif a != b:
-            out.append(f"{prefix}{key}: {json.dumps(a)} -> {json.dumps(b)}")
-    return out
 
 
 def clear(folder):

@@ -1,6 +1,4 @@
-"""The sources of images with masks, for segmentation models: the embedded shapes, a folder, tensorflow-datasets.
-
-A folder comes in the layouts people already have:
+"""A folder of images and their masks, for segmentation models, in the layouts people already have:
 - PASCAL VOC: `JPEGImages/` and `SegmentationClass/`, the split from `ImageSets/Segmentation/{train,val}.txt`;
 - `images/` and `masks/` with the same file stems, or `train/` and `val/` (or `validation/`) each holding both.
 Masks are PNGs of class indices, palette (VOC's) or 8-bit gray; 255 means "ignore". Class names come from a
@@ -10,11 +8,13 @@ Every mask is read once with Pillow before training: a mask without its image or
 mask of another size than its image, a mask that is not single-channel indices, or indices past the classes
 are each named, and stop the run (`on_bad_image="fail"`) or are left out and counted ("skip"), as bad images are.
 Palette masks are rewritten as gray PNGs in the cache directory, since TensorFlow decodes palettes to colours.
+Files are listed as folders.py lists a class folder (`entries`): dotfiles and the desktop's files left out,
+what cannot be read reported.
 """
 
 import hashlib
 import os
-import tempfile
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -23,51 +23,13 @@ from PIL import Image, UnidentifiedImageError
 
 from kerascnn.data.config import DataError
 from kerascnn.data.dense import IGNORE
-from kerascnn.data.folders import IGNORED, SKIP_HINT
-from kerascnn.data.shapes import class_names as shape_names
-from kerascnn.data.shapes import generate_shape_masks
+from kerascnn.data.folders import SKIP_HINT, entries
 from kerascnn.data.splits import BadImages, Examples, Splits
-from kerascnn.data.tfds_source import count_examples, first_line, not_prepared, pick_splits
-from kerascnn.data.transforms import decode_image, to_channels
+from kerascnn.data.transforms import decode_image
 from kerascnn.data.verify import check_files, default_cache_dir
+from kerascnn.io import write_atomic
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
-BACKGROUND = "background"
-
-# tensorflow-datasets builders with masks: (image feature, mask feature, {stored value: class}, class names).
-# oxford_iiit_pet's trimaps (Parkhi et al. 2012): 1 pet, 2 background, 3 the uncertain border, which is ignored
-# here as VOC ignores its object borders.
-TFDS_MASKS = {
-    "oxford_iiit_pet": ("image", "segmentation_mask", {1: 1, 2: 0, 3: IGNORE}, ("background", "pet")),
-}
-
-
-def shapes_mask_splits(config, image_size, channels):
-    """The shapes dataset with its masks: background and config.shapes_classes shapes, config.shapes_per_image
-    of them in each image."""
-    options = dict(
-        image_size=image_size,
-        channels=channels,
-        num_classes=config.shapes_classes,
-        shapes_per_image=config.shapes_per_image,
-        seed=config.shapes_seed,
-    )
-    train = generate_shape_masks(config.shapes_train, split=0, **options)
-    val = generate_shape_masks(config.shapes_val, split=1, **options)
-    return Splits(
-        train=tf.data.Dataset.from_tensor_slices(train),
-        val=tf.data.Dataset.from_tensor_slices(val),
-        class_names=[BACKGROUND, *shape_names(config.shapes_classes)],
-        num_train=config.shapes_train,
-        num_val=config.shapes_val,
-        source=f"shapes with masks ({config.shapes_classes} classes and background, {config.shapes_per_image} a "
-        f"picture, {image_size}x{image_size}x{channels}): {config.shapes_train} / {config.shapes_val} images",
-        in_memory=True,
-        task="segmentation",
-    )
-
-
-# ---------------------------------------------------------------------------------------------------- folders
 
 
 def folder_mask_splits(config, channels, seed=0):
@@ -137,7 +99,7 @@ def folder_mask_splits(config, channels, seed=0):
 def _pairs(root, bad):
     """{"train": [(image, mask)], "val": [...]} (no "val" when the folder has no split), and the layout's name."""
     if (root / "JPEGImages").is_dir() and (root / "SegmentationClass").is_dir():
-        images, masks = _stems(root / "JPEGImages"), _stems(root / "SegmentationClass")
+        images, masks = _stems(root / "JPEGImages", bad), _stems(root / "SegmentationClass", bad)
         lists = root / "ImageSets" / "Segmentation"
         if (lists / "train.txt").is_file() and (lists / "val.txt").is_file():
             parts = {}
@@ -152,26 +114,25 @@ def _pairs(root, bad):
     if "train" in folders and folders & {"val", "validation"}:
         val = "val" if "val" in folders else "validation"
         parts = {
-            part: _match(_stems(root / folder / "images"), _stems(root / folder / "masks"), bad)
+            part: _match(_stems(root / folder / "images", bad), _stems(root / folder / "masks", bad), bad)
             for part, folder in (("train", "train"), ("val", val))
         }
         return parts, f"train/ and {val}/"
     if (root / "images").is_dir() and (root / "masks").is_dir():
-        return {"train": _match(_stems(root / "images"), _stems(root / "masks"), bad)}, "images/ and masks/"
+        return {"train": _match(_stems(root / "images", bad), _stems(root / "masks", bad), bad)}, "images/ and masks/"
     raise DataError(
         f"{root} holds neither JPEGImages/ and SegmentationClass/ (PASCAL VOC) nor images/ and masks/: put the "
         "images and their masks (PNGs of class indices, same file names) in one of these layouts."
     )
 
 
-def _stems(folder):
+def _stems(folder, bad):
+    """{file stem: path} of the image files directly in `folder`, listed as folders.py lists a class folder."""
     if not folder.is_dir():
         raise DataError(f"{folder} is missing: it should hold the masks of the images beside it, by file name.")
     files = {}
-    for path in sorted(folder.iterdir()):
-        if path.name.startswith(".") or path.name.lower() in IGNORED or not path.is_file():
-            continue
-        if path.suffix.lower() in IMAGE_SUFFIXES:
+    for path, info in entries(folder, bad):
+        if stat.S_ISREG(info.st_mode) and path.suffix.lower() in IMAGE_SUFFIXES:
             files.setdefault(path.stem, path)
     return files
 
@@ -229,10 +190,7 @@ def check_mask(path, image_size, num_classes, cache_dir):
         return str(path), top
     target = Path(cache_dir) / "converted-masks" / f"{_digest(path)}.png"
     if not target.exists():  # a palette (or non-PNG) mask: its indices as gray, which TensorFlow reads as they are
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=target.parent, suffix=".tmp", delete=False) as tmp:
-            Image.fromarray(values.astype(np.uint8), "L").save(tmp, "PNG")
-        os.replace(tmp.name, target)
+        write_atomic(target, lambda f: Image.fromarray(values.astype(np.uint8), "L").save(f, "PNG"))
     return str(target), top
 
 
@@ -251,53 +209,3 @@ def _examples(pairs, channels):
         return decode_image(tf.io.read_file(image), channels), tf.io.decode_png(tf.io.read_file(mask), 1)[..., 0]
 
     return Examples((images, masks), read=read)
-
-
-# ---------------------------------------------------------------------------------------------------- tfds
-
-
-def tfds_mask_splits(config, channels):
-    """A tensorflow-datasets builder of TFDS_MASKS, its masks mapped to our classes."""
-    import tensorflow_datasets as tfds
-
-    name = config.dataset
-    base = name.split("/")[0].split(":")[0]
-    if base not in TFDS_MASKS:
-        raise DataError(
-            f"{name!r} is not a dataset with masks kerascnn reads: use shapes, a folder of images and masks, or "
-            f"one of {', '.join(TFDS_MASKS)}."
-        )
-    image_key, mask_key, mapping, names = TFDS_MASKS[base]
-    try:
-        builder = tfds.builder(name, data_dir=config.data_dir)
-        if config.download:
-            builder.download_and_prepare()
-    except Exception as error:  # noqa: BLE001  (tfds' message says which)
-        raise DataError(f"Cannot open tensorflow-datasets {name!r}: {first_line(error)}") from None
-    table = np.full(256, IGNORE, np.uint8)
-    for stored, ours in mapping.items():
-        table[stored] = ours
-    lookup = tf.constant(table)
-
-    def convert(example):
-        mask = tf.gather(lookup, tf.cast(tf.reshape(example[mask_key], tf.shape(example[mask_key])[:2]), tf.int32))
-        return to_channels(example[image_key], channels), mask
-
-    train_split, val_split, _ = pick_splits(set(builder.info.splits), config.val_split, name)
-    datasets = []
-    for split in (train_split, val_split):
-        try:
-            ds = builder.as_dataset(split=split, shuffle_files=False)
-        except AssertionError:
-            raise DataError(not_prepared(builder, name, config.data_dir)) from None
-        datasets.append(ds.map(convert, num_parallel_calls=tf.data.AUTOTUNE))
-    num_train, num_val = (count_examples(builder.info, s, ds) for s, ds in zip((train_split, val_split), datasets))
-    return Splits(
-        train=datasets[0],
-        val=datasets[1],
-        class_names=list(names),
-        num_train=num_train,
-        num_val=num_val,
-        source=f"tfds {name} masks: {train_split} / {val_split}, {num_train} / {num_val} images",
-        task="segmentation",
-    )
