@@ -13,6 +13,7 @@ TRAINABLE_PARAMS = {
     "lenet5_original": (10, 60_000),
     "alexnet": (1000, 60_965_224),
     "alexnet_single": (1000, 61_100_840),
+    "alexnet_no_lrn": (1000, 60_965_224),  # LRN has no weights: alexnet's count
     "vgg11": (1000, 132_863_336),
     "vgg11_lrn": (1000, 132_863_336),
     "vgg13": (1000, 133_047_848),
@@ -228,15 +229,21 @@ def test_alexnet_export_holds_no_xla_must_compile_function(tmp_path):
     np.testing.assert_allclose(reloaded.serve(x), model(x, training=False), rtol=1e-5)
 
 
-def test_alexnet_without_lrn_drops_only_the_normalizations():
-    # LRN has no weights: the ablation keeps every parameter and loses the two norm layers (paper, Sec. 3.3).
+@pytest.mark.parametrize("without", [{"name": "alexnet", "lrn": False}, {"name": "alexnet_no_lrn"}])
+def test_alexnet_without_lrn_drops_only_the_normalizations(without):
+    # LRN has no weights: the ablation keeps every parameter and loses the two norm layers (paper, Sec. 3.3); the
+    # registered alexnet_no_lrn is that switch, not another network.
     with_lrn = kerascnn.get_model("alexnet", num_classes=10, input_shape=(67, 67, 3))
-    without = kerascnn.get_model("alexnet", num_classes=10, input_shape=(67, 67, 3), lrn=False)
+    without = kerascnn.get_model(**without, num_classes=10, input_shape=(67, 67, 3))
     assert trainable(without) == trainable(with_lrn)
     assert {"norm1", "norm2"} <= {layer.name for layer in with_lrn.layers}
     assert [layer.name for layer in without.layers] == [
         layer.name for layer in with_lrn.layers if layer.name not in ("norm1", "norm2")
     ]
+    # Same weights, same order: a checkpoint of one loads into the other, and the outputs differ by the LRNs only.
+    without.set_weights(with_lrn.get_weights())
+    x = np.random.default_rng(4).uniform(0, 1, (1, 67, 67, 3)).astype("float32")
+    assert not np.allclose(without(x, training=False), with_lrn(x, training=False))
 
 
 def cifar_resnet_params(n, widths, num_classes=10):
