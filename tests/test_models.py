@@ -37,8 +37,12 @@ TRAINABLE_PARAMS = {
     "plain32": (10, 464_154),
     "plain44": (10, 658_586),
     "plain56": (10, 853_018),
-    # All-CNN-C by hand (allcnn.py's docstring), the paper's "1.4M".
+    # All-CNN-C by hand (allcnn.py's docstring), the paper's "1.4M"; Springenberg et al.'s Table 1 model C and its
+    # Table 2 relatives (test_springenberg_tables_layer_by_layer counts them again from the tables).
     "allcnn_c": (10, 1_369_738),
+    "model_c": (10, 954_730),
+    "strided_cnn_c": (10, 954_730),
+    "convpool_cnn_c": (10, 1_369_738),
     # Dense prediction (tests/test_models.py counts them at a small input: they do not depend on the size).
     # FCN: by hand, k*k*c_in*c_out + c_out per conv, as in the FCN module docstring; the paper says "134M".
     "fcn32s": (21, 134_346_581),
@@ -264,3 +268,36 @@ def test_cifar_resnet_width_multiplier_scales_every_stage(multiplier, widths):
     model = kerascnn.get_model("resnet20", num_classes=10, width_multiplier=multiplier)
     assert trainable(model) == cifar_resnet_params(3, widths)
     assert model.get_layer("conv4_block1").output.shape[-1] == widths[-1]
+
+
+# Springenberg et al. 2015, Tables 1 and 2, as the paper lists each network's weight layers: (kernel, filters,
+# stride), 3x3/2 max-pools marked "M"; every network ends in the same higher layers.
+SPRINGENBERG_TABLES = {
+    "model_c": [(3, 96, 1), (3, 96, 1), "M", (3, 192, 1), (3, 192, 1), "M"],
+    "strided_cnn_c": [(3, 96, 1), (3, 96, 2), (3, 192, 1), (3, 192, 2)],
+    "convpool_cnn_c": [(3, 96, 1), (3, 96, 1), (3, 96, 1), "M", (3, 192, 1), (3, 192, 1), (3, 192, 1), "M"],
+    "allcnn_c": [(3, 96, 1), (3, 96, 1), (3, 96, 2), (3, 192, 1), (3, 192, 1), (3, 192, 2)],
+}
+SPRINGENBERG_HIGHER = [(3, 192, 1), (1, 192, 1), (1, 10, 1)]  # the 3x3 one valid, 8 -> 6
+
+
+@pytest.mark.parametrize("name", sorted(SPRINGENBERG_TABLES))
+def test_springenberg_tables_layer_by_layer(name):
+    table = SPRINGENBERG_TABLES[name]
+    convs = [row for row in table if row != "M"] + SPRINGENBERG_HIGHER
+    expected, c_in = 0, 3
+    for kernel, filters, _ in convs:
+        expected += kernel * kernel * c_in * filters + filters
+        c_in = filters
+    model = kerascnn.get_model(name, num_classes=10)
+    assert trainable(model) == expected == TRAINABLE_PARAMS[name][1]
+    ours = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(layer.kernel_size[0], layer.filters, layer.strides[0]) for layer in ours] == convs
+    assert [layer.name for layer in ours] == [f"conv{i}" for i in range(1, len(convs) + 1)]
+    pools = [layer for layer in model.layers if isinstance(layer, keras.layers.MaxPooling2D)]
+    assert [(p.pool_size, p.strides) for p in pools] == [((3, 3), (2, 2))] * table.count("M")
+    assert ours[-1].output.shape[1:] == (6, 6, 10)  # the map the paper averages over
+    # Dropout 20% on the input and 50% after each downsampling layer, pool or stride-2 conv (paper, Sec. 3.1).
+    downsampling = [p.name for p in pools] or [layer.name for layer in ours if layer.strides == (2, 2)]
+    dropouts = {layer.name: layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)}
+    assert dropouts == {"input_dropout": 0.2, **{f"{d}_dropout": 0.5 for d in downsampling}}

@@ -63,7 +63,9 @@ def test_checked_model_turns_registry_mistakes_into_user_errors():
     assert spoken.startswith("--image-size 66 is below alexnet's minimum of 67 pixels; use 67 or more")
 
 
-@pytest.mark.parametrize("name", ["lenet5", "lenet5_original", "alexnet", "alexnet_single", "vgg11", "googlenet"])
+@pytest.mark.parametrize(
+    "name", ["lenet5", "lenet5_original", "alexnet", "alexnet_single", "vgg11", "googlenet", "model_c", "allcnn_c"]
+)
 def test_min_size_is_the_smallest_input_that_builds(name):
     spec = kerascnn.model_spec(name)
     extra = {"aux_classifiers": True} if name == "googlenet" else {}
