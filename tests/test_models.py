@@ -43,6 +43,10 @@ TRAINABLE_PARAMS = {
     "model_c": (10, 954_730),
     "strided_cnn_c": (10, 954_730),
     "convpool_cnn_c": (10, 1_369_738),
+    # Krizhevsky et al. 2012, Fig. 1, as cuda-convnet's layers-80sec.cfg: by hand in convnet4.py's docstring and
+    # again in test_convnet4_is_layers_80sec_with_one_activation.
+    "convnet4_relu": (10, 145_578),
+    "convnet4_tanh": (10, 145_578),
     # Dense prediction (tests/test_models.py counts them at a small input: they do not depend on the size).
     # FCN: by hand, k*k*c_in*c_out + c_out per conv, as in the FCN module docstring; the paper says "134M".
     "fcn32s": (21, 134_346_581),
@@ -301,3 +305,38 @@ def test_springenberg_tables_layer_by_layer(name):
     downsampling = [p.name for p in pools] or [layer.name for layer in ours if layer.strides == (2, 2)]
     dropouts = {layer.name: layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)}
     assert dropouts == {"input_dropout": 0.2, **{f"{d}_dropout": 0.5 for d in downsampling}}
+
+
+# cuda-convnet's example-layers/layers-80sec.cfg (docs/reference.md): conv (filters, 5x5, padding 2) and the 3x3/2
+# pool after it, then fc64 and fc10.
+LAYERS_80SEC = [(32, "max"), (32, "avg"), (64, "avg")]
+
+
+@pytest.mark.parametrize("channels, expected", [(3, 145_578), (1, 143_978)])
+def test_convnet4_is_layers_80sec_with_one_activation(channels, expected):
+    relu = kerascnn.get_model("convnet4_relu", num_classes=10, input_shape=(32, 32, channels))
+    tanh = kerascnn.get_model("convnet4_tanh", num_classes=10, input_shape=(32, 32, channels))
+    count, c_in, side = 0, channels, 32
+    for filters, _ in LAYERS_80SEC:
+        count += 5 * 5 * c_in * filters + filters
+        c_in, side = filters, -(-(side - 3) // 2) + 1  # cuda-convnet's pool: ceil((side - 3) / 2) + 1 windows
+    count += side * side * c_in * 64 + 64 + 64 * 10 + 10
+    assert trainable(relu) == trainable(tanh) == expected == count
+    convs = [layer for layer in relu.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert [(c.filters, c.kernel_size, c.padding) for c in convs] == [(f, (5, 5), "same") for f, _ in LAYERS_80SEC]
+    pools = [layer for layer in relu.layers if "pool" in layer.name]
+    kinds = {keras.layers.MaxPooling2D: "max", keras.layers.AveragePooling2D: "avg"}
+    assert [(kinds[type(p)], p.pool_size, p.strides) for p in pools] == [
+        (kind, (3, 3), (2, 2)) for _, kind in LAYERS_80SEC
+    ]
+    assert relu.get_layer("pool3").output.shape[1:] == (side, side, 64)
+    # The two variants differ in the hidden layers' activation and nothing else.
+    for a, b in zip(relu.layers, tanh.layers, strict=True):
+        config_a, config_b = a.get_config(), b.get_config()
+        if isinstance(a, (keras.layers.Conv2D, keras.layers.Dense)) and a.name != "predictions":
+            assert (config_a.pop("activation"), config_b.pop("activation")) == ("relu", "tanh")
+        assert config_a == config_b
+    x = np.random.default_rng(5).uniform(-1, 1, (1, 32, 32, channels)).astype("float32")
+    tanh.set_weights(relu.get_weights())
+    hidden = keras.Model(tanh.input, tanh.get_layer("fc4").output)(x)
+    assert np.abs(np.asarray(hidden)).max() < 1  # tanh's range, where ReLU's is unbounded

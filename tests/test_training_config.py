@@ -22,6 +22,18 @@ def test_recipes_are_the_papers():
     assert googlenet.model_options == {"aux_classifiers": True} and googlenet.optimizer.gamma == 0.96
 
 
+@pytest.mark.parametrize("model", ["convnet4_relu", "convnet4_tanh"])
+def test_krizhevskys_fig1_networks_train_unregularised(model):
+    # "No regularization of any kind was employed" (Krizhevsky et al. 2012, Fig. 1): no weight decay, no
+    # augmentation, no dropout in the network; plain SGD with momentum at a constant rate; the same for both.
+    config = config_lib.resolve(model, dataset="cifar10")
+    assert (config.optimizer.name, config.optimizer.momentum, config.optimizer.schedule) == ("sgd", 0.9, "constant")
+    assert config.optimizer.weight_decay == 0.0 and config.data.augmentation == "none"
+    assert (config.batch_size, config.optimizer.learning_rate) == (128, 0.01)
+    grey = config_lib.resolve(model, dataset="fashion_mnist")
+    assert grey.channels == 1 and grey.data.pad == 2 and grey.data.normalization == "fashion_mnist"
+
+
 def test_shapes_demo_sizing_yields_to_the_user():
     demo = config_lib.resolve("alexnet")
     assert demo.data.dataset == "shapes" and (demo.epochs, demo.batch_size) == (5, 32)

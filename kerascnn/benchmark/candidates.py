@@ -31,7 +31,7 @@ COUNTERPARTS = {
 }
 
 # The dataset each family's paper trained on; any other model's is ImageNet.
-PAPER_DATASETS = {"lenet": "mnist", "resnet_cifar": "cifar10"}
+PAPER_DATASETS = {"lenet": "mnist", "resnet_cifar": "cifar10", "convnet4": "cifar10"}
 
 
 def paper_dataset(model):
