@@ -66,9 +66,23 @@ def test_a_model_of_each_kind_is_explained():
     check(explain([plan(name) for name in FAST]))
 
 
+# A network without convolutional feature maps: Grad-CAM and the deconvnet have nothing to explain in it.
+NO_MAPS = ("dense",)
+
+
 @pytest.mark.slow
 def test_every_other_model_is_explained():
-    check(explain([plan(name) for name in kerascnn.list_models() if name not in FAST]))
+    check(explain([plan(name) for name in kerascnn.list_models() if name not in FAST + NO_MAPS]))
+
+
+def test_a_network_without_feature_maps_is_refused_in_one_line():
+    from kerascnn.analysis.attribution import feature_layer
+    from kerascnn.errors import UserError
+
+    for name in NO_MAPS:
+        model = kerascnn.get_model(name, num_classes=3)
+        with pytest.raises(UserError, match=f"^{name} has no convolutional feature map to explain.$"):
+            feature_layer(model)
 
 
 def test_the_heads_under_mixed_precision_are_explained():

@@ -43,6 +43,8 @@ TRAINABLE_PARAMS = {
     "model_c": (10, 954_730),
     "strided_cnn_c": (10, 954_730),
     "convpool_cnn_c": (10, 1_369_738),
+    # The lecture's dense network, 1,024-512-256-10, by hand in dense.py's docstring.
+    "dense": (10, 1_024 * 512 + 512 + 512 * 256 + 256 + 256 * 10 + 10),
     # Krizhevsky et al. 2012, Fig. 1, as cuda-convnet's layers-80sec.cfg: by hand in convnet4.py's docstring and
     # again in test_convnet4_is_layers_80sec_with_one_activation.
     "convnet4_relu": (10, 145_578),
@@ -340,3 +342,24 @@ def test_convnet4_is_layers_80sec_with_one_activation(channels, expected):
     tanh.set_weights(relu.get_weights())
     hidden = keras.Model(tanh.input, tanh.get_layer("fc4").output)(x)
     assert np.abs(np.asarray(hidden)).max() < 1  # tanh's range, where ReLU's is unbounded
+
+
+def test_the_lectures_dense_network_and_its_arithmetic():
+    from kerascnn.models.dense import first_layer_weights
+
+    model = kerascnn.get_model("dense", num_classes=10)
+    assert TRAINABLE_PARAMS["dense"][1] == 658_698 == trainable(model)
+    assert model.input_shape == (None, 32, 32, 1)  # grey: the lecture's 1,024-vector
+    assert [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)] == [512, 256, 10]
+    assert model.get_layer("flatten").output.shape[1:] == (1024,)
+    assert model.get_layer("fc1").kernel.shape == (1024, 512)
+    # The lecture: a first dense layer on 224x224x3 needs 150,528 x n weights, 154,140,672 for n = 1,024.
+    assert first_layer_weights((224, 224, 3), 1) == 150_528
+    assert first_layer_weights((224, 224, 3), 1_024) == 154_140_672
+    # ... which a built layer confirms at a size that fits a test.
+    small = kerascnn.get_model("dense", input_shape=(24, 20, 3), hidden=(16,))
+    assert int(np.prod(small.get_layer("fc1").kernel.shape)) == first_layer_weights((24, 20, 3), 16) == 23_040
+    # Without the top: the last hidden layer's features; a vector has no maps to pool.
+    assert kerascnn.get_model("dense", include_top=False).output_shape == (None, 256)
+    with pytest.raises(ValueError, match="no maps to pool"):
+        kerascnn.get_model("dense", include_top=False, pooling="avg")

@@ -34,6 +34,18 @@ def test_krizhevskys_fig1_networks_train_unregularised(model):
     assert grey.channels == 1 and grey.data.pad == 2 and grey.data.normalization == "fashion_mnist"
 
 
+def test_the_dense_network_takes_the_mnist_family_like_lenet():
+    dense, lenet = (config_lib.resolve(name, dataset="fashion_mnist") for name in ("dense", "lenet5"))
+    assert dense.channels == 1 and dense.data.pad == 2  # 28x28 centred in the 32x32 grey input
+    assert (dense.optimizer, dense.data, dense.epochs, dense.batch_size) == (
+        lenet.optimizer,
+        lenet.data,
+        lenet.epochs,
+        lenet.batch_size,
+    )
+    assert config_lib.resolve("dense", dataset="cifar10").channels is None  # the model's own: grey
+
+
 def test_shapes_demo_sizing_yields_to_the_user():
     demo = config_lib.resolve("alexnet")
     assert demo.data.dataset == "shapes" and (demo.epochs, demo.batch_size) == (5, 32)
