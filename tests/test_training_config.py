@@ -37,12 +37,8 @@ def test_krizhevskys_fig1_networks_train_unregularised(model):
 def test_the_dense_network_takes_the_mnist_family_like_lenet():
     dense, lenet = (config_lib.resolve(name, dataset="fashion_mnist") for name in ("dense", "lenet5"))
     assert dense.channels == 1 and dense.data.pad == 2  # 28x28 centred in the 32x32 grey input
-    assert (dense.optimizer, dense.data, dense.epochs, dense.batch_size) == (
-        lenet.optimizer,
-        lenet.data,
-        lenet.epochs,
-        lenet.batch_size,
-    )
+    same = ("optimizer", "data", "epochs", "batch_size", "steps_per_execution")
+    assert [getattr(dense, field) for field in same] == [getattr(lenet, field) for field in same]
     assert config_lib.resolve("dense", dataset="cifar10").channels is None  # the model's own: grey
 
 
