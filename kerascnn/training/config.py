@@ -402,6 +402,9 @@ def fingerprint(config):
         del essentials["segmentation"]
     if essentials["data"]["pad"] == 0:
         essentials["data"] = {k: v for k, v in essentials["data"].items() if k != "pad"}
+    for name in ("train_subset", "eval_subset"):  # added later: a run on whole splits keeps its fingerprint
+        if essentials["data"][name] == 0:
+            essentials["data"] = {k: v for k, v in essentials["data"].items() if k != name}
     if essentials["data"]["shapes_per_image"] == 1:
         essentials["data"] = {k: v for k, v in essentials["data"].items() if k != "shapes_per_image"}
     if essentials["optimizer"]["power"] == 0.9:
