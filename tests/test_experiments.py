@@ -183,7 +183,9 @@ def test_full_is_refused_where_the_paper_gives_no_schedule():
     with pytest.raises(Exception, match="no paper's schedule"):
         resolve_arm(EXPERIMENTS["relu_vs_tanh"], EXPERIMENTS["relu_vs_tanh"].arms[0], 0, output="o", full=True)
     exp = EXPERIMENTS["depth"]
-    assert resolve_arm(exp, exp.arms[0], 0, output="o", full=True, data_dir="/nonexistent").epochs == exp.full.epochs
+    full = resolve_arm(exp, exp.arms[0], 0, output="o", full=True, data_dir="/nonexistent")
+    # The ResNet-CIFAR recipe: 64k iterations of batch 128 on 45k images (He et al. 2016, Sec. 4.2), every image.
+    assert (full.epochs, full.batch_size, full.data.train_subset, full.data.eval_subset) == (182, 128, 0, 0)
 
 
 def _command(capsys, *argv):

@@ -198,7 +198,7 @@ def gather(exp, results, *, seeds, dataset, budget, epochs=None):
         "dataset": dataset,
         "seeds": seeds,
         "budget": {
-            "epochs": epochs or budget.epochs,
+            "epochs": epochs or budget.epochs or "the recipe's",
             "train_subset": budget.train_subset,
             "eval_subset": budget.eval_subset,
             "image_size": budget.image_size,

@@ -36,7 +36,7 @@ class Budget:
     """What every arm trains on: epochs, a stratified training subset (0: all), the evaluation images (0: all),
     the input side (None: the model's recipe), and the images the shift measures use."""
 
-    epochs: int
+    epochs: int | None  # None: the model's recipe's
     train_subset: int = 0
     eval_subset: int = 0
     image_size: int | None = None
@@ -44,7 +44,9 @@ class Budget:
     extra: dict = dataclasses.field(default_factory=dict)  # other config fields, the same for every arm
 
     def overrides(self):
-        fields = {"epochs": self.epochs, "data.train_subset": self.train_subset, "data.eval_subset": self.eval_subset}
+        fields = {"data.train_subset": self.train_subset, "data.eval_subset": self.eval_subset}
+        if self.epochs is not None:
+            fields["epochs"] = self.epochs
         if self.image_size is not None:
             # The 28x28 grey images at the model's input: resized, not padded (a pad would shrink them further).
             fields.update({"image_size": self.image_size, "data.pad": 0})
@@ -82,6 +84,10 @@ QUIET = {"push": "never", "histogram_freq": 0, "image_summaries": False}
 
 SHIFTS = (1, 2, 3, 4)
 
+# Budgets of a few thousand images take batches of 32 (every arm alike; the recipe's rate scaled linearly from its
+# reference batch, as always): at the recipes' 128 or 256 an epoch would be a handful of steps.
+SMALL_BATCH = {"batch_size": 32}
+
 LENET_RECIPE = {
     "batch_size": 32,
     "optimizer.name": "sgd",
@@ -112,9 +118,10 @@ EXPERIMENTS = {
                 Comparison("shift_drop", "dense", "LeNet-5", "higher", "the dense network loses more under shifts"),
             ),
             figure="bars",
-            estimate="LeNet-5: 30 s per 54,000 training images on 2 cores (the brief's measure); the dense network "
-            "about as fast (one 1,024 x 512 layer). 2 arms x 3 seeds x 10 epochs of 20,000 images: about 7 minutes "
-            "with evaluation.",
+            estimate="About 15 minutes: LeNet-5 trains at about 0.56 ms an image on 2 quiet cores (30 s an epoch of "
+            "54,000 Fashion-MNIST images), the dense network assumed the same (its 1,024 x 512 layer is about "
+            "LeNet-5's multiply-adds); 6 runs of 10 epochs of 20,000 images, 5,000 evaluation images an epoch, "
+            "2,000 images x 17 shifted copies.",
         ),
         Experiment(
             name="relu_vs_tanh",
@@ -130,9 +137,9 @@ EXPERIMENTS = {
             ),
             figure="curves",
             target_error=0.25,
-            estimate="Not measured here (the models were not yet in the zoo): a four-layer net of a few 5x5 convs is "
-            "assumed about LeNet-5's cost, 30 s per 54,000 images; 2 arms x 3 seeds x 15 epochs of 6,000 images: "
-            "about 5 minutes.",
+            estimate="About 20 minutes, not measured (the models were not yet in the zoo): a four-layer net of 5x5 "
+            "convolutions of 32 to 64 filters is about 10 M multiply-adds an image, assumed 2 ms an image on 2 quiet "
+            "cores by ResNet-20's measured 5.5 ms for about 30 M; 6 runs of 15 epochs of 6,000 images.",
         ),
         Experiment(
             name="lrn",
@@ -140,12 +147,14 @@ EXPERIMENTS = {
             "Zisserman 2015, Table 3: VGG A-LRN gains nothing over A (29.7% against 29.6% top-1) and costs memory "
             "and time.",
             arms=(
-                Arm("AlexNet", "alexnet"),
-                Arm("AlexNet without LRN", "alexnet_no_lrn"),
-                Arm("VGG A", "vgg11"),
-                Arm("VGG A-LRN", "vgg11_lrn"),
+                Arm("AlexNet", "alexnet", {"image_size": 67}),
+                Arm("AlexNet without LRN", "alexnet_no_lrn", {"image_size": 67}),
+                Arm("VGG A", "vgg11", {"image_size": 32}),
+                Arm("VGG A-LRN", "vgg11_lrn", {"image_size": 32}),
             ),
-            budget=Budget(epochs=3, train_subset=3_000, eval_subset=1_000, image_size=67),
+            # AlexNet at its smallest input (67); VGG A at its smallest (32), where at 67 one arm would cost 4
+            # minutes an epoch of 1,200 images: each pair is compared within itself.
+            budget=Budget(epochs=2, train_subset=1_200, eval_subset=500, extra=SMALL_BATCH),
             measures=("test_error", "ms_per_image"),
             comparisons=(
                 Comparison("test_error", "AlexNet", "AlexNet without LRN", "lower", "LRN lowers AlexNet's error"),
@@ -153,8 +162,10 @@ EXPERIMENTS = {
                 Comparison("ms_per_image", "VGG A-LRN", "VGG A", "higher", "LRN costs VGG A time"),
             ),
             figure="bars",
-            estimate="Measured on 2 loaded cores at 67x67 (AlexNet's smallest input; VGG A at the same size so "
-            "that the two pairs see the same images): see docs/experiments.md for the per-image costs.",
+            estimate="About 23 minutes: training steps measured on the 2 cores under a load of about 17 and scaled "
+            "by LeNet-5's slowdown in the same process (x 6 to x 11) to a quiet machine: AlexNet at 67x67 about "
+            "14 ms an image, VGG A at 32x32 about 49 ms (VGG A-LRN assumed the same); 2 epochs of 1,200 images "
+            "plus evaluation: about 2.2 minutes a VGG run, 40 s an AlexNet run, and about 30 s of start-up each.",
         ),
         Experiment(
             name="depth",
@@ -166,17 +177,20 @@ EXPERIMENTS = {
                 Arm("ResNet-20", "resnet20"),
                 Arm("ResNet-56", "resnet56"),
             ),
-            budget=Budget(epochs=4, train_subset=2_000, eval_subset=1_000, image_size=28),
+            budget=Budget(epochs=8, train_subset=2_500, eval_subset=1_000, image_size=28, extra=SMALL_BATCH),
             measures=("final_train_error", "test_error"),
             comparisons=(
                 Comparison("final_train_error", "plain-56", "plain-20", "higher", "plain-56 ends above plain-20"),
                 Comparison("final_train_error", "ResNet-56", "ResNet-20", "lower", "ResNet-56 ends below ResNet-20"),
             ),
             figure="curves",
-            estimate="Measured on 2 loaded cores at 28x28: see docs/experiments.md.",
-            # He et al. 2016, Sec. 4.2: 64k iterations of batch 128 (164 epochs of 50k images), rate 0.1 divided by
-            # 10 at 32k and 48k (the recipe's milestones).
-            full=Budget(epochs=164, image_size=28),
+            estimate="About 50 minutes: training steps measured as for lrn, scaled to a quiet machine: plain-20 and "
+            "ResNet-20 at 28x28 about 5.5 ms an image, plain-56 about 12.5 ms (ResNet-56 assumed the same), "
+            "evaluation about 0.6 of that; 12 runs of 8 epochs of 2,500 images with 1,000 validation images an "
+            "epoch.",
+            # He et al. 2016, Sec. 4.2: the ResNet-CIFAR recipe (training/recipes.py: 182 epochs of batch 128, rate
+            # 0.1 divided by 10 at half and three quarters), on the whole training split.
+            full=Budget(epochs=None, image_size=28),
         ),
         Experiment(
             name="pooling",
@@ -188,16 +202,21 @@ EXPERIMENTS = {
                 Arm("Strided-CNN-C", "strided_cnn_c"),
                 Arm("All-CNN-C", "allcnn_c"),
             ),
-            budget=Budget(epochs=3, train_subset=3_000, eval_subset=1_000, image_size=28, shift_images=300),
+            budget=Budget(
+                epochs=3, train_subset=1_500, eval_subset=500, image_size=28, shift_images=200, extra=SMALL_BATCH
+            ),
             measures=("test_error", "shift_agreement"),
             comparisons=(
                 Comparison("test_error", "All-CNN-C", "ConvPool-CNN-C", "not_higher", "All-CNN-C does as well"),
                 Comparison("test_error", "All-CNN-C", "Strided-CNN-C", "not_higher", "All-CNN-C does as well"),
             ),
             figure="bars",
-            estimate="Measured on 2 loaded cores at 28x28: see docs/experiments.md.",
-            # Springenberg et al. 2015, Sec. 3.2.1: 350 epochs, the rate divided by 10 at epochs 200, 250, 300.
-            full=Budget(epochs=350, image_size=28),
+            estimate="About 25 minutes: training steps measured as for lrn, scaled to a quiet machine: All-CNN-C at "
+            "28x28 about 25 ms an image (ConvPool-CNN-C assumed 1.3 times that, Strided-CNN-C 0.6 times); 9 runs of "
+            "3 epochs of 1,500 images, 500 evaluation images, 200 images x 17 shifted copies.",
+            # Springenberg et al. 2015, Sec. 3.2.1: 350 epochs, the rate divided by 10 at epochs 200, 250 and 300
+            # (their rate, chosen per model from a grid, is not given: the recipe's stays).
+            full=Budget(epochs=350, image_size=28, extra={"optimizer.milestones": (200 / 350, 250 / 350, 300 / 350)}),
         ),
     )
 }
