@@ -8,10 +8,12 @@ logs, config.json), so an interrupted experiment resumes where it stopped; the e
 results.md and a PNG figure in OUTPUT/EXPERIMENT, and prints the claim beside what it measured.
 """
 
+import json
 import shlex
 import signal
 import sys
 
+from pipelines import flags
 from pipelines.cli import ArgumentParser, run
 
 
@@ -27,6 +29,11 @@ def parse(argv):
     parser.add_argument("--epochs", type=int, help="epochs of every arm (default: the experiment's budget)")
     parser.add_argument("--output", default="experiments", help="the folder of the runs and results")
     parser.add_argument("--full", action="store_true", help="the paper's schedule, where the paper gives one")
+    parser.add_argument(
+        "--show-config",
+        action="store_true",
+        help="print each arm's run (seed 0) as a pipelines.train command and its resolved config, and exit",
+    )
     args = parser.parse_args(argv)
     if not args.experiment and not args.list:
         parser.error("the experiment is required, e.g. `python -m pipelines.experiment relu_vs_tanh` (or --list)")
@@ -52,6 +59,8 @@ def main(argv=None):
             )
         return 0
     exp = experiments.experiment(args.experiment)
+    if args.show_config:
+        return show_config(exp, args)
     argv = sys.argv[1:] if argv is None else list(argv)
     command = shlex.join(["python", "-m", "pipelines.experiment", *argv])
     try:
@@ -70,6 +79,21 @@ def main(argv=None):
     paths = experiments.report.write(results, f"{args.output}/{exp.name}", command=command, kind=exp.figure)
     print("\n".join(experiments.report.summary_lines(results)))
     print("Wrote " + ", ".join(map(str, paths)) + f"; TensorBoard: tensorboard --logdir {args.output}/{exp.name}")
+    return 0
+
+
+def show_config(exp, args):
+    """Each arm as the ordinary pipeline run it is: the pipelines.train command, and the config it resolves to."""
+    from kerascnn.experiments.runner import arm_fields, resolve_arm
+    from kerascnn.training import config as config_lib
+
+    for arm in exp.arms:
+        options = dict(output=args.output, data_dir=args.data_dir, epochs=args.epochs, full=args.full)
+        fields = arm_fields(exp, arm, 0, **options)
+        command = ["python", "-m", "pipelines.train", *flags.train_argv(arm.model, args.dataset, fields, [])]
+        config = resolve_arm(exp, arm, 0, dataset=args.dataset, **options)
+        print(f"{arm.label}: {shlex.join(map(str, command))}")
+        print(json.dumps(config_lib.to_dict(config), indent=2, default=str))
     return 0
 
 

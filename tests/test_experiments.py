@@ -6,6 +6,8 @@ finished run is not rerun, and the verdicts follow the spread."""
 import csv
 import dataclasses
 import json
+import shlex
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -215,6 +217,44 @@ def test_the_command_lists_the_experiments_and_refuses_an_unknown_one(tmp_path, 
     assert not any(tmp_path.iterdir())  # nothing written before the error
 
 
+def test_show_config_gives_each_arm_as_a_train_command_that_resolves_the_same(capsys):
+    code, out, _ = _command(capsys, "depth", "--show-config", "--data-dir", "/nonexistent")
+    assert code == 0
+    commands = [line for line in out.splitlines() if line.startswith(("plain-", "ResNet-"))]
+    assert len(commands) == 4
+    from pipelines import train
+
+    exp = EXPERIMENTS["depth"]
+    for arm, line in zip(exp.arms, commands):
+        argv = shlex.split(line.partition(": ")[2])[3:]  # after python -m pipelines.train
+        parsed = train.parse(argv)
+        typed = config_lib.resolve(
+            parsed.model, dataset=parsed.dataset, overrides=train.overrides(parsed), sets=parsed.set
+        )
+        expected = resolve_arm(exp, arm, 0, output="experiments", data_dir="/nonexistent")
+        assert config_lib.to_dict(typed) == config_lib.to_dict(expected)
+
+
 def test_budget_overrides_resize_without_padding():
     fields = dataclasses.replace(EXPERIMENTS["depth"].budget).overrides()
     assert fields["image_size"] == 28 and fields["data.pad"] == 0
+
+
+@pytest.mark.slow
+def test_the_depth_experiment_runs_end_to_end_from_the_command_line(tmp_path):
+    from pipeline_helpers import run_pipeline
+
+    write_set(tmp_path / "data", train=60, test=30)
+    argv = ["depth", "--dataset", tmp_path / "data", "--seeds", "1", "--epochs", "1", "--output", tmp_path / "out"]
+    result = run_pipeline("experiment", *argv)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert sum(line.startswith("[") and "training 1 epochs" in line for line in result.stdout.splitlines()) == 4
+    assert "Paper: plain-56 ends above plain-20. Measured final_train_error" in result.stdout
+    results = json.loads((tmp_path / "out" / "depth" / "results.json").read_text())
+    assert list(results["arms"]) == ["plain-20", "plain-56", "ResNet-20", "ResNet-56"]
+    for arm in results["arms"].values():
+        recorded = json.loads((Path(arm["run_dirs"][0]) / "result.json").read_text())
+        assert arm["measures"]["test_error"]["values"] == [1 - recorded["metrics"]["test_accuracy"]]
+    assert (tmp_path / "out" / "depth" / "depth.png").exists()
+    again = run_pipeline("experiment", *argv)  # everything finished: nothing trains
+    assert again.returncode == 0 and again.stdout.count("finished before") == 4, again.stderr[-3000:]

@@ -52,7 +52,8 @@ def markdown(results, command):
     lines += ["| arm | model | " + " | ".join(names) + " |", "|---|---|" + "---:|" * len(names)]
     for label, arm in results["arms"].items():
         cells = [_cell(name, arm["measures"][name]) for name in names]
-        lines.append(f"| {label} | {arm['model']} | " + " | ".join(cells) + " |")
+        own = ", ".join(f"{k}={v}" for k, v in arm.get("overrides", {}).items())
+        lines.append(f"| {label} | {arm['model']}{f' ({own})' if own else ''} | " + " | ".join(cells) + " |")
     lines += ["", "| the paper says | measured | verdict |", "|---|---|---|"]
     for c in results["comparisons"]:
         a = results["arms"][c["a"]]["measures"][c["measure"]]

@@ -48,13 +48,20 @@ def run_dir(output, exp, arm, seed):
     return Path(output) / exp.name / slug(arm.label) / f"seed_{seed}"
 
 
-def resolve_arm(exp, arm, seed, *, output, dataset=DEFAULT_DATASET, data_dir=None, epochs=None, full=False):
-    """The resolved RunConfig of one arm and seed, as `pipelines.train MODEL --set ...` would resolve it."""
+def arm_fields(exp, arm, seed, *, output, data_dir=None, epochs=None, full=False):
+    """The config fields one arm and seed set on top of its model's recipe: the budget's, the arm's own, the seed
+    and the run folder (`pipelines.train MODEL --set FIELD=VALUE ...` with these is the same run)."""
     folder = run_dir(output, exp, arm, seed)
     fields = arm_overrides(exp, arm, budget_of(exp, full), epochs=epochs)
     fields.update({"seed": seed, "run_dir": str(folder), "output_dir": str(folder / "saved_models")})
     if data_dir:
         fields["data.data_dir"] = data_dir
+    return fields
+
+
+def resolve_arm(exp, arm, seed, *, output, dataset=DEFAULT_DATASET, data_dir=None, epochs=None, full=False):
+    """The resolved RunConfig of one arm and seed, as `pipelines.train MODEL --set ...` would resolve it."""
+    fields = arm_fields(exp, arm, seed, output=output, data_dir=data_dir, epochs=epochs, full=full)
     return config_lib.resolve(arm.model, dataset=dataset, overrides=fields)
 
 
@@ -172,6 +179,7 @@ def gather(exp, results, *, seeds, dataset, budget, epochs=None):
         runs_ = [results[arm.label, seed] for seed in range(seeds)]
         arms[arm.label] = {
             "model": arm.model,
+            "overrides": dict(arm.overrides),
             "run_dirs": [r["run_dir"] for r in runs_],
             "measures": {name: m.summary(r["measures"].get(name) for r in runs_) for name in exp.measures},
             "curves": {name: [r["curves"][name] for r in runs_] for name in ("train_error", "val_error")},
