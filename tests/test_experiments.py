@@ -179,6 +179,10 @@ def test_the_verdict_follows_the_spread():
     never = _summary(None, 1000.0)
     assert m.verdict(never, _summary(100.0, 120.0), "higher")[0] == "agrees"  # never reached: slower than any
     assert m.ratio(_summary(600.0), _summary(100.0)) == pytest.approx(6.0)
+    assert (
+        m.verdict(_summary(0.3), _summary(0.2), "higher")[0]
+        == "agrees (one seed: no spread to judge the difference by)"
+    )
 
 
 def test_full_is_refused_where_the_paper_gives_no_schedule():

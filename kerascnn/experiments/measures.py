@@ -111,7 +111,15 @@ AGREES, DISAGREES, NO_DIFFERENCE = "agrees", "disagrees", "no difference: within
 def verdict(a, b, expect):
     """The verdict of the paper's `expect` ("higher", "lower", "same", "not_higher") for the summaries `a` and
     `b` of one measure: a difference no larger than the larger of the two spreads is no difference. A mean of
-    None (never reached) counts as above every number. Returns (verdict, difference a - b or None)."""
+    None (never reached) counts as above every number. With one seed there is no spread to judge by, and the
+    verdict says so. Returns (verdict, difference a - b or None)."""
+    outcome, difference = _verdict(a, b, expect)
+    if min(a["n"], b["n"]) < 2 and not outcome.startswith("undecided"):
+        outcome += " (one seed: no spread to judge the difference by)"
+    return outcome, difference
+
+
+def _verdict(a, b, expect):
     if a["mean"] is None or b["mean"] is None:
         if a["mean"] is None and b["mean"] is None:
             return "undecided: neither reached the target", None

@@ -76,7 +76,16 @@ def plot(results, path, kind):
                 if curves.size == 0:
                     continue
                 epochs = np.arange(1, curves.shape[1] + 1)
-                axes.plot(epochs, curves.mean(0), style, lw=width, color=f"C{i}", label=f"{label}: {name[:-6]}")
+                axes.plot(
+                    epochs,
+                    curves.mean(0),
+                    style,
+                    marker="o",
+                    ms=3,
+                    lw=width,
+                    color=f"C{i}",
+                    label=f"{label}: {name[:-6]}",
+                )
                 axes.fill_between(epochs, curves.min(0), curves.max(0), color=f"C{i}", alpha=0.15, lw=0)
         if results["target_error"] is not None:
             axes.axhline(results["target_error"], color="grey", ls=":", label=f"target {results['target_error']:g}")
@@ -101,7 +110,8 @@ def plot(results, path, kind):
             if name == "parameters":
                 ax.set_yscale("log")
             ax.grid(True, axis="y", alpha=0.3)
-    figure.suptitle(f"{results['experiment']} on {results['dataset']} ({results['seeds']} seeds)")
+    dataset = Path(str(results["dataset"])).name  # a folder's name, not its whole path
+    figure.suptitle(f"{results['experiment']} on {dataset} ({results['seeds']} seeds)")
     return save_figure(figure, path)
 
 
