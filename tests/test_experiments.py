@@ -118,6 +118,8 @@ def test_the_table_holds_what_the_runs_logged(tiny):
     assert recorded["evaluated_on"] == "test"
     assert recorded["metrics"]["test_accuracy"] == pytest.approx(recorded["shifts"]["accuracy"]["0"], abs=1e-6)
     assert arm["measures"]["test_accuracy"]["values"] == [recorded["metrics"]["test_accuracy"]]
+    assert arm["shifts"]["agreement"]["0"]["values"] == [1.0]
+    assert arm["shifts"]["accuracy"]["2"]["values"] == [recorded["shifts"]["accuracy"]["2"]]
     assert arm["measures"]["parameters"]["values"] == [61_706]  # LeNet-5 on 10 classes (docs/reference.md)
     paths = report.write(results, folder / "report", command="python -m pipelines.experiment tiny", kind="curves")
     assert json.loads(paths[0].read_text())["arms"]["A"]["measures"] == json.loads(json.dumps(arm["measures"]))

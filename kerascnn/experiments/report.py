@@ -61,6 +61,15 @@ def markdown(results, command):
         ratio = f" (ratio {c['ratio']:.2f})" if c["ratio"] is not None else ""
         measured = f"{c['measure']}: {c['a']} {_cell(c['measure'], a)}, {c['b']} {_cell(c['measure'], b)}{ratio}"
         lines.append(f"| {c['claim']} | {measured} | {c['verdict']} |")
+    shifted = {label: arm["shifts"] for label, arm in results["arms"].items() if "shifts" in arm}
+    for kind, measure in (("accuracy", "test_accuracy"), ("agreement", "shift_agreement")):
+        if not shifted:
+            break
+        shifts = list(next(iter(shifted.values()))[kind])
+        lines += ["", f"Top-1 {kind} by shift (pixels, the mean of four directions):", ""]
+        lines += ["| arm | " + " | ".join(shifts) + " |", "|---|" + "---:|" * len(shifts)]
+        for label, by_kind in shifted.items():
+            lines.append(f"| {label} | " + " | ".join(_cell(measure, by_kind[kind][k]) for k in shifts) + " |")
     lines += ["", "Measures:"] + [f"- {name}: {MEASURES[name][0]}" for name in names]
     return "\n".join(lines) + "\n"
 

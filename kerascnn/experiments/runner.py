@@ -123,8 +123,8 @@ def run_arm(exp, arm, seed, config, *, shift_images=0, log=print):
         data = splits.test if split == "test" else splits.val
         images, labels = m.eval_images(data, shift_images)
         shifted = m.shift_measures(model, images, labels, run, SHIFTS)
-        moved = [shifted["accuracy"][k] for k in SHIFTS]
-        result["shifts"] = shifted
+        moved = [shifted["accuracy"][k] for k in SHIFTS]  # keyed by int here, by str in result.json
+        result["shifts"] = {kind: {str(k): v for k, v in values.items()} for kind, values in shifted.items()}
         result["measures"]["shifted_accuracy"] = sum(moved) / len(moved)
         result["measures"]["shift_drop"] = shifted["accuracy"][0] - result["measures"]["shifted_accuracy"]
         result["measures"]["shift_agreement"] = sum(shifted["agreement"][k] for k in SHIFTS) / len(SHIFTS)
@@ -184,6 +184,11 @@ def gather(exp, results, *, seeds, dataset, budget, epochs=None):
             "measures": {name: m.summary(r["measures"].get(name) for r in runs_) for name in exp.measures},
             "curves": {name: [r["curves"][name] for r in runs_] for name in ("train_error", "val_error")},
         }
+        if all("shifts" in r for r in runs_):  # accuracy and agreement at each shift, 0 (unshifted) to 4 pixels
+            arms[arm.label]["shifts"] = {
+                kind: {str(k): m.summary(r["shifts"][kind][str(k)] for r in runs_) for k in (0, *SHIFTS)}
+                for kind in ("accuracy", "agreement")
+            }
     comparisons = []
     for c in exp.comparisons:
         a, b = arms[c.a]["measures"][c.measure], arms[c.b]["measures"][c.measure]
