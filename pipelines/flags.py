@@ -356,6 +356,7 @@ SETTING_FLAGS = {
     },
 }
 SETTING_FLAGS[BACKEND] = SETTING_FLAGS[BENCHMARK]
+SETTING_FLAGS["experiment"] = {name: "--" + name for name in ("seeds", "epochs", "full", "output", "dataset")}
 
 
 def key_value(text):

@@ -78,6 +78,11 @@ class DataConfig:
     shapes_classes: int = 6  # circle, square, triangle, star, cross, ring (up to 8: hexagon, crescent)
     shapes_seed: int = 0
     shapes_per_image: int = 1  # segmentation: shapes drawn in each image (classification draws one)
+    # A smaller budget on the same data (pipelines.experiment): train on a stratified subset of this many of the
+    # training images (drawn with the run's seed), evaluate on the first eval_subset images of the validation and
+    # test splits. 0: the whole split.
+    train_subset: int = 0
+    eval_subset: int = 0
 
     def __post_init__(self):
         if isinstance(self.cache, str) and self.cache.lower() in ("true", "false"):
@@ -114,6 +119,8 @@ class DataConfig:
             ("shapes_train", self.shapes_train >= self.shapes_classes, "at least shapes_classes"),
             ("shapes_val", self.shapes_val >= 1, "at least 1"),
             ("shapes_per_image", self.shapes_per_image >= 1, "at least 1"),
+            ("train_subset", self.train_subset >= 0, "0 (the whole split) or more"),
+            ("eval_subset", self.eval_subset >= 0, "0 (the whole splits) or more"),
             ("dataset", bool(str(self.dataset).strip()), "a dataset name or a folder"),
         ]
         for name, ok, expected in checks:

@@ -12,7 +12,7 @@ from kerascnn.data.config import DataError
 from kerascnn.data.folders import folder_splits
 from kerascnn.data.mask_folders import folder_mask_splits
 from kerascnn.data.shapes import class_names, generate_shape_masks, generate_shapes
-from kerascnn.data.splits import Splits
+from kerascnn.data.splits import Splits, subset
 from kerascnn.data.tfds_masks import tfds_mask_splits
 from kerascnn.data.tfds_source import is_prepared, tfds_splits
 
@@ -25,7 +25,8 @@ def load_splits(config, image_size, channels, seed=0, task="classification"):
         config: a DataConfig.
         image_size: the model's input side; shapes are drawn at this size, other sources keep their own.
         channels: the model's input channels; every image is converted to them.
-        seed: the run's seed, which draws a validation split held out of the training images.
+        seed: the run's seed, which draws a validation split held out of the training images (and the
+            training subset of `config.train_subset`).
 
     Raises:
         DataError: one line saying what is wrong with the dataset and how to fix it.
@@ -40,7 +41,8 @@ def load_splits(config, image_size, channels, seed=0, task="classification"):
             f"{'a folder of images and masks or shapes' if task == 'segmentation' else 'a classification dataset'}.",
             field="data.dataset",
         )
-    return loader(config, image_size=image_size, channels=channels, seed=seed)
+    splits = loader(config, image_size=image_size, channels=channels, seed=seed)
+    return subset(splits, config.train_subset, config.eval_subset, seed)
 
 
 def source_kind(config):

@@ -1,5 +1,6 @@
 """What every source returns: the train, validation and test splits, the class names and the files it left out."""
 
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,3 +127,29 @@ class Splits:
     @property
     def num_classes(self):
         return len(self.class_names)
+
+
+def subset(splits, train, evaluation, seed):
+    """`splits` cut to a smaller budget on the same data: a stratified subset of `train` training images (drawn
+    with `seed`; the first `train` where the source cannot read its split in any order) and the first
+    `evaluation` images of the validation and test splits (already in a random order). 0 keeps a split whole."""
+    changes, cut = {}, []
+    if train and train < splits.num_train:
+        examples = splits.train_examples
+        if examples is not None:
+            labels = np.asarray(examples.items[-1])
+            kept = stratified_holdout(labels, train / len(labels), seed)
+            examples = dataclasses.replace(examples, items=tuple(np.asarray(c)[kept] for c in examples.items))
+            changes.update(train=examples.dataset(), train_examples=examples, num_train=len(examples))
+        else:
+            changes.update(train=splits.train.take(train), num_train=train)
+        cut.append(f"{changes['num_train']} train")
+    if evaluation and evaluation < splits.num_val:
+        changes.update(val=splits.val.take(evaluation), num_val=evaluation)
+        cut.append(f"{evaluation} val")
+    if evaluation and splits.test is not None and evaluation < splits.num_test:
+        changes.update(test=splits.test.take(evaluation), num_test=evaluation)
+        cut.append(f"{evaluation} test")
+    if not cut:
+        return splits
+    return dataclasses.replace(splits, source=f"{splits.source}; subsets of {', '.join(cut)}", **changes)
