@@ -6,6 +6,9 @@
 - `serving_bytes` takes `image_bytes`, encoded images [batch], and returns the same and `mask_png` (each image's
   class map as an 8-bit gray PNG, what a REST client saves as it is). Images of different sizes in one request
   have their `classes` padded to the largest with -1 (and `scores` with 0); `mask_png` is each image's own size.
+  A batch whose padded masks would be over the batch's pixel limit is refused.
+The masks are built a band of rows at a time (kerascnn.serving.masks), equal to resizing the probabilities whole
+and taking each pixel's best, without holding [height, width, classes] floats (docs/serving.md measures it).
 The resize to the model's input and back run inside the graph, as in the evaluator
 (segmentation.predict_classes); the folder loads with plain TensorFlow.
 """
