@@ -62,10 +62,13 @@ def test_a_pushed_large_model_loads_and_answers_about_as_fast_as_its_variables_e
     """VGG-16 (44 M weights at 64x64) pushed by pipelines.export against keras.applications' `model.export` of the
     same weights (variables, what a server loads quickest), both loaded and asked once in this process, alternating.
     A version holding its weights as constants of the graph took about 45 s to its first answer against 0.3 s.
-    Measured now: 1.84 times on a loaded machine (10.5 s against 5.7 s), 3.46 on a quieter one (2.3 s against
-    0.66 s): the serving graph (guard, per-format header parsers, decode loop: 0.5 MB of GraphDef) adds a fixed
-    cost to tf.saved_model.load, a larger share where loading is fast. The target is 1.5 and is not met; this
-    bound of 5 keeps what is won (constants would be tens of times slower)."""
+    Written through keras.export.ExportArchive, the graph held every endpoint twice: 1.84 to 3.46 times
+    (loaded machine, quieter one). Written with tf.saved_model.save, measured 0.84 and 2.11 times in two runs
+    against 3.21 for the archive's version in between (load average 9 to 10 on two cores): what is left is the
+    serving graph itself (guard, per-format header parsers, decode loop, explain), which tf.saved_model.load
+    rebuilds function by function in Python. The target is 1.5 and is not met in every run; this bound of 3 is
+    the measured 2.11 and a margin, and fails if the functions are doubled again or the weights go back to
+    constants."""
     keras.utils.set_random_seed(0)
     reference = keras.applications.VGG16(weights=None, input_shape=(64, 64, 3))
     path = tmp_path / "vgg16.weights.h5"
@@ -79,4 +82,4 @@ def test_a_pushed_large_model_loads_and_answers_about_as_fast_as_its_variables_e
         for name in order:
             times[name].append(_load_and_answer(pushed if name == "pushed" else tmp_path / "variables", image))
     ratio = np.median(times["pushed"]) / np.median(times["variables"])
-    assert ratio <= 5, times
+    assert ratio <= 3, times

@@ -6,6 +6,9 @@
 - `serving_bytes` takes `image_bytes`, encoded images [batch], and returns the same and `mask_png` (each image's
   class map as an 8-bit gray PNG, what a REST client saves as it is). Images of different sizes in one request
   have their `classes` padded to the largest with -1 (and `scores` with 0); `mask_png` is each image's own size.
+  A batch whose padded masks would be over the batch's pixel limit is refused.
+The masks are built a band of rows at a time (kerascnn.serving.masks), equal to resizing the probabilities whole
+and taking each pixel's best, without holding [height, width, classes] floats (docs/serving.md measures it).
 The resize to the model's input and back run inside the graph, as in the evaluator
 (segmentation.predict_classes); the folder loads with plain TensorFlow.
 """
@@ -16,6 +19,7 @@ from kerascnn.data.dense import eval_image
 from kerascnn.data.transforms import decode_image
 from kerascnn.serving import guard as serving_guard
 from kerascnn.serving.export import inference_function, write_archive
+from kerascnn.serving.masks import upsampled_classes
 from kerascnn.serving.transforms import serving_limits
 
 
@@ -32,6 +36,10 @@ def write_segmentation_saved_model(
     names = tf.constant(list(class_names))
 
     forward = inference_function(model)
+    # Each pixel's class is held as uint8 while the masks are built where the classes (and the padding's
+    # sentinel) fit, and widened to int32 once, for the whole batch: masks.upsampled_classes says why.
+    compact = tf.uint8 if len(class_names) < 256 else tf.int32
+    sentinel = compact.max
 
     def probabilities(inputs):
         return tf.cast(forward(inputs), tf.float32)
@@ -39,13 +47,19 @@ def write_segmentation_saved_model(
     def named(classes):
         return tf.tile(names[tf.newaxis], [tf.shape(classes)[0], 1])
 
+    def answer_size(shapes):
+        return tf.TensorSpec([None, None], compact), tf.TensorSpec([None, None], tf.float32), *shapes
+
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
     def serve_images(images):
         images = serving_guard.checked_images(images, max_pixels, max_batch_pixels)
         p = probabilities(eval_image(images, size, channels, data_config))
-        p = tf.image.resize(p, tf.shape(images)[1:3], method="bilinear")  # identity at the model's own size
-        classes = tf.cast(tf.argmax(p, -1), tf.int32)
-        return {"classes": classes, "scores": tf.reduce_max(p, -1), "class_names": named(classes)}
+        shape = tf.shape(images)[1:3]
+        classes, scores = tf.map_fn(
+            lambda one: upsampled_classes(one, shape, compact), p, fn_output_signature=answer_size(())
+        )
+        classes = tf.cast(classes, tf.int32)
+        return {"classes": classes, "scores": scores, "class_names": named(classes)}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     def serve_bytes(image_bytes):
@@ -58,26 +72,23 @@ def write_segmentation_saved_model(
             serving_guard.checked_batch(image_bytes, max_pixels, max_batch_pixels),
             fn_output_signature=(tf.TensorSpec([size, size, channels], tf.float32), tf.TensorSpec([2], tf.int32)),
         )
-        p = probabilities(inputs)
         largest = tf.reduce_max(shapes, axis=0)
+        # The answer is every image's mask padded to the largest height and width: refused if that is over the
+        # batch's limit, which the images' own sizes (1 x 8M and 8M x 1 pass) do not bound.
+        with tf.control_dependencies([serving_guard.padded_batch_check(shapes, max_batch_pixels)]):
+            p = probabilities(inputs)
 
         def back(args):
             one, shape = args
-            one = tf.image.resize(one, shape, method="bilinear")
-            classes, scores = tf.cast(tf.argmax(one, -1), tf.int32), tf.reduce_max(one, -1)
+            classes, scores = upsampled_classes(one, shape, compact)
             png = tf.io.encode_png(tf.cast(classes, tf.uint8)[..., tf.newaxis])
             pad = [[0, largest[0] - shape[0]], [0, largest[1] - shape[1]]]
-            return tf.pad(classes, pad, constant_values=-1), tf.pad(scores, pad), png
+            return tf.pad(classes, pad, constant_values=sentinel), tf.pad(scores, pad), png
 
-        classes, scores, png = tf.map_fn(
-            back,
-            (p, shapes),
-            fn_output_signature=(
-                tf.TensorSpec([None, None], tf.int32),
-                tf.TensorSpec([None, None], tf.float32),
-                tf.TensorSpec([], tf.string),
-            ),
-        )
+        classes, scores, png = tf.map_fn(back, (p, shapes), fn_output_signature=answer_size([tf.string]))
+        padded = tf.reduce_any(shapes != largest)
+        classes = tf.cast(classes, tf.int32)
+        classes = tf.cond(padded, lambda: tf.where(classes == sentinel, -1, classes), lambda: classes)
         return {"classes": classes, "scores": scores, "class_names": named(classes), "mask_png": png}
 
     write_archive(

@@ -28,7 +28,6 @@ import io
 import json
 from pathlib import Path
 
-import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image
@@ -123,11 +122,12 @@ def write_archive(model, folder, endpoints, *, class_names, model_name, limits, 
     precision. Classifiers and segmentation models (dense_export.py) both write their versions through it."""
     if warmup_image is None:
         warmup_image = np.full(model.input_shape[1:], 128, np.uint8)
-    archive = keras.export.ExportArchive()
-    archive.track(model)  # the endpoints read its variables
-    for name, function in endpoints.items():
-        archive.add_endpoint(name, function)
-    archive.write_out(str(folder), verbose=False)
+    # tf.saved_model.save, not keras.export.ExportArchive: written through the archive (track, add_endpoint), the
+    # graph held every endpoint's functions twice, two traces of each, and tf.saved_model.load, which rebuilds every
+    # function of the graph in Python, took twice as long (docs/serving.md). The endpoints read the model's
+    # variables: tracked here, as `variables` of the loaded object as the archive had them.
+    root = tf.train.Checkpoint(variables=list(model.variables))
+    tf.saved_model.save(root, str(folder), signatures=dict(endpoints))
 
     folder = Path(folder)
     (folder / "assets").mkdir(exist_ok=True)

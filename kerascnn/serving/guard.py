@@ -67,6 +67,26 @@ def checked_images(images, max_pixels, max_batch_pixels):
         return _with_batch_check(tf.identity(images), batch * height * width, batch, max_batch_pixels)
 
 
+def padded_batch_check(shapes, max_batch_pixels):
+    """An op refusing a batch whose images' sizes [B, 2] (height, width), each padded to the largest height and
+    the largest width (a batched answer at the images' sizes), come to more than `max_batch_pixels` pixels."""
+    shapes = tf.cast(shapes, tf.int64)
+    largest = tf.reduce_max(tf.concat([shapes, tf.zeros([1, 2], tf.int64)], 0), axis=0)
+    pixels = tf.cast(tf.shape(shapes)[0], tf.int64) * largest[0] * largest[1]
+    return _assert(
+        pixels <= max_batch_pixels,
+        "a batch of {} images padded to the largest ({}x{}) is {} pixels, over the serving limit of {} pixels a "
+        "batch (max_batch_pixels): send images of different shapes in separate requests",
+        [
+            tf.cast(tf.shape(shapes)[0], tf.int64),
+            largest[1],
+            largest[0],
+            pixels,
+            tf.constant(max_batch_pixels, tf.int64),
+        ],
+    )
+
+
 def declared_size(encoded):
     """(format index into FORMATS or -1, prepared bytes, height, width, problem): what the header of one encoded
     image declares, read without decoding; `problem` is an empty string or why the header cannot be used."""

@@ -268,3 +268,44 @@ def test_a_request_at_the_limit_costs_what_the_model_needs_not_the_image(tmp_pat
     for name, line in lines.items():
         assert line["shape"] == [1, 3], line
         assert line["rise"] <= REQUEST_BUDGET, f"{name}: {line['rise'] / 2**20:.0f} MB"
+
+
+@pytest.mark.slow
+def test_a_segmentation_request_at_the_limit_costs_what_the_model_needs_not_the_image(tmp_path):
+    """The same for a segmentation version (kerascnn.serving.dense_export), which answers each pixel's class and
+    score at the request's size: the mask of a request at the limit is 4096 x 4096, and the class probabilities it
+    comes from ([4096, 4096, 21] float32, 1.4 GB) are never held whole (kerascnn.serving.masks), so the rise is the
+    answer's own int32 classes and float32 scores (64 MB each) and what building them costs, within
+    REQUEST_BUDGET."""
+    from kerascnn.serving.dense_export import write_segmentation_saved_model
+
+    limit = serving_limits(DataConfig())[0]
+    folder = tmp_path / "1"
+    model = keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Conv2D(21, 1, activation="softmax")])
+    write_segmentation_saved_model(
+        model, folder, class_names=[f"c{i}" for i in range(21)], data_config=DataConfig(), model_name="tiny"
+    )
+    table = [("small PNG", [small("PNG")])] + [(f"{f} at the limit", [at_limit(f, limit)]) for f in FORMATS_AT_LIMIT]
+    with open(tmp_path / "cases.pkl", "wb") as f:
+        pickle.dump(table, f)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            MEASURE.replace('["probabilities"]', '["classes"]'),
+            str(folder),
+            str(tmp_path / "cases.pkl"),
+        ],
+        capture_output=True,
+        text=True,
+        env=environment(),
+        cwd=ROOT,
+        timeout=600,
+    )
+    lines = {line["case"]: line for line in map(json.loads, filter(None, result.stdout.splitlines()))}
+    print(*lines.values(), sep="\n")  # the measurements, shown with -s
+    assert len(lines) == len(table), result.stderr[-3000:]
+    side = int(limit**0.5)
+    for name, line in lines.items():
+        assert line["shape"] == ([1, side, side] if "limit" in name else line["shape"]), line
+        assert line["rise"] <= REQUEST_BUDGET, f"{name}: {line['rise'] / 2**20:.0f} MB"
