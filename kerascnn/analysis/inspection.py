@@ -28,7 +28,7 @@ from kerascnn.data import idx
 from kerascnn.data.config import BGR_NORMALIZATIONS
 from kerascnn.data.shapes import generate_shapes
 from kerascnn.errors import Mention, UserError
-from kerascnn.registry import get_model, model_spec
+from kerascnn.registry import checked_model, get_model, model_spec
 
 
 def load_model(
@@ -45,13 +45,13 @@ def load_model(
             Mention("input_size"), f" must be a positive number of pixels, got {input_size}.", field="input_size"
         )
     if name:
+        spec = checked_model(name)  # an unknown name: UserError about the model, with the closest names
+        size = input_size or spec.input_shape[0]
+        shape = (size, size, spec.input_shape[2])
         try:
-            spec = model_spec(name)
-            size = input_size or spec.input_shape[0]
-            shape = (size, size, spec.input_shape[2])
             return get_model(name, num_classes=num_classes, input_shape=shape, weights=weights)
-        except ValueError as error:
-            raise UserError(str(error), field="model" if "Unknown model" in str(error) else "input_size") from None
+        except ValueError as error:  # the model's own refusal of the size
+            raise UserError(str(error), field="input_size") from None
     if weights:
         message = (Mention("weights"), " are for a model of the zoo; a ", Mention("keras_file"), " has its own.")
         raise UserError(*message, field="weights")
