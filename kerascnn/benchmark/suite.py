@@ -100,8 +100,9 @@ def run_benchmark(settings, *, log=print):
     log(f"{settings.model}: {len(timed)} model(s) at batch {main_batch}, {main_size}x{main_size}, in a fresh process")
     main = measure_point(_point(settings, main_batch, main_size, timed), timeout=settings.timeout)
     if "error" in main:
-        hint = "; smaller batch_sizes or image_sizes may fit" if "memory" in main["error"] else ""
-        raise UserError(f"{settings.model} at batch {main_batch}, {main_size}x{main_size}: {main['error']}{hint}.")
+        smaller = ("; smaller ", Mention("batch_sizes"), " or ", Mention("image_sizes"), " may fit")
+        hint = smaller if "memory" in main["error"] else ()
+        raise UserError(f"{settings.model} at batch {main_batch}, {main_size}x{main_size}: {main['error']}", *hint, ".")
     rows = [_summarized(row) for row in main["candidates"]]
     sweep = [{"batch_size": main_batch, "image_size": main_size, **_sweep_row(rows[0])}]
     for batch, size in itertools.product(settings.batch_sizes, settings.image_sizes):
