@@ -10,7 +10,7 @@ import fnmatch
 
 import kerascnn.models  # noqa: F401  (the family modules register the zoo)
 from kerascnn import weights as weights_lib
-from kerascnn.errors import UserError
+from kerascnn.errors import Mention, UserError
 from kerascnn.models.spec import ALIASES, MODELS, TASKS, ModelSpec, register_model  # noqa: F401  (the table)
 
 
@@ -43,7 +43,8 @@ def checked_model(name, image_sizes=()):
     for size in image_sizes:
         if size is not None and size < spec.min_image_size:
             raise UserError(
-                f"image_size {size} is below {spec.name}'s minimum of {spec.min_image_size} pixels; use "
+                Mention("image_size"),
+                f" {size} is below {spec.name}'s minimum of {spec.min_image_size} pixels; use "
                 f"{spec.min_image_size} or more.",
                 field="image_size",
             )
@@ -51,7 +52,8 @@ def checked_model(name, image_sizes=()):
         if nearest and nearest != (size,):
             padded = f" (mirror-padded by {spec.output_margin} a side)" if spec.output_margin else ""
             raise UserError(
-                f"image_size {size} does not suit {spec.name}{padded}: use {' or '.join(map(str, nearest))}.",
+                Mention("image_size"),
+                f" {size} does not suit {spec.name}{padded}: use {' or '.join(map(str, nearest))}.",
                 field="image_size",
             )
     return spec

@@ -102,7 +102,7 @@ def run(main, argv=None, *, pipeline=None):
         from kerascnn.errors import UserError
 
         if isinstance(error, UserError):
-            fail(flags.speak(str(error), pipeline, error.field))
+            fail(flags.speak(error, pipeline))
         if isinstance(error, OSError):
             _os_error(error)
         raise

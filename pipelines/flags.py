@@ -3,8 +3,8 @@
 The library speaks of config fields (`batch_size`, `data.on_bad_image`); only this module knows the flags a user
 types. It adds the flags to a parser, turns the flags given into config fields (`overrides`: a flag not typed
 is left out, so the model's recipe is the one source of defaults), a trial's fields back into a
-`pipelines.train` command line (`train_argv`), and an error's field into the flag (`speak`). Importing it loads
-nothing heavy (kerascnn.choices imports nothing), so that `--help` stays instant.
+`pipelines.train` command line (`train_argv`), and the fields a message mentions into flags (`speak`). Importing
+it loads nothing heavy (kerascnn.choices imports nothing), so that `--help` stays instant.
 """
 
 import argparse
@@ -21,7 +21,7 @@ from kerascnn.choices import (
 )
 
 TRAIN, TUNE, EXPORT = "train", "tune", "export"
-BENCHMARK, BACKEND, INSPECT = "benchmark", "benchmark_backend", "inspect"
+BENCHMARK, BACKEND, INSPECT, EVALUATE = "benchmark", "benchmark_backend", "inspect", "evaluate"
 RECIPE = "default: the model's recipe"
 SHOWN = " (--show-config prints it)"
 
@@ -322,7 +322,7 @@ FLAGS = (
 
 # The pipelines whose parsers are written by hand (their flags take lists, or are not config fields): the flag of
 # each setting their library functions name in an error (kerascnn.benchmark.suite.Settings,
-# kerascnn.analysis.inspection's arguments).
+# kerascnn.analysis.inspection's arguments, the data fields pipelines.evaluate has flags for).
 SETTING_FLAGS = {
     BENCHMARK: {
         "batch_sizes": "--batch-size",
@@ -357,6 +357,7 @@ SETTING_FLAGS = {
 }
 SETTING_FLAGS[BACKEND] = SETTING_FLAGS[BENCHMARK]
 SETTING_FLAGS["experiment"] = {name: "--" + name for name in ("seeds", "epochs", "full", "output", "dataset")}
+SETTING_FLAGS[EVALUATE] = {"data.dataset": "--dataset", "data.data_dir": "--data-dir"}
 
 
 def key_value(text):
@@ -453,29 +454,27 @@ def spelled(pipeline, field, value=None):
     return None
 
 
-def speak(message, pipeline, field):
-    """`message`, about config `field`, as the user of `pipeline` reads it. The message is the library's, in its
-    terms; words of it that are exactly the table's names become the flags the user types: the field where the
-    message opens with it ("batch_size must be ..." -> "--batch-size must be ..."), the field with a value
-    anywhere ("data.on_bad_image=skip" -> "--on-bad-image skip"; "push=force" -> "--force-push"), and the
-    pipeline's own settings ("tune_dir" -> "--tune-dir"). The message is compared word by word with names from
-    the table: nothing is guessed from its wording."""
+def say(mention, pipeline):
+    """How the user of `pipeline` reads `mention` (a kerascnn.errors.Mention): as the flag they type
+    ("--batch-size", "--on-bad-image skip", "--force-push" for push=force, "--set optimizer.momentum=x"), with
+    the field's name beside a flag that spells it otherwise ("--learning-rate (optimizer.learning_rate)"), since
+    --set and config.json take the name; None where the pipeline has no way to type it (the library's words stay)."""
+    name = mention.field
+    value = None if mention.value is None else str(mention.value)
+    flag = spelled(pipeline, name, value)
+    if flag is None or value is not None or flag.startswith("--set"):
+        return flag
     settings = {row.field for row in flags(pipeline) if not row.config} | set(SETTING_FLAGS.get(pipeline, {}))
-    words = message.split(" ")
-    for i, word in enumerate(words):
-        inner = word.lstrip("(")
-        bare = inner.rstrip(".,;:)")
-        head, tail = word[: len(word) - len(inner)], inner[len(bare) :]
-        name, sep, value = bare.partition("=")
-        if name != field and name not in settings:
-            continue
-        if not sep and i > 0 and not (name in settings and "_" in name):
-            continue  # a bare name inside a sentence may be a word ("epochs", "layer"): left as written
-        flag = spelled(pipeline, name, value if sep else None)
-        if flag is None:
-            continue
-        same = flag.startswith("--") and flag[2:].replace("-", "_") == name.replace(".", "_")
-        if not sep and not same and not flag.startswith("--set") and name not in settings:
-            flag = f"{flag} ({name})"  # the field's name too, where the flag spells it otherwise: --set takes it
-        words[i] = head + flag + tail
-    return " ".join(words)
+    if name in settings or flag[2:].replace("-", "_") == name.replace(".", "_"):
+        return flag
+    return f"{flag} ({name})"
+
+
+def speak(message, pipeline):
+    """`message` (a kerascnn.errors.Message, or a UserError's), about config fields, as the user of `pipeline`
+    reads it: each field it mentions becomes what `say` makes of it. Only the mentions the library marked change;
+    its words are never read back, so a path or a word that looks like a field stays as written."""
+    message = getattr(message, "message", message)
+    if not hasattr(message, "render"):
+        return str(message)  # plain text: no mentions
+    return message.render(lambda mention: say(mention, pipeline))

@@ -6,7 +6,6 @@ Example gen (the dataset's splits), trainer (Keras fit under a tf.distribute str
 (top-1 / top-5 on the validation split) and pusher (a versioned SavedModel for TF Serving, if blessed).
 """
 
-import functools
 import json
 import signal
 import sys
@@ -69,7 +68,7 @@ def main(argv=None):
         split_cpu(args.cpu_devices)
     dataset = getattr(args, "dataset", None)  # a flag not typed is not in args: the recipe decides it
     config = config_lib.resolve(args.model, dataset=dataset, overrides=overrides(args), sets=args.set)
-    warnings = [functools.reduce(lambda t, f: flags.speak(t, flags.TRAIN, f), fields, n) for n, fields in notes(config)]
+    warnings = [flags.speak(note, flags.TRAIN) for note in notes(config)]
     if args.show_config:
         if config.weights:
             why = "\n".join(f"  {value}: {reason}" for value, reason in reasons(config))
@@ -108,7 +107,8 @@ def main(argv=None):
     if "class_iou" in metrics:
         print("IoU per class: " + ", ".join(f"{name} {iou:.4f}" for name, iou in metrics["class_iou"].items()))
     pushed, reason = stages.pusher(run_, model, splits, metrics)
-    print(f"Pushed {pushed} ({reason})." if pushed else f"Not pushed: {flags.speak(reason, flags.TRAIN, 'push')}.")
+    reason = flags.speak(reason, flags.TRAIN)
+    print(f"Pushed {pushed} ({reason})." if pushed else f"Not pushed: {reason}.")
     if splits.bad_images:
         print(splits.bad_images.summary())
     return 0

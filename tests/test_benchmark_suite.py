@@ -67,7 +67,7 @@ def test_bad_settings_are_one_line_user_errors(changes, message):
     with pytest.raises(UserError) as error:
         suite.validate(suite.Settings(**{"model": "lenet5", **changes}))
     assert "\n" not in str(error.value) and "--" not in str(error.value)
-    assert re.search(message, flags.speak(str(error.value), flags.BENCHMARK, error.value.field))
+    assert re.search(message, flags.speak(error.value, flags.BENCHMARK))
 
 
 def test_defaults_are_the_papers_size_and_dataset_classes():

@@ -120,7 +120,7 @@ def test_bad_files_fail_with_the_first_path_or_are_skipped_and_reported(tmp_path
         load_splits(config(root, tmp_path), 32, 3)
     message = str(error.value)
     assert "\n" not in message and "data.on_bad_image=skip" in message and error.value.field == "data.on_bad_image"
-    assert "--on-bad-image skip" in flags.speak(message, "train", error.value.field)  # what the command line prints
+    assert "--on-bad-image skip" in flags.speak(error.value, "train")  # what the command line prints
     assert str(root / "train" / "cat" / "bomb.png") in message  # the first bad file in sorted order
     assert f"and {len(bad_names) - 1} more" in message
 

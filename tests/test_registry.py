@@ -59,7 +59,7 @@ def test_checked_model_turns_registry_mistakes_into_user_errors():
     ) as error:
         checked_model("alexnet", [227, 66])
     assert error.value.field == "image_size"
-    spoken = flags.speak(str(error.value), flags.TRAIN, error.value.field)
+    spoken = flags.speak(error.value, flags.TRAIN)
     assert spoken.startswith("--image-size 66 is below alexnet's minimum of 67 pixels; use 67 or more")
 
 

@@ -24,9 +24,7 @@ def test_the_same_search_resumes_and_another_is_refused(tmp_path):
     project.record_search(tmp_path, describe(["epochs=2", "output_dir=elsewhere", "push=never"]))  # outputs may change
     with pytest.raises(UserError, match=r"holds another search \(config\.epochs: 2 -> 3\).*overwrite") as error:
         project.record_search(tmp_path, describe(["epochs=3"]))
-    assert "start afresh with --overwrite, or give another --tune-dir" in flags.speak(
-        str(error.value), flags.TUNE, error.value.field
-    )
+    assert "start afresh with --overwrite, or give another --tune-dir" in flags.speak(error.value, flags.TUNE)
     with pytest.raises(UserError, match=r"tuner: \"random\" -> \"hyperband\""):
         project.record_search(tmp_path, describe(["epochs=2"], tuner="hyperband"))
     wider = parse_space({"optimizer.learning_rate": {"type": "float", "min": 1e-5, "max": 1e-2, "sampling": "log"}})

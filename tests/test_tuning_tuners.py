@@ -13,7 +13,7 @@ def test_losses_are_minimised_and_accuracies_maximised():
     assert objective("val_accuracy").direction == "max" and objective("val_top5_accuracy").direction == "max"
     with pytest.raises(UserError, match="^objective must be one of") as error:
         objective("val_f1")
-    assert flags.speak(str(error.value), flags.TUNE, error.value.field).startswith("--objective must be one of")
+    assert flags.speak(error.value, flags.TUNE).startswith("--objective must be one of")
 
 
 # keras-tuner's Hyperband, counted out by hand: with s0 = ceil(1 + log3(max_epochs)), bracket b (from

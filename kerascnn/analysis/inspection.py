@@ -27,8 +27,8 @@ from kerascnn.analysis.plots import captioned, plot_receptive_field_growth, plot
 from kerascnn.data import idx
 from kerascnn.data.config import BGR_NORMALIZATIONS
 from kerascnn.data.shapes import generate_shapes
-from kerascnn.errors import UserError
-from kerascnn.registry import get_model, model_spec
+from kerascnn.errors import Mention, UserError
+from kerascnn.registry import checked_model, get_model, model_spec
 
 
 def load_model(
@@ -38,27 +38,32 @@ def load_model(
     (one of the two), at `input_size` if given; `num_classes` None is the model's own (1000 for a classifier, the
     paper's for a segmentation model)."""
     if bool(name) == bool(keras_file):
-        raise UserError("Name a model of the zoo or give keras_file, one of the two.", field="keras_file")
+        message = ("Name a model of the zoo or give ", Mention("keras_file"), ", one of the two.")
+        raise UserError(*message, field="keras_file")
     if input_size is not None and input_size < 1:
-        raise UserError(f"input_size must be a positive number of pixels, got {input_size}.", field="input_size")
+        raise UserError(
+            Mention("input_size"), f" must be a positive number of pixels, got {input_size}.", field="input_size"
+        )
     if name:
+        spec = checked_model(name)  # an unknown name: UserError about the model, with the closest names
+        size = input_size or spec.input_shape[0]
+        shape = (size, size, spec.input_shape[2])
         try:
-            spec = model_spec(name)
-            size = input_size or spec.input_shape[0]
-            shape = (size, size, spec.input_shape[2])
             return get_model(name, num_classes=num_classes, input_shape=shape, weights=weights)
-        except ValueError as error:
-            raise UserError(str(error), field="model" if "Unknown model" in str(error) else "input_size") from None
+        except ValueError as error:  # the model's own refusal of the size
+            raise UserError(str(error), field="input_size") from None
     if weights:
-        raise UserError("weights are for a model of the zoo; a keras_file has its own.", field="weights")
+        message = (Mention("weights"), " are for a model of the zoo; a ", Mention("keras_file"), " has its own.")
+        raise UserError(*message, field="weights")
     if not os.path.isfile(keras_file):
         raise UserError(f"No such file: {keras_file}", field="keras_file")
     try:
         model = keras.saving.load_model(keras_file, compile=False, safe_mode=not unsafe_deserialization)
     except Exception as error:  # Keras raises many kinds for a file it cannot read; all mean the same to a user
         reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        hint = " (if you trust the file, add unsafe_deserialization=True)" if "safe_mode" in str(error) else ""
-        raise UserError(f"Cannot load {keras_file}: {reason}{hint}", field="unsafe_deserialization") from None
+        trust = (" (if you trust the file, add ", Mention("unsafe_deserialization", True), ")")
+        hint = trust if "safe_mode" in str(error) else ()
+        raise UserError(f"Cannot load {keras_file}: {reason}", *hint, field="unsafe_deserialization") from None
     return resized(model, input_size) if input_size else model
 
 
@@ -87,7 +92,8 @@ def read_images(model, paths):
     "fashion_mnist:test:0"), each resized to `model`'s input and standardised per channel (mean 0, deviation 1)."""
     shape = tuple(model.inputs[0].shape[1:])
     if paths and None in shape:
-        raise UserError(f"{model.name} takes images of any size: give one with input_size N.", field="input_size")
+        message = (f"{model.name} takes images of any size: give one with ", Mention("input_size"), " N.")
+        raise UserError(*message, field="input_size")
     images = []
     for path in paths:
         try:
@@ -145,7 +151,7 @@ def write_pictures(model, stats, directory, images=(), layer=None, max_shift=8):
     sensitivity to shifts of up to `max_shift` pixels (of `layer`, default the deepest feature map) into
     `directory`. Returns the paths written."""
     if max_shift < 0:
-        raise UserError(f"max_shift must be 0 or more pixels, got {max_shift}.", field="max_shift")
+        raise UserError(Mention("max_shift"), f" must be 0 or more pixels, got {max_shift}.", field="max_shift")
     try:
         written = [plot_receptive_field_growth(stats, os.path.join(directory, "receptive_field.png"))]
         try:
@@ -216,7 +222,9 @@ def explain_methods(text):
     unknown = [m for m in methods if m not in (*METHODS, FEATURES)]
     if unknown or not methods or (FEATURES in methods and len(methods) > 1):
         raise UserError(
-            f"explain takes {','.join(METHODS)} (any of them) or {FEATURES}, got {text!r}.", field="explain"
+            Mention("explain"),
+            f" takes {','.join(METHODS)} (any of them) or {FEATURES}, got {text!r}.",
+            field="explain",
         )
     return methods
 
@@ -224,7 +232,7 @@ def explain_methods(text):
 def write_explanations(model, images, paths, methods, directory):
     """One figure per image (explain_<file name>.png): the image, each method's map, the top-5 classes."""
     if not len(images):
-        raise UserError("explain needs images to explain: give image files.", field="image")
+        raise UserError(Mention("explain"), " needs images to explain: give image files.", field="image")
     images = np.stack(images)
     maps = explanations(model, images, methods)
     probabilities = keras.ops.convert_to_numpy(model(images, training=False)).astype("float32")
@@ -251,7 +259,7 @@ def dataset_images(model, dataset, max_images=64):
             (pixels - pixels.mean(axis=(1, 2), keepdims=True)) / (pixels.std(axis=(1, 2), keepdims=True) + 1e-6)
         )
     if not os.path.isdir(dataset or ""):
-        raise UserError(f"dataset must be shapes or a folder of images, got {dataset!r}.", field="dataset")
+        raise UserError(Mention("dataset"), f" must be shapes or a folder of images, got {dataset!r}.", field="dataset")
     files = sorted(os.path.join(dataset, f) for f in os.listdir(dataset) if not f.startswith("."))[:max_images]
     return read_images(model, files)
 

@@ -20,7 +20,7 @@ from kerascnn.benchmark.probe import measure_point
 from kerascnn.benchmark.serving import measure_serving
 from kerascnn.benchmark.throughput import ratios, summarize
 from kerascnn.choices import SERVING_PRECISIONS
-from kerascnn.errors import UserError
+from kerascnn.errors import Mention, UserError
 from kerascnn.registry import checked_model
 from kerascnn.training.devices import PRECISIONS
 
@@ -52,24 +52,28 @@ def validate(settings):
     spec = checked_model(settings.model, settings.image_sizes)
     sizes = settings.image_sizes or (spec.input_shape[0],)
     if settings.compare and spec.name not in COUNTERPARTS:
-        message = f"compare: keras.applications has no {spec.name}; it has {', '.join(COUNTERPARTS)}."
-        raise UserError(message, field="compare")
+        message = f": keras.applications has no {spec.name}; it has {', '.join(COUNTERPARTS)}."
+        raise UserError(Mention("compare"), message, field="compare")
     if settings.serving_only and not settings.serving:
-        raise UserError("serving_only measures the serving side alone: it needs serving.", field="serving_only")
+        message = (Mention("serving_only"), " measures the serving side alone: it needs ", Mention("serving"), ".")
+        raise UserError(*message, field="serving_only")
     bad = [p for p in settings.precisions if p not in PRECISIONS]
     if bad:
-        raise UserError(f"precisions {bad[0]!r} is not one of {', '.join(PRECISIONS)}.", field="precisions")
+        raise UserError(
+            Mention("precisions"), f" {bad[0]!r} is not one of {', '.join(PRECISIONS)}.", field="precisions"
+        )
     bad = [p for p in settings.serving_precisions if p not in SERVING_PRECISIONS]
     if bad:
-        message = f"serving_precisions {bad[0]!r} is not {' or '.join(SERVING_PRECISIONS)}."
-        raise UserError(message, field="serving_precisions")
+        message = f" {bad[0]!r} is not {' or '.join(SERVING_PRECISIONS)}."
+        raise UserError(Mention("serving_precisions"), message, field="serving_precisions")
     for name in ("steps", "repeats", "input_batches"):
         if getattr(settings, name) < 1:
-            raise UserError(f"{name} must be at least 1, got {getattr(settings, name)}.", field=name)
+            raise UserError(Mention(name), f" must be at least 1, got {getattr(settings, name)}.", field=name)
     if settings.warmup < 0:
-        raise UserError(f"warmup must be 0 or more, got {settings.warmup}.", field="warmup")
+        raise UserError(Mention("warmup"), f" must be 0 or more, got {settings.warmup}.", field="warmup")
     if min(settings.batch_sizes) < 1:
-        raise UserError(f"batch_sizes must each be at least 1, got {min(settings.batch_sizes)}.", field="batch_sizes")
+        message = f" must each be at least 1, got {min(settings.batch_sizes)}."
+        raise UserError(Mention("batch_sizes"), message, field="batch_sizes")
     classes = settings.num_classes or (10 if spec.input_shape[0] <= 32 else 1000)
     return dataclasses.replace(settings, model=spec.name, image_sizes=tuple(sizes), num_classes=classes)
 
@@ -96,8 +100,9 @@ def run_benchmark(settings, *, log=print):
     log(f"{settings.model}: {len(timed)} model(s) at batch {main_batch}, {main_size}x{main_size}, in a fresh process")
     main = measure_point(_point(settings, main_batch, main_size, timed), timeout=settings.timeout)
     if "error" in main:
-        hint = "; smaller batch_sizes or image_sizes may fit" if "memory" in main["error"] else ""
-        raise UserError(f"{settings.model} at batch {main_batch}, {main_size}x{main_size}: {main['error']}{hint}.")
+        smaller = ("; smaller ", Mention("batch_sizes"), " or ", Mention("image_sizes"), " may fit")
+        hint = smaller if "memory" in main["error"] else ()
+        raise UserError(f"{settings.model} at batch {main_batch}, {main_size}x{main_size}: {main['error']}", *hint, ".")
     rows = [_summarized(row) for row in main["candidates"]]
     sweep = [{"batch_size": main_batch, "image_size": main_size, **_sweep_row(rows[0])}]
     for batch, size in itertools.product(settings.batch_sizes, settings.image_sizes):

@@ -11,7 +11,10 @@ from typing import Literal
 from kerascnn.choices import BadImagePolicy, spoken, wrong_choice
 from kerascnn.data.recipes import MASK_RECIPES, RECIPES
 from kerascnn.data.shapes import SHAPE_NAMES
-from kerascnn.errors import DataError  # noqa: F401  (kerascnn.data's error, defined with UserError)
+from kerascnn.errors import (
+    DataError,  # noqa: F401  (kerascnn.data's error, defined with UserError)
+    Mention,
+)
 
 # Per-channel mean and std, on the 0-255 scale images are decoded to: x -> (x - mean) / std.
 NORMALIZATIONS = {
@@ -96,7 +99,7 @@ class DataConfig:
                     setattr(self, name, tuple(float(v) for v in (value if hasattr(value, "__iter__") else (value,))))
                 except ValueError:
                     raise DataError(
-                        f"data.{name} must be numbers, got {getattr(self, name)!r}.", field=f"data.{name}"
+                        Mention(f"data.{name}"), f" must be numbers, got {getattr(self, name)!r}.", field=f"data.{name}"
                     ) from None
         self.validate()
 
@@ -106,7 +109,9 @@ class DataConfig:
         if wrong:
             name, choices = wrong
             raise DataError(
-                f"data.{name} must be {spoken(choices)}, got {getattr(self, name)!r}.", field=f"data.{name}"
+                Mention(f"data.{name}"),
+                f" must be {spoken(choices)}, got {getattr(self, name)!r}.",
+                field=f"data.{name}",
             )
         checks = [
             ("val_split", 0.0 <= self.val_split < 1.0, "a fraction in [0, 1)"),
@@ -125,7 +130,9 @@ class DataConfig:
         ]
         for name, ok, expected in checks:
             if not ok:
-                raise DataError(f"data.{name} must be {expected}, got {getattr(self, name)!r}.", field=f"data.{name}")
+                raise DataError(
+                    Mention(f"data.{name}"), f" must be {expected}, got {getattr(self, name)!r}.", field=f"data.{name}"
+                )
 
     def normalization_stats(self, channels):
         """(mean, std) as `channels` floats each, on the 0-255 scale."""
@@ -154,6 +161,7 @@ def _per_channel(values, channels, name):
     if len(values) == 3 and channels == 1:  # RGB statistics for a grayscale model: those of the luma
         return (sum(w * v for w, v in zip(LUMA, values)),)
     raise DataError(
-        f"data.{name} has {len(values)} values but the model takes {channels} channels; give 1 or {channels}.",
+        Mention(f"data.{name}"),
+        f" has {len(values)} values but the model takes {channels} channels; give 1 or {channels}.",
         field=f"data.{name}",
     )

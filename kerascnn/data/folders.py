@@ -21,9 +21,10 @@ from kerascnn.data.config import DataError
 from kerascnn.data.splits import BadImages, Examples, Splits, stratified_holdout
 from kerascnn.data.transforms import decode_image
 from kerascnn.data.verify import check_files
+from kerascnn.errors import Mention, Message
 
 IGNORED = {"thumbs.db", "desktop.ini"}
-SKIP_HINT = "or leave such files out with data.on_bad_image=skip"
+SKIP_HINT = Message("or leave such files out with ", Mention("data.on_bad_image", "skip"))
 
 
 def folder_splits(config, channels, seed=0):
@@ -64,7 +65,8 @@ def folder_splits(config, channels, seed=0):
     if bad and config.on_bad_image == "fail":
         path, reason = bad.entries[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
-        raise DataError(f"Bad image {path}: {reason}{more}. Remove or fix it, {SKIP_HINT}.", field="data.on_bad_image")
+        message = (f"Bad image {path}: {reason}{more}. Remove or fix it, ", SKIP_HINT, ".")
+        raise DataError(*message, field="data.on_bad_image")
 
     def usable(files):
         return [(checks[p].converted or str(p), label) for p, label in files if not checks[p].error]
@@ -81,8 +83,11 @@ def folder_splits(config, channels, seed=0):
     if not val_root:
         if config.val_split <= 0:
             raise DataError(
-                f"{root} has no val/ folder and data.val_split is 0: give a fraction to hold out "
-                "(data.val_split=0.1) or add train/ and val/ folders.",
+                f"{root} has no val/ folder and ",
+                Mention("data.val_split"),
+                " is 0: give a fraction to hold out (",
+                Mention("data.val_split", 0.1),
+                ") or add train/ and val/ folders.",
                 field="data.val_split",
             )
         train, val = split_stratified(train, config.val_split, seed)
@@ -192,7 +197,9 @@ def _drop_empty_classes(train, val, class_names, train_root, bad, policy):
         return train, val, class_names, lambda files: files
     if policy == "fail":
         raise DataError(
-            f"Class folder {train_root / empty[0]} has no usable images: add some or remove it, {SKIP_HINT}.",
+            f"Class folder {train_root / empty[0]} has no usable images: add some or remove it, ",
+            SKIP_HINT,
+            ".",
             field="data.on_bad_image",
         )
     for name in empty:

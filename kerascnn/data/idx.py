@@ -23,6 +23,7 @@ import numpy as np
 from kerascnn.data.config import DataError
 from kerascnn.data.splits import Examples, Splits, stratified_holdout
 from kerascnn.data.transforms import to_channels
+from kerascnn.errors import Mention
 
 # The class names of the known sets, in label order (those of torchvision's and tensorflow-datasets' loaders).
 FASHION_MNIST = (
@@ -86,8 +87,11 @@ def find_files(folder, prefix=""):
             sets = sorted({re.sub(pattern + r"(\.gz)?$", "", n) or "(no prefix)" for n in matches})
             if len(sets) > 1:
                 raise DataError(
-                    f"{folder} holds several IDX sets ({', '.join(sets)}): give one, e.g. --dataset emnist/letters "
-                    f"--data-dir {folder}, or keep one set a folder.",
+                    f"{folder} holds several IDX sets ({', '.join(sets)}): give one, e.g. ",
+                    Mention("data.dataset", "emnist/letters"),
+                    " ",
+                    Mention("data.data_dir", folder),
+                    ", or keep one set a folder.",
                     field="data.dataset",
                 )
             matches = [min(matches, key=len)]  # the same file, gzipped and not: the uncompressed one
@@ -210,8 +214,11 @@ def idx_splits(config, channels, seed=0, *, folder, prefix="", name=None):
         names = tuple(f"class_{i}" for i in range(count))
     if config.val_split <= 0:
         raise DataError(
-            f"{folder}: the validation split is held out of the training images and data.val_split is 0; give a "
-            "fraction (data.val_split=0.1). The test images never choose anything.",
+            f"{folder}: the validation split is held out of the training images and ",
+            Mention("data.val_split"),
+            " is 0; give a fraction (",
+            Mention("data.val_split", 0.1),
+            "). The test images never choose anything.",
             field="data.val_split",
         )
     held = stratified_holdout(train_y, config.val_split, seed)

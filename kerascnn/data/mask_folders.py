@@ -27,6 +27,7 @@ from kerascnn.data.folders import SKIP_HINT, entries
 from kerascnn.data.splits import BadImages, Examples, Splits
 from kerascnn.data.transforms import decode_image
 from kerascnn.data.verify import check_files, default_cache_dir
+from kerascnn.errors import Mention
 from kerascnn.io import write_atomic
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".ppm"}
@@ -65,15 +66,18 @@ def folder_mask_splits(config, channels, seed=0):
         path, reason = bad.entries[0]
         more = f" (and {len(bad) - 1} more)" if len(bad) > 1 else ""
         raise DataError(
-            f"Bad image or mask {path}: {reason}{more}. Remove or fix it, {SKIP_HINT}.", field="data.on_bad_image"
+            f"Bad image or mask {path}: {reason}{more}. Remove or fix it, ", SKIP_HINT, ".", field="data.on_bad_image"
         )
     names = names or [f"class_{i}" for i in range(max(largest + 1, 2))]
     train, val = usable.get("train", []), usable.get("val")
     if val is None:
         if config.val_split <= 0:
             raise DataError(
-                f"{root} has no validation split and data.val_split is 0: give a fraction to hold out "
-                "(data.val_split=0.1), or add val/ or an ImageSets/Segmentation/val.txt.",
+                f"{root} has no validation split and ",
+                Mention("data.val_split"),
+                " is 0: give a fraction to hold out (",
+                Mention("data.val_split", 0.1),
+                "), or add val/ or an ImageSets/Segmentation/val.txt.",
                 field="data.val_split",
             )
         held = np.random.default_rng(seed).permutation(len(train))[: max(1, round(config.val_split * len(train)))]

@@ -21,6 +21,7 @@ from kerascnn.data.config import DataError
 from kerascnn.data.pipeline import CACHE_FRACTION, physical_memory
 from kerascnn.data.splits import Examples, Splits, stratified_holdout
 from kerascnn.data.transforms import to_channels
+from kerascnn.errors import Mention, Message
 
 
 def is_prepared(name, data_dir=None):
@@ -129,8 +130,9 @@ def pick_splits(available, val_split, name):
         return "train", "validation", test
     if val_split <= 0:
         raise DataError(
-            f"tensorflow-datasets {name!r} has no validation split, and data.val_split is 0: set it above 0 to hold "
-            "one out of train (the test split never chooses anything).",
+            f"tensorflow-datasets {name!r} has no validation split, and ",
+            Mention("data.val_split"),
+            " is 0: set it above 0 to hold one out of train (the test split never chooses anything).",
             field="data.val_split",
         )
     percent = max(1, round(100 * val_split))
@@ -174,10 +176,12 @@ def not_prepared(builder, name, data_dir):
             f"tensorflow-datasets {name!r} is not prepared in {where}. It needs files you download yourself "
             f"into {manual} ({files}), then: tfds build {name} --data_dir {where}"
         )
-    return (
+    return Message(
         f"tensorflow-datasets {name!r} is not prepared in {where} and this run does not download. Prepare it "
         f"on a machine with network with `tfds build {name} --data_dir {where}` (and copy that folder here), or "
-        "let this run download it with data.download=true."
+        "let this run download it with ",
+        Mention("data.download", "true"),
+        ".",
     )
 
 

@@ -6,7 +6,7 @@ import os
 import tensorflow as tf
 
 from kerascnn.choices import PRECISIONS, STRATEGIES
-from kerascnn.errors import UserError
+from kerascnn.errors import Mention, UserError
 
 
 def split_cpu(count):
@@ -26,7 +26,9 @@ def make_strategy(name="auto"):
     worker). tpu: TPUStrategy over the TPU the environment names.
     """
     if name not in STRATEGIES:
-        raise UserError(f"strategy must be one of {', '.join(STRATEGIES)}, got {name!r}.", field="strategy")
+        raise UserError(
+            Mention("strategy"), f" must be one of {', '.join(STRATEGIES)}, got {name!r}.", field="strategy"
+        )
     if name == "auto":
         name = _auto_strategy()
     if name == "default":
@@ -38,7 +40,9 @@ def make_strategy(name="auto"):
     if name == "multi_worker":
         if "TF_CONFIG" not in os.environ:
             raise UserError(
-                "strategy=multi_worker needs TF_CONFIG naming the cluster and this worker's task.", field="strategy"
+                Mention("strategy", "multi_worker"),
+                " needs TF_CONFIG naming the cluster and this worker's task.",
+                field="strategy",
             )
         return tf.distribute.MultiWorkerMirroredStrategy()
     try:
@@ -46,7 +50,7 @@ def make_strategy(name="auto"):
         tf.config.experimental_connect_to_cluster(resolver)
         tf.tpu.experimental.initialize_tpu_system(resolver)
     except (ValueError, tf.errors.NotFoundError) as error:
-        raise UserError(f"strategy=tpu: no TPU found ({error}).", field="strategy") from None
+        raise UserError(Mention("strategy", "tpu"), f": no TPU found ({error}).", field="strategy") from None
     return tf.distribute.TPUStrategy(resolver)
 
 
@@ -71,7 +75,9 @@ def choose_precision(name="auto", strategy=None):
     float16 has no fast CPU kernels at all.
     """
     if name not in PRECISIONS:
-        raise UserError(f"precision must be one of {', '.join(PRECISIONS)}, got {name!r}.", field="precision")
+        raise UserError(
+            Mention("precision"), f" must be one of {', '.join(PRECISIONS)}, got {name!r}.", field="precision"
+        )
     if name != "auto":
         return name
     if isinstance(strategy, tf.distribute.TPUStrategy):

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from kerascnn import registry
 from kerascnn import weights as weights_lib
-from kerascnn.errors import write_error
+from kerascnn.errors import Mention, Message, write_error
 from kerascnn.io import atomic_folder, publish, remove_stale_temporaries, write_atomic
 from kerascnn.registry import checked_model
 from kerascnn.serving.export import write_metrics
@@ -119,7 +119,7 @@ def deliver(run, model, splits, metrics, *, log=print):
     dense = run.task == "segmentation"
     blessed, reason = blessing(model_dir, metrics, "val_mean_iou" if dense else BLESSING_METRIC)
     if config.push == "never":
-        return None, "pushing is off (push=never)"
+        return None, Message("pushing is off (", Mention("push", "never"), ")")
     digest, latest, precision = weights_digest(model), versions(model_dir)[-1:], config.serving_precision
     served = version_metrics(model_dir, latest[0]) if latest else {}
     same = served.get("weights_sha256") == digest and served.get("serving_precision", "float32") == precision
@@ -128,7 +128,7 @@ def deliver(run, model, splits, metrics, *, log=print):
         # (Rerun with another --serving-precision, it is a new export of them.)
         return None, f"the weights are those of version {latest[0]}, already pushed"
     if not blessed and config.push != "force":
-        return None, f"not blessed: {reason} (push=force pushes it anyway)"
+        return None, Message(f"not blessed: {reason} (", Mention("push", "force"), " pushes it anyway)")
     if not weights_are_finite(model):
         return None, "not pushed: the weights are not finite"
     warmup = next(iter(splits.val.take(1)))[0].numpy()

@@ -5,6 +5,7 @@ fine-tuning too short for its second phase, a dense paper recipe from random wei
 import inspect
 
 from kerascnn import weights as weights_lib
+from kerascnn.errors import Mention, Message
 from kerascnn.registry import checked_model
 from kerascnn.training.config import to_dict
 from kerascnn.training.recipes import (
@@ -64,16 +65,19 @@ def reasons(config):
 
 
 def notes(config):
-    """(line, the config fields it names) about each thing this config cannot do, to say before training."""
+    """A Message (kerascnn.errors) about each thing this config cannot do, to say before training; the fields it
+    names are its mentions, so that the command line says them as flags."""
     out = []
     head = config.fine_tune.head_epochs
     if config.weights and head and config.epochs <= head:
-        line = (
-            f"Fine-tuning: all {config.epochs} epoch(s) train the new head alone (fine_tune.head_epochs={head}), so "
-            f"the whole network never trains: give more epochs (the recipe's epochs={FINE_TUNE['epochs']}) or "
-            "fewer head epochs."
+        line = Message(
+            f"Fine-tuning: all {config.epochs} epoch(s) train the new head alone (",
+            Mention("fine_tune.head_epochs", head),
+            "), so the whole network never trains: give more epochs (the recipe's ",
+            Mention("epochs", FINE_TUNE["epochs"]),
+            ") or fewer head epochs.",
         )
-        out.append((line, ("fine_tune.head_epochs", "epochs")))
+        out.append(line)
     spec = checked_model(config.model)
     recipe = FAMILY_RECIPES.get(spec.family, {})
     paper_rate = config.optimizer.name == "sgd" and config.optimizer.learning_rate == recipe.get(
@@ -85,12 +89,15 @@ def notes(config):
         # A narrower network where the family has the switch (DeepLab v2's ResNet-101 has none).
         narrow = "width_multiplier" in inspect.signature(spec.builder).parameters
         keys = [k for k in DEMO_RECIPE if narrow or k != "model_options.width_multiplier"]
-        sets = " ".join(f"{k}={demo[k]}" for k in keys)
-        line = (
+        sets = [part for k in keys for part in (Mention(k, demo[k]), " ")]
+        line = Message(
             f"{spec.name} from random weights with the paper's recipe (rate {config.optimizer.learning_rate:g}, made "
-            f"for an ImageNet-trained {backbone}) will not learn: start from weights=imagenet, or train from "
-            f"scratch with the demo's recipe ({sets} segmentation.pixel_loss=mean)."
+            f"for an ImageNet-trained {backbone}) will not learn: start from ",
+            Mention("weights", "imagenet"),
+            ", or train from scratch with the demo's recipe (",
+            *sets,
+            Mention("segmentation.pixel_loss", "mean"),
+            ").",
         )
-        fields = ("weights", *keys, "segmentation.pixel_loss")
-        out.append((line, fields))
+        out.append(line)
     return out

@@ -12,7 +12,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from kerascnn.errors import UserError
+from kerascnn.errors import Mention, UserError
 from kerascnn.io import write_atomic
 from kerascnn.registry import checked_model
 from kerascnn.training import config as config_lib
@@ -86,7 +86,9 @@ def prepare(config, *, record=True):
     for name, folder in (("output_dir", config.output_dir), ("run_dir", config.run_dir)):
         if folder and Path(folder).exists() and not Path(folder).is_dir():
             raise UserError(
-                f"{name} {folder} is a file, not a folder: give a folder (it is created if missing).", field=name
+                Mention(name),
+                f" {folder} is a file, not a folder: give a folder (it is created if missing).",
+                field=name,
             )
     run = Run(
         config=config,
@@ -99,8 +101,11 @@ def prepare(config, *, record=True):
     )
     if config.global_batch_size and config.global_batch_size % run.replicas:
         raise UserError(
-            f"global_batch_size {config.global_batch_size} does not divide among {run.replicas} replicas; "
-            f"use a multiple of {run.replicas}, or batch_size for the batch of each replica.",
+            Mention("global_batch_size"),
+            f" {config.global_batch_size} does not divide among {run.replicas} replicas; use a multiple of "
+            f"{run.replicas}, or ",
+            Mention("batch_size"),
+            " for the batch of each replica.",
             field="global_batch_size",
         )
     if record:
@@ -119,15 +124,18 @@ def _record_config(run):
         recorded = json.loads(path.read_text())
         if recorded.get("fingerprint_version", 1) != config_lib.FINGERPRINT_VERSION:
             raise UserError(
-                f"{run.run_dir} holds a run made by an older kerascnn, whose settings train another way; give "
-                "another run_dir to start a new run, or remove that folder.",
+                f"{run.run_dir} holds a run made by an older kerascnn, whose settings train another way; give another ",
+                Mention("run_dir"),
+                " to start a new run, or remove that folder.",
                 field="run_dir",
             )
         changed = config_lib.changes(recorded.get("config", {}), run.config)
         if recorded.get("fingerprint") != fingerprint and changed:
             raise UserError(
                 f"{run.run_dir} holds a run with another config ({', '.join(changed[:3])}); "
-                "rerun with its settings to resume it, or give another run_dir to start a new run.",
+                "rerun with its settings to resume it, or give another ",
+                Mention("run_dir"),
+                " to start a new run.",
                 field="run_dir",
             )
     if not run.chief:

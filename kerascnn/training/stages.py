@@ -23,7 +23,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerascnn.data import load_splits, make_dataset, steps_per_epoch
-from kerascnn.errors import DataError, UserError
+from kerascnn.errors import DataError, Mention, Message, UserError
 from kerascnn.io import write_atomic
 from kerascnn.training import config as config_lib
 from kerascnn.training import trainer as trainer_lib
@@ -176,11 +176,11 @@ def bless(run, metrics):
     """(blessed, reason) of `metrics` for the run's push policy (see `evaluator`)."""
     config = run.config
     if config.push == "never":
-        return False, "pushing is off (push=never)"
+        return False, Message("pushing is off (", Mention("push", "never"), ")")
     metric = "val_mean_iou" if run.task == "segmentation" else BLESSING_METRIC
     blessed, reason = blessing(Path(config.output_dir) / config.model, metrics, metric)
     if not blessed and config.push == "force":
-        return True, f"forced: {reason}"
+        return True, Message("forced: ", reason)
     return blessed, reason
 
 

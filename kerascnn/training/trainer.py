@@ -14,7 +14,7 @@ import keras
 
 from kerascnn.analysis.callbacks import FilterImagesCallback, GradCamImagesCallback
 from kerascnn.data import eval_transform, make_datasets, steps_per_epoch
-from kerascnn.errors import UserError
+from kerascnn.errors import Mention, UserError
 from kerascnn.io import write_atomic
 from kerascnn.training.callbacks import (
     BestWeights,
@@ -78,8 +78,9 @@ def fit(run, splits, *, log=print):
             if config.on_nan != "recover" or recovering >= config.max_recoveries or not store.checkpoints():
                 raise UserError(
                     f"Training stopped: {error}. The checkpoints before it are intact; lower the learning rate "
-                    "(optimizer.learning_rate), or pass on_nan=recover to go back to the last checkpoint with a lower "
-                    "rate, and rerun.",
+                    "(optimizer.learning_rate), or pass ",
+                    Mention("on_nan", "recover"),
+                    " to go back to the last checkpoint with a lower rate, and rerun.",
                     field="on_nan",
                 ) from None
             recovering += 1
@@ -288,7 +289,9 @@ def load_best(run, model):
     path = checkpoint / "model.weights.h5" if checkpoint else best / "model.weights.h5"
     if not path.exists():
         raise UserError(
-            f"{path} does not exist: no epoch was evaluated (or its checkpoint was removed); use export_weights=final.",
+            f"{path} does not exist: no epoch was evaluated (or its checkpoint was removed); use ",
+            Mention("export_weights", "final"),
+            ".",
             field="export_weights",
         )
     with warnings.catch_warnings():

@@ -11,7 +11,7 @@ import json
 import shutil
 from pathlib import Path
 
-from kerascnn.errors import UserError
+from kerascnn.errors import Mention, UserError
 from kerascnn.io import write_atomic
 from kerascnn.training import config as config_lib
 from kerascnn.training.runs import default_run_dir
@@ -59,7 +59,11 @@ def record_search(folder, description):
         if changed:
             raise UserError(
                 f"{folder} holds another search ({', '.join(changed[:3])}); rerun it with its settings to resume it, "
-                "start afresh with overwrite=True, or give another tune_dir.",
+                "start afresh with ",
+                Mention("overwrite", True),
+                ", or give another ",
+                Mention("tune_dir"),
+                ".",
                 field="overwrite",
             )
         return
@@ -73,8 +77,10 @@ def clear(folder):
         return
     if not (folder / "search.json").exists() and any(folder.iterdir()):
         raise UserError(
-            f"overwrite: {folder} holds no search (no search.json) and is not empty; remove it "
-            "yourself or give another tune_dir.",
+            Mention("overwrite"),
+            f": {folder} holds no search (no search.json) and is not empty; remove it yourself or give another ",
+            Mention("tune_dir"),
+            ".",
             field="overwrite",
         )
     shutil.rmtree(folder)

@@ -284,7 +284,7 @@ def _probe(configs, values, where):
         source, name = where.rsplit(": ", 1)
         key = name.split("@")[0]
         # An error about the searched field names it already; one about another field needs the searched one.
-        raise UserError(f"{source if error.field == key else where}: {error}") from None
+        raise UserError(f"{source if error.field == key else where}: ", error.message) from None
 
 
 def _check_option(model, option, where):

@@ -14,14 +14,16 @@ import keras_tuner
 
 from kerascnn import choices, compat
 from kerascnn.choices import OBJECTIVES  # the metrics every trial logs, for each epoch
-from kerascnn.errors import UserError
+from kerascnn.errors import Mention, UserError
 from kerascnn.tuning import progress, roles
 
 
 def objective(name):
     """keras-tuner's Objective for a metric of OBJECTIVES: losses are minimised, accuracies maximised."""
     if name not in OBJECTIVES:
-        raise UserError(f"objective must be one of {', '.join(OBJECTIVES)}, got {name!r}.", field="objective")
+        raise UserError(
+            Mention("objective"), f" must be one of {', '.join(OBJECTIVES)}, got {name!r}.", field="objective"
+        )
     return keras_tuner.Objective(name, "min" if name.endswith("loss") else "max")
 
 
@@ -103,7 +105,7 @@ def make_tuner(kind, hypermodel, *, objective, directory, max_trials=None, epoch
     Hyperband's rounds train for up to `epochs` (factor 3); `max_trials` caps its trials as it caps the others'.
     """
     if kind not in TUNERS:
-        raise UserError(f"tuner must be one of {', '.join(TUNERS)}, got {kind!r}.", field="tuner")
+        raise UserError(Mention("tuner"), f" must be one of {', '.join(TUNERS)}, got {kind!r}.", field="tuner")
     directory = Path(directory)
     # keras-tuner takes a seed of 0 as "none" and draws one: offset ours so that every seed is honoured.
     common = dict(

@@ -92,7 +92,7 @@ def test_bad_file_is_skipped_and_reported_or_named(kind, policy, tmp_path):
         survived = "\n" not in message and "Bad image" in message and str(tmp_path) in message and name in message
         # The library names the field; the command line says it as the flag the user types.
         survived &= "data.on_bad_image=skip" in message and error.value.field == "data.on_bad_image"
-        survived &= "--on-bad-image skip" in flags.speak(message, flags.TRAIN, error.value.field)
+        survived &= "--on-bad-image skip" in flags.speak(error.value, flags.TRAIN)
     else:
         splits = load_splits(config, 16, 3)
         reported = [path for path, _ in splits.bad_images]

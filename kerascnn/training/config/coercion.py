@@ -7,7 +7,7 @@ import json
 import types
 import typing
 
-from kerascnn.errors import UserError
+from kerascnn.errors import Mention, UserError
 
 
 def apply(config, key, value):
@@ -23,7 +23,7 @@ def apply(config, key, value):
             target = getattr(target, part)
         else:
             raise UserError(
-                f"{key}: unknown config section {'.'.join(path)!r}; see the resolved config.json.", field=key
+                Mention(key), f": unknown config section {'.'.join(path)!r}; see the resolved config.json.", field=key
             )
     if isinstance(target, dict):
         target[name] = _option(value)
@@ -31,8 +31,8 @@ def apply(config, key, value):
     fields = _fields(target)
     if name not in fields:
         close = difflib.get_close_matches(name, fields, n=1)
-        hint = f" (did you mean {'.'.join([*parents, close[0]])}?)" if close else ""
-        raise UserError(f"{key}: unknown config field{hint}.", field=key)
+        hint = (" (did you mean ", Mention(".".join([*parents, close[0]])), "?)") if close else ()
+        raise UserError(Mention(key), ": unknown config field", *hint, ".", field=key)
     hints = typing.get_type_hints(type(target))
     setattr(target, name, coerce(value, hints[name], key))
 
@@ -55,7 +55,7 @@ def coerce(text, annotation, key):
                 return coerce(text, option, key)
             except UserError:
                 continue
-        raise UserError(f"{key}={text}: expected {_describe(annotation)}.", field=key)
+        raise UserError(Mention(key, text), f": expected {_describe(annotation)}.", field=key)
     try:
         if annotation is bool:
             if text.lower() in ("true", "1", "yes", "on"):
@@ -72,7 +72,7 @@ def coerce(text, annotation, key):
             return json.loads(text)
         return text
     except (ValueError, json.JSONDecodeError):
-        raise UserError(f"{key}={text}: expected {_describe(annotation)}.", field=key) from None
+        raise UserError(Mention(key, text), f": expected {_describe(annotation)}.", field=key) from None
 
 
 def _describe(annotation):

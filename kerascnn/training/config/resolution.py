@@ -52,7 +52,7 @@ def resolve(model, *, dataset=None, overrides=(), sets=()):
         try:
             normalization = weights_lib.preprocessing(spec.name, weights)
         except UserError as error:
-            raise UserError(str(error), field="weights") from None
+            raise UserError(error.message, field="weights") from None
         # A dense model keeps its paper's recipe, which starts from these weights; a classifier is fine-tuned.
         fine_tune = DENSE_PRETRAINED if spec.task == "segmentation" else FINE_TUNE
         steps.append({**fine_tune, "data.normalization": normalization})

@@ -5,7 +5,7 @@ import dataclasses
 
 from kerascnn.choices import spoken, wrong_choice
 from kerascnn.data.recipes import MASK_RECIPES, RECIPES
-from kerascnn.errors import UserError
+from kerascnn.errors import Mention, UserError
 from kerascnn.registry import list_models
 from kerascnn.training.config.schema import get
 
@@ -18,7 +18,9 @@ def validate(config):
         if wrong:
             name, choices = wrong
             raise UserError(
-                f"{prefix}{name} must be {spoken(choices)}, got {getattr(section, name)!r}.", field=prefix + name
+                Mention(prefix + name),
+                f" must be {spoken(choices)}, got {getattr(section, name)!r}.",
+                field=prefix + name,
             )
     o = config.optimizer
     checks = [
@@ -56,7 +58,7 @@ def validate(config):
     ]
     for name, ok, expected in checks:
         if not ok:
-            raise UserError(f"{name} must be {expected}, got {get(config, name)!r}.", field=name)
+            raise UserError(Mention(name), f" must be {expected}, got {get(config, name)!r}.", field=name)
 
 
 def _sections(config, prefix=""):
