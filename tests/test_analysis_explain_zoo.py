@@ -3,37 +3,16 @@ on TensorFlow, through the zoo's block layers (ResidualBlock, InceptionModule, G
 precision, and on JAX, where the Grad-CAM maps must equal TensorFlow's. The heaviest models run in the slow suite."""
 
 import json
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
-from pipeline_helpers import ROOT
-from test_models import SMALL, segmentation_size
+from zoo_helpers import plan, run_zoo_script
 
 import kerascnn
 
 
-def plan(name, policy=None):
-    spec = kerascnn.model_spec(name)
-    size = max(spec.min_size, 32) if spec.task == "classification" else segmentation_size(spec)
-    return json.dumps({"model": name, "size": size, "options": SMALL.get(name, {}), "policy": policy})
-
-
 def explain(plans, backend="tensorflow"):
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "explain_zoo.py"), *plans],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=1800,
-    )
-    reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert result.returncode == 0 and len(reports) == len(plans), result.stderr[-3000:]
-    return {report["model"]: report for report in reports}
+    return run_zoo_script("explain_zoo.py", plans, backend, timeout=1800)
 
 
 def check(reports):
@@ -72,12 +51,12 @@ def test_every_other_model_is_explained():
 
 
 def test_the_heads_under_mixed_precision_are_explained():
-    check(explain([plan("alexnet", "mixed_float16")]))
+    check(explain([plan("alexnet", policy="mixed_float16")]))
 
 
 @pytest.mark.slow
 def test_a_residual_network_under_mixed_precision_is_explained():
-    check(explain([plan("resnet20", "mixed_float16")]))
+    check(explain([plan("resnet20", policy="mixed_float16")]))
 
 
 @pytest.mark.parametrize(
