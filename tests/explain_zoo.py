@@ -1,8 +1,8 @@
 """Explains each named model of the zoo on the backend of KERAS_BACKEND: `python tests/explain_zoo.py PLAN...` prints
 one JSON line per plan (tests/test_analysis_explain_zoo.py), a PLAN being a JSON object {"model": name, "size":
-side, "options": get_model keywords, "policy": a Keras dtype policy}. Each line holds the shapes and ranges of
-Grad-CAM, guided backpropagation, the deconvnet and occlusion of two seeded images, and the Grad-CAM maps
-themselves, for comparing backends."""
+side, "options": get_model keywords, "policy": a Keras dtype policy, "cam_only": true to compute Grad-CAM alone}.
+Each line holds the shapes and ranges of Grad-CAM, guided backpropagation, the deconvnet and occlusion of two seeded
+images, and the Grad-CAM maps themselves, for comparing backends (which needs only those: `cam_only`)."""
 
 import json
 import sys
@@ -14,7 +14,7 @@ import kerascnn
 from kerascnn import analysis
 
 
-def explain(name, size, options=None, policy=None):
+def explain(name, size, options=None, policy=None, cam_only=False):
     spec = kerascnn.model_spec(name)
     keras.config.set_dtype_policy(policy or "float32")
     keras.utils.set_random_seed(0)
@@ -30,6 +30,9 @@ def explain(name, size, options=None, policy=None):
     images = np.random.default_rng(0).uniform(-1, 1, (2, *shape)).astype("float32")
     layer = analysis.attribution.feature_layer(model).name
     cam = analysis.grad_cam(model, images)
+    if cam_only:
+        keras.config.set_dtype_policy("float32")
+        return {"model": name, "backend": keras.backend.backend(), "layer": layer, "cam": cam.round(5).tolist()}
     guided = analysis.guided_backprop(model, images)
     channel = int(
         np.argmax(
@@ -61,6 +64,7 @@ if __name__ == "__main__":
     for plan in sys.argv[1:]:
         plan = json.loads(plan)
         try:
-            print(json.dumps(explain(plan["model"], plan["size"], plan.get("options"), plan.get("policy"))), flush=True)
+            report = explain(plan["model"], plan["size"], plan.get("options"), plan.get("policy"), plan.get("cam_only"))
+            print(json.dumps(report), flush=True)
         except Exception as error:  # noqa: BLE001  (reported per model, so one failure names itself)
             print(json.dumps({"model": plan["model"], "error": f"{type(error).__name__}: {error}"}), flush=True)

@@ -8,6 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
+from serving_helpers import export_resnet20
 
 import kerascnn
 from kerascnn.analysis import fold_batch_norms
@@ -97,23 +98,9 @@ def test_fold_follows_the_formula_and_leaves_what_it_cannot_fold():
 def export(trained, folder, **fields):
     """The pusher's export of `trained` (resnet20, 4 classes, 32x32) into `folder`, loaded back with plain
     TensorFlow; with the run config's `fields`."""
-    from kerascnn.serving import serving_transform
-    from kerascnn.serving.export import write_saved_model
     from kerascnn.training.config import RunConfig
-    from kerascnn.training.models import serving_model
 
-    config = RunConfig(model="resnet20", **fields)
-    served = serving_model(trained, config, num_classes=4, input_shape=(32, 32, 3))
-    transform = lambda images: serving_transform(images, 32, 3, config.data)
-    write_saved_model(
-        served,
-        folder,
-        class_names=["a", "b", "c", "d"],
-        model_name="resnet20",
-        limits={"max_image_pixels": 10**6, "max_batch_pixels": 10**7},
-        preprocess_images=transform,
-        preprocess_bytes=lambda encoded: transform(tf.map_fn(tf.io.decode_png, encoded, fn_output_signature=tf.uint8)),
-    )
+    export_resnet20(trained, RunConfig(model="resnet20", **fields), folder)
     return tf.saved_model.load(str(folder))
 
 

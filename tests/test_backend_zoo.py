@@ -2,15 +2,9 @@
 in a process where TensorFlow cannot be imported (tests/backend_zoo.py), as the zoo claims for any Keras 3
 backend. New models are covered as they are registered; the heaviest run in the slow suite."""
 
-import json
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-from pipeline_helpers import ROOT
-from test_models import SMALL, segmentation_size
+from zoo_helpers import plan, run_zoo_script
 
 import kerascnn
 
@@ -21,27 +15,9 @@ HEAVY = {name for name in kerascnn.list_models() if kerascnn.model_spec(name).fa
 HEAVY.add("deeplab_v2")  # a ResNet backbone
 
 
-def plan(name):
-    """How tests/backend_zoo.py builds `name`: small, as tests/test_models.py does."""
-    spec = kerascnn.model_spec(name)
-    size = max(spec.min_size, 32) if spec.task == "classification" else segmentation_size(spec)
-    return json.dumps({"model": name, "size": size, "options": SMALL.get(name, {})})
-
-
 def run_zoo(names, backend="jax"):
     """{model: the JSON line tests/backend_zoo.py printed for it} for `names`, on `backend`."""
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "tests" / "backend_zoo.py"), *map(plan, names)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=1200,
-    )
-    reports = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
-    assert result.returncode == 0 and len(reports) == len(names), result.stderr[-3000:]
-    return {report["model"]: report for report in reports}
+    return run_zoo_script("backend_zoo.py", [plan(name) for name in names], backend, timeout=1200)
 
 
 def check_reports(reports):

@@ -3,34 +3,12 @@ Serving loads and that returns a mask at the input's size. The model is the test
 (segmentation_helpers.py), on 32x32 shapes with masks."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from segmentation_helpers import TINY_SEGMENTATION, registered, restored, run_with_tiny
-
-LOAD_WITHOUT_KERASCNN = """
-import json, sys
-sys.modules["kerascnn"] = None
-import numpy as np, tensorflow as tf
-model = tf.saved_model.load(sys.argv[1])
-images = np.load(sys.argv[2])
-out = model.signatures["serving_default"](images=tf.constant(images))
-encoded = [tf.io.encode_png(image).numpy() for image in images]
-out_bytes = model.signatures["serving_bytes"](image_bytes=tf.constant(encoded))
-print(json.dumps({
-    "signatures": sorted(model.signatures),
-    "shapes": {k: v.shape.as_list() for k, v in out.items()},
-    "dtypes": {k: v.dtype.name for k, v in out.items()},
-    "classes": out["classes"].numpy().tolist(),
-    "scores": out["scores"].numpy().tolist(),
-    "bytes_classes": out_bytes["classes"].numpy().tolist(),
-    "png": [tf.io.decode_png(p).numpy()[..., 0].tolist() for p in out_bytes["mask_png"].numpy()],
-    "class_names": [c.decode() for c in out["class_names"].numpy()[0]],
-}))
-"""
+from serving_helpers import serve_without_kerascnn
 
 ARGS = ["tiny_segnet", *TINY_SEGMENTATION, "--epochs", 1, "--set", "checkpoint_every=1"]
 
@@ -81,15 +59,19 @@ def test_saved_model_returns_masks_at_the_input_size_without_kerascnn(trained, t
 
     root, _ = trained
     images = np.random.default_rng(0).integers(0, 256, (2, 40, 56, 3), dtype=np.uint8)
-    np.save(tmp_path / "images.npy", images)
-    command = [sys.executable, "-c", LOAD_WITHOUT_KERASCNN, root / "out/tiny_segnet/1", tmp_path / "images.npy"]
-    out = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout.splitlines()[-1])
-    assert out["signatures"] == ["serving_bytes", "serving_default"]
-    assert out["shapes"] == {"classes": [2, 40, 56], "scores": [2, 40, 56], "class_names": [2, 7]}
-    assert out["dtypes"] == {"classes": "int32", "scores": "float32", "class_names": "string"}
-    assert out["class_names"][0] == "background"
-    np.testing.assert_array_equal(out["bytes_classes"], out["classes"])
-    np.testing.assert_array_equal(out["png"], out["classes"])
+    served = serve_without_kerascnn(root / "out/tiny_segnet/1", images, tmp_path)
+    out = served["default"]
+    assert served["signatures"] == ["serving_bytes", "serving_default"]
+    assert {k: list(v.shape) for k, v in out.items()} == {
+        "classes": [2, 40, 56],
+        "scores": [2, 40, 56],
+        "class_names": [2, 7],
+    }
+    assert served["dtypes"]["default"] == {"classes": "int32", "scores": "float32", "class_names": "string"}
+    assert out["class_names"][0][0].decode() == "background"
+    np.testing.assert_array_equal(served["bytes"]["classes"], out["classes"])
+    masks = [tf.io.decode_png(png).numpy()[..., 0] for png in served["bytes"]["mask_png"]]
+    np.testing.assert_array_equal(masks, out["classes"])
 
     # Keras on the same weights: the model's probabilities at 32x32, resized back to 40x56 by hand, arg max.
     model = restored(root / "run")

@@ -1,32 +1,12 @@
 """pipelines.train end to end: shapes, tfds and folders in, a SavedModel TF Serving can load out."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
 from pipeline_helpers import TINY, assert_one_line_error, run_pipeline
-
-# Loads a SavedModel in a process where kerascnn cannot be imported, and prints what its signatures return.
-LOAD_WITHOUT_KERASCNN = """
-import json, sys
-sys.modules["kerascnn"] = None
-import numpy as np, tensorflow as tf
-model = tf.saved_model.load(sys.argv[1])
-images = np.load(sys.argv[2])
-out = model.signatures["serving_default"](images=tf.constant(images))
-encoded = [tf.io.encode_png(image).numpy() for image in images]
-out_bytes = model.signatures["serving_bytes"](image_bytes=tf.constant(encoded))
-print(json.dumps({
-    "signatures": sorted(k for k in model.signatures),
-    "dtypes": {k: v.dtype.name for k, v in out.items()},
-    "probabilities": out["probabilities"].numpy().tolist(),
-    "bytes_probabilities": out_bytes["probabilities"].numpy().tolist(),
-    "class_names": [[c.decode() for c in row] for row in out["class_names"].numpy()],
-}))
-"""
+from serving_helpers import serve_without_kerascnn
 
 
 @pytest.fixture(scope="module")
@@ -81,18 +61,15 @@ def test_saved_model_loads_without_kerascnn_and_matches_keras(trained, tmp_path)
 
     root, _ = trained
     images = np.random.default_rng(0).integers(0, 256, (3, 40, 48, 3), dtype=np.uint8)
-    np.save(tmp_path / "images.npy", images)
-    command = [sys.executable, "-c", LOAD_WITHOUT_KERASCNN, root / "out/lenet5/1", tmp_path / "images.npy"]
-    loaded = subprocess.run(command, capture_output=True, text=True, check=True)
-    out = json.loads(loaded.stdout.splitlines()[-1])
+    out = serve_without_kerascnn(root / "out/lenet5/1", images, tmp_path)
     assert out["signatures"] == ["explain", "explain_class", "serving_bytes", "serving_default"]
-    assert out["dtypes"] == {
+    assert out["dtypes"]["default"] == {
         "probabilities": "float32",
         "classes": "int32",
         "scores": "float32",
         "class_names": "string",
     }
-    np.testing.assert_allclose(out["bytes_probabilities"], out["probabilities"], atol=1e-6)
+    np.testing.assert_allclose(out["bytes"]["probabilities"], out["default"]["probabilities"], atol=1e-6)
 
     # The same weights in Keras, fed the evaluation transform of the same images, give the same probabilities.
     import kerascnn
@@ -101,7 +78,7 @@ def test_saved_model_loads_without_kerascnn_and_matches_keras(trained, tmp_path)
     model = kerascnn.get_model("lenet5", num_classes=6)
     CheckpointStore(root / "run" / "checkpoints").restore(model)
     inputs = serving_transform(images, 32, 1, DataConfig(normalization="unit"))
-    np.testing.assert_allclose(out["probabilities"], model(inputs, training=False), atol=1e-5)
+    np.testing.assert_allclose(out["default"]["probabilities"], model(inputs, training=False), atol=1e-5)
 
 
 def test_export_holds_no_xla_and_is_float32(trained):

@@ -3,25 +3,21 @@ heatmap equals kerascnn.analysis.grad_cam of the model's input, placed back at t
 evaluation transform cropped it from, and the request guard refuses what serving_default refuses."""
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 import tensorflow as tf
+from serving_helpers import export_resnet20, run_without_kerascnn
 
 from kerascnn import analysis
 from kerascnn.data.config import DataConfig
-from kerascnn.serving import serving_transform
-from kerascnn.serving.export import write_saved_model
 from kerascnn.training.config import RunConfig
-from kerascnn.training.models import build_model, serving_model
+from kerascnn.training.models import build_model
 
-# Loads a SavedModel where kerascnn cannot be imported; explains each image (of its own size) and writes the
-# outputs to an .npz file.
-EXPLAIN_WITHOUT_KERASCNN = """
-import json, sys
-sys.modules["kerascnn"] = None
+# Run where kerascnn cannot be imported (serving_helpers.run_without_kerascnn): loads the SavedModel, explains each
+# image (of its own size) and writes the outputs to an .npz file.
+EXPLAIN = """
+import json
 import numpy as np, tensorflow as tf
 model = tf.saved_model.load(sys.argv[1])
 images = np.load(sys.argv[2])
@@ -48,36 +44,14 @@ CONFIG = RunConfig(model="resnet20", data=DataConfig(eval_crop_fraction=0.8))  #
 def exported(tmp_path_factory):
     tf.keras.utils.set_random_seed(0)
     trained = build_model(CONFIG, num_classes=4, input_shape=(32, 32, 3), precision="float32")
-    served = serving_model(trained, CONFIG, num_classes=4, input_shape=(32, 32, 3))
-    transform = lambda images: serving_transform(images, 32, 3, CONFIG.data, max_pixels=10**6)  # noqa: E731
     folder = tmp_path_factory.mktemp("export") / "1"
-    write_saved_model(
-        served,
-        folder,
-        class_names=["a", "b", "c", "d"],
-        model_name="resnet20",
-        limits={"max_image_pixels": 10**6, "max_batch_pixels": 10**6},
-        preprocess_images=transform,
-        preprocess_bytes=lambda encoded: transform(tf.map_fn(tf.io.decode_png, encoded, fn_output_signature=tf.uint8)),
-        explain_resize=40,
-    )
+    limits = {"max_image_pixels": 10**6, "max_batch_pixels": 10**6}
+    served, transform = export_resnet20(trained, CONFIG, folder, max_pixels=10**6, limits=limits, explain_resize=40)
     rng = np.random.default_rng(1)
     images = {"square": rng.integers(0, 256, (40, 40, 3), dtype="uint8")}
     images["wide"] = rng.integers(0, 256, (40, 50, 3), dtype="uint8")
     np.savez(folder.parent / "images.npz", **images)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            EXPLAIN_WITHOUT_KERASCNN,
-            str(folder),
-            str(folder.parent / "images.npz"),
-            str(folder.parent / "out.npz"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = run_without_kerascnn(EXPLAIN, folder, folder.parent / "images.npz", folder.parent / "out.npz")
     assert result.returncode == 0, result.stderr[-3000:]
     return served, transform, images, dict(np.load(folder.parent / "out.npz")), json.loads(result.stdout)
 

@@ -73,14 +73,13 @@ def run_train(args, env=None, timeout=600, **kwargs):
 
 
 def start_train(args, env=None, **kwargs):
+    pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     return subprocess.Popen(
         [sys.executable, "-m", "pipelines.train", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
         text=True,
         env=env or environment(),
         cwd=ROOT,
-        **kwargs,
+        **{**pipes, **kwargs},
     )
 
 

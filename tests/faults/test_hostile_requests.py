@@ -6,14 +6,13 @@ the bombs and the many-frame GIF without the guard, to show the cap is tight eno
 
 import json
 import pickle
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
-from harness import ROOT, environment, record
+from harness import environment, record
 from hostile import at_limit, bmp, encode, gif, jpeg, png, png_text_bomb, small, webp_extended, webp_lossless
+from serving_helpers import run_without_kerascnn
 
 from kerascnn.data import DataConfig
 from kerascnn.serving import serving_limits, serving_transform, serving_transform_bytes
@@ -25,9 +24,9 @@ MARGIN = 256 * 2**20  # the cap above the loaded model's address space: under th
 # frames it cannot allocate and the answer still comes): reaching it is a failure of the guard all the same.
 BUDGET = MARGIN // 2
 
+# Run where kerascnn cannot be imported (serving_helpers.run_without_kerascnn), as the two scripts below.
 SERVER = """
-import json, pickle, resource, sys, time
-sys.modules["kerascnn"] = None
+import json, pickle, resource, time
 import numpy as np, tensorflow as tf
 
 def status(key):  # kB in /proc/self/status
@@ -171,14 +170,7 @@ def test_hostile_requests_are_refused_without_taking_the_server_down(version, tm
     with open(tmp_path / "cases.pkl", "wb") as f:
         pickle.dump([(name, signature, payload, None) for name, _, signature, payload, _ in table], f)
     env = environment(MALLOC_ARENA_MAX="2")  # glibc's per-thread arenas would reserve 64 MB each under the cap
-    result = subprocess.run(
-        [sys.executable, "-c", SERVER, str(version), str(tmp_path / "cases.pkl"), str(MARGIN)],
-        capture_output=True,
-        text=True,
-        env=env,
-        cwd=ROOT,
-        timeout=300,
-    )
+    result = run_without_kerascnn(SERVER, version, tmp_path / "cases.pkl", MARGIN, env=env, timeout=300)
     lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     print(*lines, sep="\n")  # the measurements, shown with -s
     assert lines and "base_vm" in lines[0], result.stderr[-3000:]
@@ -212,8 +204,7 @@ REQUEST_BUDGET = 300 * 2**20
 FORMATS_AT_LIMIT = ("PNG", "GIF", "BMP", "WEBP")
 
 MEASURE = """
-import json, pickle, sys
-sys.modules["kerascnn"] = None
+import json, pickle
 import tensorflow as tf
 
 def status(key):  # kB in /proc/self/status
@@ -254,14 +245,7 @@ def test_a_request_at_the_limit_costs_what_the_model_needs_not_the_image(tmp_pat
     table = [("small PNG", [small("PNG")])] + [(f"{f} at the limit", [at_limit(f, limit)]) for f in FORMATS_AT_LIMIT]
     with open(tmp_path / "cases.pkl", "wb") as f:
         pickle.dump(table, f)
-    result = subprocess.run(
-        [sys.executable, "-c", MEASURE, str(folder), str(tmp_path / "cases.pkl")],
-        capture_output=True,
-        text=True,
-        env=environment(),
-        cwd=ROOT,
-        timeout=600,
-    )
+    result = run_without_kerascnn(MEASURE, folder, tmp_path / "cases.pkl", env=environment())
     lines = {line["case"]: line for line in map(json.loads, filter(None, result.stdout.splitlines()))}
     print(*lines.values(), sep="\n")  # the measurements, shown with -s
     assert len(lines) == len(table), result.stderr[-3000:]

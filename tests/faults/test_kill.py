@@ -5,6 +5,7 @@ last complete checkpoint, finishes, and ends with the weights of an uninterrupte
 import concurrent.futures
 import random
 import re
+import subprocess
 import time
 
 import numpy as np
@@ -25,26 +26,40 @@ from harness import (
 
 pytestmark = pytest.mark.slow
 
-TRIALS = 12  # each fault kind at least twice (SCHEDULE), four of them with a killed rerun too
+# Every write has its own failpoint, so one trial each covers it for sure; random moments find the rest. Six trials
+# (twelve before; a trial is two or three processes, and a process's start alone is about a quarter of a run): the
+# export and the best weights once, a checkpoint twice (once inside an epoch, once at its end), a random moment
+# twice; trials 0 and 3 have their first rerun killed too (a resume that is itself killed).
+TRIALS = 6
 KINDS = {
     "time": "SIGKILL at a random moment of a run",
     "checkpoint": "SIGKILL while a checkpoint is written",
     "export": "SIGKILL while a version is exported",
     "best": "SIGKILL while the best weights are replaced",
 }
-SCHEDULE = ["time", "checkpoint", "time", "export", "time", "best"]
+SCHEDULE = ["time", "checkpoint", "export", "best", "time", "checkpoint"]
+# Checkpoints are written at steps 2 and 4 of each 4-step epoch: 1 and 3 inside an epoch, 2 and 4 at its end.
+CHECKPOINT_WRITES = ({1, 3}, {2, 4})
 
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """The uninterrupted run: its final checkpoint and its pushed version are what every trial must end with."""
+    """The uninterrupted run: its final checkpoint and its pushed version are what every trial must end with, and
+    when its training started and it ended: a random kill lands between the two, where the run writes (before, in
+    the imports and the build, it writes nothing: a kill there tests only a rerun from scratch)."""
     root = tmp_path_factory.mktemp("reference")
     started = time.monotonic()
-    result = run_train(train_args(root / "run", root / "out"))
-    assert result.returncode == 0, result.stderr
+    process = start_train(train_args(root / "run", root / "out"), stderr=subprocess.STDOUT)
+    output, training = [], None
+    for line in process.stdout:
+        output.append(line)
+        if training is None and line.startswith("Epoch 1/"):
+            training = time.monotonic() - started
+    assert process.wait() == 0 and training is not None, "".join(output)[-3000:]
     return {
         "weights": final_weights(root / "run"),
         "version": version_outputs(root / "out" / "resnet20" / "1"),
+        "training": training,
         "seconds": time.monotonic() - started,
     }
 
@@ -54,17 +69,18 @@ def _trial(seed, root, reference):
     kind = SCHEDULE[seed % len(SCHEDULE)]
     run_dir, out_dir = root / "run", root / "out"
     args = train_args(run_dir, out_dir)
+    moment = (reference["training"], reference["seconds"])
     if kind == "time":
-        killed = kill_after(start_train(args), rng.uniform(0.5, reference["seconds"]))
+        killed = kill_after(start_train(args), rng.uniform(*moment))
     else:
-        count = rng.randint(1, 4) if kind == "checkpoint" else 1  # 4 checkpoints a run: 2 an epoch
+        count = rng.choice(sorted(CHECKPOINT_WRITES[SCHEDULE[:seed].count(kind) % 2])) if kind == "checkpoint" else 1
         killed = run_train(args, env=environment(KERASCNN_FAILPOINT=f"{kind}:{count}")).returncode == -9
     reruns = 0
     while True:
         latest = checkpoints(run_dir)[-1].name if checkpoints(run_dir) else None
         if seed % 3 == 0 and reruns == 0:  # some reruns are killed too: a second resume
             reruns += 1
-            kill_after(start_train(args), rng.uniform(0.5, reference["seconds"]))
+            kill_after(start_train(args), rng.uniform(*moment))
             continue
         result = run_train(args)
         break
