@@ -18,6 +18,7 @@ from kerascnn.data import (
     to_channels,
 )
 from kerascnn.data.recipes import eval_resize, paper_pixels
+from kerascnn.data.transforms import decode_any
 from kerascnn.serving import serving_transform, serving_transform_bytes
 
 RNG = np.random.default_rng(0)
@@ -120,6 +121,30 @@ def test_decode_for_serving_and_bytes_signature_match_eval():
         rgb = image if image.ndim == 3 else np.repeat(image[..., None], 3, -1)
         np.testing.assert_array_equal(got, eval_transform(rgb, 16, 3, config).numpy())
     np.testing.assert_array_equal(decode_for_serving(encoded[1], 1).numpy()[..., 0], images[1])
+
+
+def _encoded(mode, fmt):
+    pixels = Image.fromarray(RNG.integers(0, 256, (6, 9, 4), dtype=np.uint8), "RGBA").convert(mode)
+    buffer = io.BytesIO()
+    pixels.save(buffer, fmt, **({"lossless": True} if fmt == "WEBP" else {}))
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "mode, fmt",
+    [(m, "PNG") for m in ("L", "LA", "RGB", "RGBA", "P", "1")]
+    + [(m, "JPEG") for m in ("L", "RGB", "CMYK")]
+    + [("RGB", "BMP"), ("RGBA", "BMP"), ("P", "BMP"), ("RGBA", "GIF")]
+    + [(m, "WEBP") for m in ("RGB", "RGBA")],
+)
+def test_decoding_straight_to_rgb_is_decoding_then_converting(mode, fmt):
+    # decode_image(.., 3) lets TensorFlow's decoder drop alpha and repeat gray, so that an RGBA image is never held
+    # twice; it must give what the file's own channels give through to_channels (tested against Pillow above).
+    encoded = tf.constant(_encoded(mode, fmt))
+    expected = to_channels(decode_any(encoded), 3).numpy()
+    got = tf.function(lambda x: decode_for_serving(x, 3))(encoded).numpy()
+    assert got.shape == (6, 9, 3)
+    np.testing.assert_array_equal(got, expected)
 
 
 def test_ten_crop_takes_corners_centre_and_their_mirrors():

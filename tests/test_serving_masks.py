@@ -39,11 +39,28 @@ def test_bands_give_the_whole_resize_bit_for_bit(model_size, size):
     logits[..., 5] = logits[..., 4]  # two classes tie everywhere: the lower index wins in both
     probabilities = tf.nn.softmax(tf.constant(logits, tf.float32))
     expected_classes, expected_scores = _whole(probabilities, *size)
-    for dtype in (tf.int32, tf.uint8):
+    for dtype in (tf.int32, tf.int8):
         classes, scores = tf.function(masks.upsampled_classes)(probabilities, tf.constant(size), dtype)
         assert classes.dtype == dtype and classes.shape == size
         np.testing.assert_array_equal(classes.numpy().astype(np.int32), expected_classes)
         np.testing.assert_array_equal(scores.numpy(), expected_scores)
+
+
+def test_a_batch_of_sizes_is_each_image_resized_whole_then_padded(monkeypatch):
+    # Bands of 3 rows at the largest width (7): the shorter images end inside a band or before one, whose rows are
+    # all padding; every band of every image goes through the one loop.
+    monkeypatch.setattr(masks, "BAND_PIXELS", 21)
+    rng = np.random.default_rng(0)
+    probabilities = tf.nn.softmax(tf.constant(rng.normal(size=(3, 4, 5, 6)) * 3, tf.float32))
+    sizes = [(10, 7), (4, 2), (1, 6)]
+    classes, scores = tf.function(masks.upsampled_masks)(probabilities, tf.constant(sizes), tf.int8)
+    assert classes.dtype == tf.int8 and classes.shape == (3, 10, 7)
+    for i, (height, width) in enumerate(sizes):
+        expected_classes, expected_scores = _whole(probabilities[i], height, width)
+        np.testing.assert_array_equal(classes[i, :height, :width].numpy().astype(np.int32), expected_classes)
+        np.testing.assert_array_equal(scores[i, :height, :width].numpy(), expected_scores)
+        assert np.all(classes[i, height:] == -1) and np.all(classes[i, :, width:] == -1)
+        assert np.all(scores[i, height:] == 0) and np.all(scores[i, :, width:] == 0)
 
 
 def test_a_band_is_the_pixels_budget_whole_rows():

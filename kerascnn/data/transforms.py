@@ -136,15 +136,16 @@ def pad_border(images, pad):
     return tf.pad(images, [[0, 0]] * (rank - 3) + [[pad, pad], [pad, pad], [0, 0]])
 
 
-def decode_any(encoded):
+def decode_any(encoded, channels=0):
     """JPEG, PNG (8 or 16 bits), GIF (its first frame), BMP or WebP bytes (a scalar string) -> uint8 [H, W, C] in
-    the file's own channels. Unchecked: the training pipeline's files are verified before (verify.py), and the
-    serving graph calls it on what kerascnn.serving.guard.checked_batch let through."""
+    the file's own channels (`channels` 0), or decoded as `channels` by TensorFlow's decoder. Unchecked: the
+    training pipeline's files are verified before (verify.py), and the serving graph calls it on what
+    kerascnn.serving.guard.checked_batch let through."""
     return tf.cond(
         tf.io.is_jpeg(encoded),
         # The accurate inverse DCT, as Pillow (and so torchvision) decodes; CMYK JPEGs come out as RGB.
-        lambda: tf.io.decode_jpeg(encoded, dct_method="INTEGER_ACCURATE"),
-        lambda: tf.io.decode_image(encoded, channels=0, expand_animations=False),
+        lambda: tf.io.decode_jpeg(encoded, channels=channels, dct_method="INTEGER_ACCURATE"),
+        lambda: tf.io.decode_image(encoded, channels=channels, expand_animations=False),
     )
 
 
@@ -152,7 +153,13 @@ def decode_image(encoded, channels):
     """JPEG, PNG (8 or 16 bits), GIF (its first frame), BMP or WebP bytes (a scalar string) -> uint8
     [H, W, channels]. The training pipeline decodes with this (its files verified before, verify.py); the serving
     graph decodes what kerascnn.serving.guard let through with the same ops."""
-    return to_channels(decode_any(encoded), channels)
+    if channels != 3:
+        return to_channels(decode_any(encoded), channels)
+    # Straight to RGB where TensorFlow's decoders give what to_channels would (gray repeated, alpha dropped), so
+    # an RGBA image is never held as RGBA beside its RGB copy: 64 MB less at the serving limit. WebP's decoder
+    # refuses RGBA to 3 channels, so it is converted after.
+    webp = tf.strings.substr(encoded, 8, 4) == b"WEBP"
+    return tf.cond(webp, lambda: to_channels(decode_any(encoded), 3), lambda: decode_any(encoded, 3))
 
 
 decode_for_serving = decode_image

@@ -19,7 +19,7 @@ from kerascnn.data.dense import eval_image
 from kerascnn.data.transforms import decode_image
 from kerascnn.serving import guard as serving_guard
 from kerascnn.serving.export import inference_function, write_archive
-from kerascnn.serving.masks import upsampled_classes
+from kerascnn.serving.masks import upsampled_masks
 from kerascnn.serving.transforms import serving_limits
 
 
@@ -36,30 +36,20 @@ def write_segmentation_saved_model(
     names = tf.constant(list(class_names))
 
     forward = inference_function(model)
-    # Each pixel's class is held as uint8 while the masks are built where the classes (and the padding's
-    # sentinel) fit, and widened to int32 once, for the whole batch: masks.upsampled_classes says why.
-    compact = tf.uint8 if len(class_names) < 256 else tf.int32
-    sentinel = compact.max
+    # Each pixel's class is held in one byte while the masks are built, where the classes and the padding's -1 fit,
+    # and widened to int32 once, for the whole batch: masks.upsampled_masks says why.
+    compact = tf.int8 if len(class_names) <= 127 else tf.int32
 
-    def probabilities(inputs):
-        return tf.cast(forward(inputs), tf.float32)
-
-    def named(classes):
-        return tf.tile(names[tf.newaxis], [tf.shape(classes)[0], 1])
-
-    def answer_size(shapes):
-        return tf.TensorSpec([None, None], compact), tf.TensorSpec([None, None], tf.float32), *shapes
+    def answer(inputs, sizes):
+        classes, scores = upsampled_masks(tf.cast(forward(inputs), tf.float32), sizes, compact)
+        return classes, scores, tf.tile(names[tf.newaxis], [tf.shape(classes)[0], 1])
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
     def serve_images(images):
         images = serving_guard.checked_images(images, max_pixels, max_batch_pixels)
-        p = probabilities(eval_image(images, size, channels, data_config))
-        shape = tf.shape(images)[1:3]
-        classes, scores = tf.map_fn(
-            lambda one: upsampled_classes(one, shape, compact), p, fn_output_signature=answer_size(())
-        )
-        classes = tf.cast(classes, tf.int32)
-        return {"classes": classes, "scores": scores, "class_names": named(classes)}
+        sizes = tf.tile(tf.shape(images)[tf.newaxis, 1:3], [tf.shape(images)[0], 1])
+        classes, scores, class_names = answer(eval_image(images, size, channels, data_config), sizes)
+        return {"classes": tf.cast(classes, tf.int32), "scores": scores, "class_names": class_names}
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="image_bytes")])
     def serve_bytes(image_bytes):
@@ -67,29 +57,23 @@ def write_segmentation_saved_model(
             image = decode_image(encoded, channels)
             return eval_image(image, size, channels, data_config), tf.shape(image)[:2]
 
-        inputs, shapes = tf.map_fn(
+        inputs, sizes = tf.map_fn(
             load,
             serving_guard.checked_batch(image_bytes, max_pixels, max_batch_pixels),
             fn_output_signature=(tf.TensorSpec([size, size, channels], tf.float32), tf.TensorSpec([2], tf.int32)),
         )
-        largest = tf.reduce_max(shapes, axis=0)
         # The answer is every image's mask padded to the largest height and width: refused if that is over the
         # batch's limit, which the images' own sizes (1 x 8M and 8M x 1 pass) do not bound.
-        with tf.control_dependencies([serving_guard.padded_batch_check(shapes, max_batch_pixels)]):
-            p = probabilities(inputs)
+        with tf.control_dependencies([serving_guard.padded_batch_check(sizes, max_batch_pixels)]):
+            classes, scores, class_names = answer(inputs, sizes)
 
-        def back(args):
-            one, shape = args
-            classes, scores = upsampled_classes(one, shape, compact)
-            png = tf.io.encode_png(tf.cast(classes, tf.uint8)[..., tf.newaxis])
-            pad = [[0, largest[0] - shape[0]], [0, largest[1] - shape[1]]]
-            return tf.pad(classes, pad, constant_values=sentinel), tf.pad(scores, pad), png
+        def png(i):
+            own = classes[i, : sizes[i, 0], : sizes[i, 1], tf.newaxis]
+            return tf.io.encode_png(tf.cast(own, tf.uint8))
 
-        classes, scores, png = tf.map_fn(back, (p, shapes), fn_output_signature=answer_size([tf.string]))
-        padded = tf.reduce_any(shapes != largest)
+        masks = tf.map_fn(png, tf.range(tf.shape(classes)[0]), fn_output_signature=tf.string)
         classes = tf.cast(classes, tf.int32)
-        classes = tf.cond(padded, lambda: tf.where(classes == sentinel, -1, classes), lambda: classes)
-        return {"classes": classes, "scores": scores, "class_names": named(classes), "mask_png": png}
+        return {"classes": classes, "scores": scores, "class_names": class_names, "mask_png": masks}
 
     write_archive(
         model,

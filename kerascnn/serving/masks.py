@@ -17,47 +17,74 @@ import tensorflow as tf
 BAND_PIXELS = 2**16
 
 
-def upsampled_classes(probabilities, size, class_dtype=tf.int32):
-    """probabilities float32 [h, w, classes] (one image, at the model's size), size int32 [2] (height, width) ->
-    (classes [height, width] of `class_dtype`, scores float32 [height, width]): each pixel's best class and its
-    probability in the bilinear upsampling, as argmax and reduce_max of tf.image.resize would give them.
+def upsampled_masks(probabilities, sizes, class_dtype=tf.int32, fill=-1):
+    """probabilities float32 [batch, h, w, classes] (at the model's size), sizes int32 [batch, 2] (each image's
+    height and width) -> (classes [batch, H, W] of `class_dtype`, scores float32 [batch, H, W]), H and W the
+    largest height and width: each image's best class and its probability in the bilinear upsampling to its own
+    size, as argmax and reduce_max of tf.image.resize give them, padded beyond that size with class `fill` and
+    score 0.
 
-    The bands are gathered in a TensorArray and concatenated, so the answer is held twice for a moment: uint8
-    classes (where the classes fit) make that 5 bytes a pixel instead of 8."""
-    in_height = tf.shape(probabilities)[0]
-    height, width = size[0], size[1]
+    Every band of every image, padding included, goes into one TensorArray, concatenated once at the end: the
+    answer is held twice only for that moment, and never a third time (a map over the images would stack their
+    masks again, a where would rewrite the padding). A `class_dtype` of one byte (int8 where the classes and
+    `fill` fit) makes that moment 5 bytes a pixel instead of 8."""
+    largest = tf.reduce_max(sizes, axis=0)
+    height, width = largest[0], largest[1]
     band = tf.maximum(BAND_PIXELS // width, 1)
-    lower, upper, lerp = _rows(in_height, height)
+    per_image = (height + band - 1) // band
+    count = tf.shape(probabilities)[0] * per_image
 
-    def one_band(start):
-        rows = tf.range(start, tf.minimum(start + band, height))
-        low, high = tf.gather(lower, rows), tf.gather(upper, rows)
-        first = low[0]
-        needed = tf.gather(probabilities, tf.range(first, high[-1] + 1))
-        along = tf.image.resize(needed, tf.stack([tf.shape(needed)[0], width]), method="bilinear")
-        top, bottom = tf.gather(along, low - first), tf.gather(along, high - first)
-        values = top + (bottom - top) * tf.gather(lerp, rows)[:, tf.newaxis, tf.newaxis]
-        return tf.argmax(values, -1, output_type=tf.int32), tf.reduce_max(values, -1)
+    def one_band(k):
+        image, start = k // per_image, k % per_image * band
+        stop = tf.minimum(start + band, height)
+        own_height, own_width = sizes[image, 0], sizes[image, 1]
+        inside = tf.maximum(tf.minimum(stop, own_height) - start, 0)  # the band's rows that are the image's
+        classes, scores = tf.cond(
+            inside > 0,
+            lambda: _band(probabilities[image], tf.range(start, start + inside), own_height, own_width),
+            lambda: (tf.zeros([0, own_width], tf.int32), tf.zeros([0, own_width])),
+        )
+        pad = [[0, stop - start - inside], [0, width - own_width]]
+        return tf.pad(tf.cast(classes, class_dtype), pad, constant_values=fill), tf.pad(scores, pad)
 
-    count = (height + band - 1) // band
     classes = tf.TensorArray(class_dtype, size=count, infer_shape=False, element_shape=[None, None])
     scores = tf.TensorArray(tf.float32, size=count, infer_shape=False, element_shape=[None, None])
 
-    def step(i, classes, scores):
-        c, s = one_band(i * band)
-        return i + 1, classes.write(i, tf.cast(c, class_dtype)), scores.write(i, s)
+    def step(k, classes, scores):
+        c, s = one_band(k)
+        return k + 1, classes.write(k, c), scores.write(k, s)
 
     # One band at a time: ten in flight (the default) would hold ten working sets.
-    _, classes, scores = tf.while_loop(lambda i, *_: i < count, step, (0, classes, scores), parallel_iterations=1)
-    return tf.reshape(classes.concat(), size), tf.reshape(scores.concat(), size)
+    _, classes, scores = tf.while_loop(lambda k, *_: k < count, step, (0, classes, scores), parallel_iterations=1)
+    shape = tf.stack([-1, height, width])
+    return tf.reshape(classes.concat(), shape), tf.reshape(scores.concat(), shape)
 
 
-def _rows(in_size, out_size):
+def upsampled_classes(probabilities, size, class_dtype=tf.int32):
+    """One image: probabilities float32 [h, w, classes], size int32 [2] (height, width) -> (classes [height,
+    width] of `class_dtype`, scores float32 [height, width]), as upsampled_masks."""
+    classes, scores = upsampled_masks(probabilities[tf.newaxis], size[tf.newaxis], class_dtype)
+    return classes[0], scores[0]
+
+
+def _band(probabilities, rows, height, width):
+    """The output `rows` (consecutive) of one image upsampled to height x width: (argmax int32 [rows, width], max
+    float32 [rows, width]) over the classes."""
+    lower, upper, lerp = _rows(tf.shape(probabilities)[0], height, rows)
+    first = lower[0]
+    needed = probabilities[first : upper[-1] + 1]
+    along = tf.image.resize(needed, tf.stack([tf.shape(needed)[0], width]), method="bilinear")
+    top, bottom = tf.gather(along, lower - first), tf.gather(along, upper - first)
+    values = top + (bottom - top) * lerp[:, tf.newaxis, tf.newaxis]
+    return tf.argmax(values, -1, output_type=tf.int32), tf.reduce_max(values, -1)
+
+
+def _rows(in_size, out_size, rows):
     """ResizeBilinear's vertical weights with half-pixel centres (tensorflow/core/kernels/image/
-    resize_bilinear_op.cc, compute_interpolation_weights): for each output row, the input rows below and above
-    and the weight of the upper."""
+    resize_bilinear_op.cc, compute_interpolation_weights): for each of the output `rows`, the input rows below and
+    above and the weight of the upper."""
     scale = tf.cast(in_size, tf.float32) / tf.cast(out_size, tf.float32)
-    position = (tf.cast(tf.range(out_size), tf.float32) + 0.5) * scale - 0.5
+    position = (tf.cast(rows, tf.float32) + 0.5) * scale - 0.5
     floor = tf.floor(position)
     lower = tf.maximum(tf.cast(floor, tf.int32), 0)
     upper = tf.minimum(tf.cast(tf.math.ceil(position), tf.int32), in_size - 1)
