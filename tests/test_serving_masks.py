@@ -40,8 +40,9 @@ def test_bands_give_the_whole_resize_bit_for_bit(model_size, size):
     probabilities = tf.nn.softmax(tf.constant(logits, tf.float32))
     expected_classes, expected_scores = _whole(probabilities, *size)
     for dtype in (tf.int32, tf.int8):
-        classes, scores = tf.function(masks.upsampled_classes)(probabilities, tf.constant(size), dtype)
-        assert classes.dtype == dtype and classes.shape == size
+        classes, scores = tf.function(masks.upsampled_masks)(probabilities[tf.newaxis], tf.constant([size]), dtype)
+        assert classes.dtype == dtype and classes.shape == (1, *size)
+        classes, scores = classes[0], scores[0]
         np.testing.assert_array_equal(classes.numpy().astype(np.int32), expected_classes)
         np.testing.assert_array_equal(scores.numpy(), expected_scores)
 

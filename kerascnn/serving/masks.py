@@ -60,13 +60,6 @@ def upsampled_masks(probabilities, sizes, class_dtype=tf.int32, fill=-1):
     return tf.reshape(classes.concat(), shape), tf.reshape(scores.concat(), shape)
 
 
-def upsampled_classes(probabilities, size, class_dtype=tf.int32):
-    """One image: probabilities float32 [h, w, classes], size int32 [2] (height, width) -> (classes [height,
-    width] of `class_dtype`, scores float32 [height, width]), as upsampled_masks."""
-    classes, scores = upsampled_masks(probabilities[tf.newaxis], size[tf.newaxis], class_dtype)
-    return classes[0], scores[0]
-
-
 def _band(probabilities, rows, height, width):
     """The output `rows` (consecutive) of one image upsampled to height x width: (argmax int32 [rows, width], max
     float32 [rows, width]) over the classes."""
