@@ -184,10 +184,10 @@ EXPERIMENTS = {
                 Comparison("final_train_error", "ResNet-56", "ResNet-20", "lower", "ResNet-56 ends below ResNet-20"),
             ),
             figure="curves",
-            estimate="About 50 minutes: training steps measured as for lrn, scaled to a quiet machine: plain-20 and "
-            "ResNet-20 at 28x28 about 5.5 ms an image, plain-56 about 12.5 ms (ResNet-56 assumed the same), "
-            "evaluation about 0.6 of that; 12 runs of 8 epochs of 2,500 images with 1,000 validation images an "
-            "epoch.",
+            estimate="About 70 minutes, measured: the default run took 68 min 50 s on 2 otherwise idle Zen 2 cores "
+            "(plain-20 and ResNet-20 about 4.5 minutes a run, start-up included, plain-56 and ResNet-56 about 9), "
+            "where steps timed under load had predicted 50; 12 runs of 8 epochs of 2,500 images with 1,000 "
+            "validation images an epoch.",
             # He et al. 2016, Sec. 4.2: the ResNet-CIFAR recipe (training/recipes.py: 182 epochs of batch 128, rate
             # 0.1 divided by 10 at half and three quarters), on the whole training split.
             full=Budget(epochs=None, image_size=28),
