@@ -92,6 +92,7 @@ def main(argv=None):
     if args.versus_keras:
         return versus_keras_main(args, argv)
     jit = [{"auto": "auto", "true": True, "false": False}[value] for value in args.jit_compile]
+    command = "python -m pipelines.benchmark " + shlex.join(sys.argv[1:] if argv is None else argv)
     results = []
     for model in args.models:
         settings = Settings(
@@ -112,13 +113,14 @@ def main(argv=None):
             num_classes=args.num_classes,
         )
         results.append(run_benchmark(settings, log=lambda line: print(line, file=sys.stderr)))
-    command = "python -m pipelines.benchmark " + shlex.join(sys.argv[1:] if argv is None else argv)
-    text = report.markdown(results, command)
+        # The report is rewritten after every model, so that a zoo run of an hour stopped (or killed for
+        # memory) in its last model still leaves the numbers of the others.
+        text = report.markdown(results, command)
+        if args.markdown:
+            write_atomic(args.markdown, text)
+        if args.json:
+            write_atomic(args.json, report.to_json(results, command))
     print(text)
-    if args.markdown:
-        write_atomic(args.markdown, text)
-    if args.json:
-        write_atomic(args.json, report.to_json(results, command))
     return 0
 
 

@@ -87,6 +87,15 @@ def test_markdown_is_printed_and_written(report):
     assert "`python -m pipelines.benchmark lenet5" in markdown and "cores" in markdown
 
 
+def test_a_model_that_fails_leaves_the_report_of_those_before_it(tmp_path):
+    markdown, data = tmp_path / "out.md", tmp_path / "out.json"
+    result = run_pipeline("benchmark", "lenet5", "lenet_5x", *TINY, "--markdown", markdown, "--json", data)
+    assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "Unknown model 'lenet_5x'" in result.stderr.splitlines()[-1]  # after lenet5's progress lines
+    assert [entry["model"] for entry in json.loads(data.read_text())["results"]] == ["lenet5"]
+    assert "## lenet5" in markdown.read_text()
+
+
 @pytest.mark.parametrize(
     "args, fragment",
     [
