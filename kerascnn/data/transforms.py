@@ -11,6 +11,15 @@ import tensorflow as tf
 from kerascnn.data.config import LUMA
 from kerascnn.data.recipes import eval_resize, paper_pixels
 
+# What tells a file's format, as TensorFlow's decoders tell it: every (offset, bytes) of its row must match. JPEG
+# is told by tf.io.is_jpeg. The serving guard reads the same table to refuse anything else before decoding.
+SIGNATURES = {
+    "PNG": ((0, b"\x89PNG\r\n\x1a\n"),),
+    "GIF": ((0, b"GIF8"),),
+    "BMP": ((0, b"BM"),),
+    "WebP": ((0, b"RIFF"), (8, b"WEBP")),
+}
+
 
 def to_channels(images, channels):
     """uint8 images with any number of channels (the last axis) -> `channels` channels, still uint8.
@@ -158,7 +167,7 @@ def decode_image(encoded, channels):
     # Straight to RGB where TensorFlow's decoders give what to_channels would (gray repeated, alpha dropped), so
     # an RGBA image is never held as RGBA beside its RGB copy: 64 MB less at the serving limit. WebP's decoder
     # refuses RGBA to 3 channels, so it is converted after.
-    webp = tf.strings.substr(encoded, 8, 4) == b"WEBP"
+    webp = tf.reduce_all([tf.strings.substr(encoded, at, len(part)) == part for at, part in SIGNATURES["WebP"]])
     return tf.cond(webp, lambda: to_channels(decode_any(encoded), 3), lambda: decode_any(encoded, 3))
 
 

@@ -30,6 +30,8 @@ limit and the declared size.
 
 import tensorflow as tf
 
+from kerascnn.data.transforms import SIGNATURES
+
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WebP")
 _UNKNOWN, _JPEG, _PNG, _GIF, _BMP, _WEBP = range(6)
 _HEAD = 32  # bytes of header read for every format
@@ -106,21 +108,13 @@ def declared_size(encoded):
     return kind - 1, prepared, height, width, problem
 
 
-# The formats' signatures, first bytes of the file (RIFF's "WEBP" is at byte 8).
-_SIGNATURES = {
-    _PNG: (0, b"\x89PNG\r\n\x1a\n"),
-    _GIF: (0, b"GIF8"),
-    _BMP: (0, b"BM"),
-    _WEBP: (8, b"WEBP"),
-}
-
-
 def _kind(encoded, head):
+    # The signatures are read from the header's bytes (zero past a short file's end), not with substr, which fails
+    # on a string shorter than its offset: a 3-byte request must be refused, not crash the graph.
     kind = tf.constant(_UNKNOWN)
-    for index, (start, signature) in _SIGNATURES.items():
-        match = tf.reduce_all(head[start : start + len(signature)] == tf.constant(list(signature), tf.int64))
-        if index == _WEBP:
-            match &= tf.reduce_all(head[:4] == tf.constant(list(b"RIFF"), tf.int64))
+    for index, name in ((_PNG, "PNG"), (_GIF, "GIF"), (_BMP, "BMP"), (_WEBP, "WebP")):
+        parts = [head[at : at + len(part)] == tf.constant(list(part), tf.int64) for at, part in SIGNATURES[name]]
+        match = tf.reduce_all(tf.concat(parts, 0))
         kind = tf.where(match, index, kind)
     return tf.where(tf.io.is_jpeg(encoded), _JPEG, kind)
 
