@@ -64,8 +64,9 @@ def main(argv=None):
         print(json.dumps(metrics, indent=2))
     else:
         print(f"{path} on the {args.split} split of {splits.source}:")
+        worth = shown(metrics, splits.num_classes, args.split)
         names = ("accuracy", "top5_accuracy", "error", "top5_error", "loss")
-        names = SCORES if task == "segmentation" else [n for n in names if n in shown(metrics, splits.num_classes)]
+        names = SCORES if task == "segmentation" else [n for n in names if n in worth]
         for name in names:
             print(f"  {name:{22 if task == 'segmentation' else 15}s} {metrics[f'{args.split}_{name}']:.4f}")
         for name, iou in metrics.get("class_iou", {}).items():

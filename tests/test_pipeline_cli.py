@@ -64,6 +64,8 @@ def test_top5_is_shown_only_above_five_classes():
     assert shown(metrics, 2) == ["loss", "accuracy"]  # 1.0 by definition with 2 classes
     assert shown(metrics, 5) == ["loss", "accuracy"]
     assert shown(metrics, 10) == ["loss", "accuracy", "top5_accuracy", "top5_error"]
+    test = {"test_loss": 0.5, "test_accuracy": 0.9, "test_top5_accuracy": 1.0, **metrics}
+    assert shown(test, 10, "test") == ["loss", "accuracy", "top5_accuracy"]
 
 
 def test_a_short_training_step_is_given_in_milliseconds():

@@ -56,6 +56,9 @@ def test_evaluate_the_test_split_through_the_signature(pushed):
     # The served graph (uint8 in, its own padding and normalisation) agrees with the trained model's evaluation.
     assert served["test_accuracy"] == pytest.approx(metrics["test_accuracy"], abs=1 / 60 + 1e-9)
     assert served["test_loss"] == pytest.approx(metrics["test_loss"], rel=1e-3)
+    # The same numbers printed for a reader (they were once left out: only the validation split's were listed).
+    printed = run_pipeline("evaluate", version, "--split", "test").stdout
+    assert f"accuracy        {served['test_accuracy']:.4f}" in printed and "top5_accuracy" in printed
 
 
 @pytest.mark.slow

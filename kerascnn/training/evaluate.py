@@ -30,10 +30,10 @@ def _accuracies(probabilities, labels, prefix):
     }
 
 
-def shown(metrics, num_classes):
-    """The names of the validation metrics worth printing (without "val_"): top-5 only where there are more than
-    five classes; with five or fewer it is 1 by definition."""
-    names = [k[4:] for k in metrics if k.startswith("val_")]
+def shown(metrics, num_classes, split="val"):
+    """The names of `split`'s metrics worth printing (without the "val_" or "test_" prefix): top-5 only where
+    there are more than five classes; with five or fewer it is 1 by definition."""
+    names = [k.removeprefix(f"{split}_") for k in metrics if k.startswith(f"{split}_")]
     return [name for name in names if num_classes > 5 or "top5" not in name]
 
 
