@@ -78,8 +78,8 @@ def parse(argv):
         "against plain Keras fit(x, y) on the same arrays of DATASET (e.g. fashion_mnist), alternating",
     )
     parser.add_argument("--data-dir", help="with --versus-keras: where the dataset's files are")
-    parser.add_argument("--markdown", help="also write the report to this markdown file")
-    parser.add_argument("--json", help="also write every number to this JSON file")
+    parser.add_argument("--markdown", help="also write the report to this markdown file (after each model)")
+    parser.add_argument("--json", help="also write every number to this JSON file (after each model)")
     return parser.parse_args(argv)
 
 
