@@ -33,7 +33,8 @@ import tensorflow as tf
 from kerascnn.data.transforms import SIGNATURES
 
 FORMATS = ("JPEG", "PNG", "GIF", "BMP", "WebP")
-_UNKNOWN, _JPEG, _PNG, _GIF, _BMP, _WEBP = range(6)
+# A format's kind is 1 + its index in FORMATS (the order of declared_size's branches); 0 is none of them.
+_UNKNOWN, _JPEG = 0, 1 + FORMATS.index("JPEG")
 _HEAD = 32  # bytes of header read for every format
 MAX_CHANNELS = 4  # gray, gray + alpha, RGB, RGBA: what to_channels converts from
 _GIF_BLOCKS_BEFORE_IMAGE = 1024  # extension blocks allowed before the first image (real files have a handful)
@@ -112,10 +113,9 @@ def _kind(encoded, head):
     # The signatures are read from the header's bytes (zero past a short file's end), not with substr, which fails
     # on a string shorter than its offset: a 3-byte request must be refused, not crash the graph.
     kind = tf.constant(_UNKNOWN)
-    for index, name in ((_PNG, "PNG"), (_GIF, "GIF"), (_BMP, "BMP"), (_WEBP, "WebP")):
-        parts = [head[at : at + len(part)] == tf.constant(list(part), tf.int64) for at, part in SIGNATURES[name]]
-        match = tf.reduce_all(tf.concat(parts, 0))
-        kind = tf.where(match, index, kind)
+    for name, signature in SIGNATURES.items():
+        parts = [head[at : at + len(part)] == tf.constant(list(part), tf.int64) for at, part in signature]
+        kind = tf.where(tf.reduce_all(tf.concat(parts, 0)), 1 + FORMATS.index(name), kind)
     return tf.where(tf.io.is_jpeg(encoded), _JPEG, kind)
 
 
