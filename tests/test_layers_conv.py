@@ -5,10 +5,10 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conv_reference import conv2d_numpy, kernel_gradient_numpy
+from conv_reference import conv2d_numpy, kernel_gradient_numpy, locally_connected_numpy
 from layer_checks import check_layer
 
-from kerascnn.layers import DilatedConv2D, GroupedConv2D, conv_output_size
+from kerascnn.layers import DilatedConv2D, GroupedConv2D, LocallyConnected2D, conv_output_size
 
 
 def test_layer_contract():
@@ -29,6 +29,14 @@ def test_layer_contract():
             (2, 5, 5, 4),
         )
     check_layer(GroupedConv2D, {"filters": 4, "kernel_size": 3, "groups": 2, "padding": "same"}, (2, 6, 6, 4))
+    # Weights for each output position: built for one input size, so not traced at any size.
+    check_layer(
+        LocallyConnected2D,
+        {"filters": 4, "kernel_size": 3, "strides": 2, "padding": 1, "activation": "relu"},
+        (2, 7, 6, 3),
+        (2, 4, 3, 4),  # (7 + 2 - 3) // 2 + 1, (6 + 2 - 3) // 2 + 1
+        any_size=False,
+    )
 
 
 # Sizes m, kernels n, strides s, dilations d and paddings p, s > 1 together with d > 1 included.
@@ -159,3 +167,69 @@ def test_subsample_picks_every_strides_pixel_and_routes_the_gradient_back_to_it(
     expected = np.zeros(x.shape, "float32")
     expected[:, :: strides[0], :: strides[1], :] = weights
     np.testing.assert_array_equal(tape.gradient(loss, x), expected)
+
+
+@pytest.mark.parametrize(
+    "size, n, s, d, padding, pads",
+    [
+        ((7, 6), 3, 1, 1, "valid", ((0, 0), (0, 0))),
+        ((8, 8), 3, 1, 1, "same", ((1, 1), (1, 1))),  # cuda-convnet's local3: 3x3, padding 1
+        ((9, 7), 3, 2, 1, "same", ((1, 1), (1, 1))),  # ceil(m / 2): total padding 2 and 2
+        ((8, 9), 2, 2, 2, 1, ((1, 1), (1, 1))),
+        ((5, 5), 2, 1, 1, "full", ((1, 1), (1, 1))),
+    ],
+)
+def test_locally_connected_values_match_numpy(size, n, s, d, padding, pads):
+    x = np.random.default_rng(6).standard_normal((2, *size, 3)).astype("float32")
+    layer = LocallyConnected2D(4, n, strides=s, dilation_rate=d, padding=padding, bias_initializer="normal")
+    y = np.asarray(layer(x))
+    out_h, out_w = y.shape[1:3]
+    # The documented layout: positions row-major, each row's taps ordered (u, v, c).
+    kernels = np.asarray(layer.kernel).reshape(out_h, out_w, n, n, 3, 4)
+    expected = locally_connected_numpy(x, kernels, np.asarray(layer.bias), (s, s), (d, d), pads)
+    np.testing.assert_allclose(y, expected, atol=1e-4)
+
+
+def test_locally_connected_with_one_kernel_everywhere_is_a_convolution():
+    # A second implementation: Keras' Conv2D, whose kernel and bias every position is given.
+    x = np.random.default_rng(7).standard_normal((2, 9, 8, 5)).astype("float32")
+    conv = keras.layers.Conv2D(6, 3, strides=2, padding="same", bias_initializer="normal")
+    expected = np.asarray(conv(x))
+    local = LocallyConnected2D(6, 3, strides=2, padding="same")
+    local.build(x.shape)
+    kernel, bias = conv.get_weights()
+    positions = expected.shape[1] * expected.shape[2]
+    local.set_weights([np.broadcast_to(kernel.reshape(1, -1, 6), (positions, 45, 6)), np.broadcast_to(bias, (5, 4, 6))])
+    np.testing.assert_allclose(local(x), expected, atol=1e-5)
+
+
+def test_locally_connected_positions_do_not_share_weights():
+    # Changing one position's kernel changes that position's output alone.
+    x = np.random.default_rng(8).standard_normal((1, 6, 6, 2)).astype("float32")
+    layer = LocallyConnected2D(3, 3)
+    before = np.asarray(layer(x))
+    kernel = np.asarray(layer.kernel).copy()
+    kernel[5] += 1.0  # row 1, column 1 of the 4x4 output
+    layer.kernel.assign(kernel)
+    changed = np.abs(np.asarray(layer(x)) - before).sum(axis=-1) > 1e-6
+    expected = np.zeros((1, 4, 4), bool)
+    expected[0, 1, 1] = True
+    np.testing.assert_array_equal(changed, expected)
+
+
+@pytest.mark.parametrize("initializer", ["glorot_uniform", "he_normal", "lecun_normal"])
+def test_locally_connected_kernels_start_with_conv2d_variance(initializer):
+    # Keras reads a (positions, fan_in, filters) shape's fans as positions times too large; each position's kernel
+    # must start as Conv2D's would (Glorot: 2 / (fan_in + taps * filters)).
+    local = LocallyConnected2D(32, 3, kernel_initializer=initializer)
+    local.build((None, 10, 10, 64))  # 64 positions of 576 x 32
+    fan_in, fan_out = 9 * 64, 9 * 32
+    variance = {"glorot_uniform": 2 / (fan_in + fan_out), "he_normal": 2 / fan_in, "lecun_normal": 1 / fan_in}
+    np.testing.assert_allclose(np.var(np.asarray(local.kernel)), variance[initializer], rtol=0.03)
+
+
+def test_locally_connected_needs_a_fixed_size():
+    with pytest.raises(ValueError, match="needs a fixed input height and width"):
+        keras.Model(*(lambda i: (i, LocallyConnected2D(2, 3)(i)))(keras.Input((None, None, 3))))
+    with pytest.raises(ValueError, match="leaves no output position"):
+        LocallyConnected2D(2, 5)(np.zeros((1, 3, 3, 1), "float32"))

@@ -1,7 +1,7 @@
 """kerascnn's custom layers: each registered serializable under the package "kerascnn"."""
 
 from kerascnn.layers.batchnorm import BatchNormalization, FoldedBatchNormalization
-from kerascnn.layers.conv import DilatedConv2D, GroupedConv2D, conv_output_size
+from kerascnn.layers.conv import DilatedConv2D, GroupedConv2D, LocallyConnected2D, conv_output_size
 from kerascnn.layers.inception import AuxiliaryClassifier, InceptionModule
 from kerascnn.layers.lenet import (
     LENET5_C3_TABLE,
@@ -40,6 +40,7 @@ __all__ = [
     "InceptionModule",
     "LENET5_C3_TABLE",
     "LocalResponseNormalization",
+    "LocallyConnected2D",
     "MaxPoolingWithArgmax2D",
     "MaxUnpooling2D",
     "ResidualBlock",

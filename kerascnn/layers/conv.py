@@ -284,3 +284,114 @@ class GroupedConv2D(DilatedConv2D):
 
     def __init__(self, filters, kernel_size, groups=2, **kwargs):
         super().__init__(filters, kernel_size, groups=groups, **kwargs)
+
+
+@keras.saving.register_keras_serializable(package="kerascnn")
+class LocallyConnected2D(Convolution2D):
+    """A convolution whose filters are not shared: every output position has a kernel (and a bias) of its own.
+
+    cuda-convnet's "local" layers (Krizhevsky's layers-conv-local-11pct.cfg, the four-layer CIFAR-10 network of
+    Krizhevsky et al. 2012, Sec. 3.3; DeepFace's L4-L6), which Keras 3 no longer has (Keras 2 had
+    `LocallyConnected2D`). y[b, i, j, f] = sum_{u, v, c} x[b, i*s + u*d, j*s + v*d, c] * W[i, j][u, v, c, f]
+    + b[i, j, f], over the zero-padded input: Conv2D's sum with a kernel per position.
+
+    The weights depend on the input's height and width, so the layer is built for one size (a model with a
+    locally connected layer has a fixed input). The kernel's shape is Keras 2's, (positions, n_h * n_w *
+    channels, filters) with positions in row-major order and each row's taps ordered (u, v, c), and the bias is
+    (out_h, out_w, filters) as there and in cuda-convnet (a bias per position and filter), so weights move
+    between them.
+
+    Args:
+        filters, kernel_size, strides, dilation_rate, padding (`"valid"`, `"same"`, `"full"` or p on each side),
+        activation, use_bias and the initializers and regularizers: as in `DilatedConv2D`.
+    """
+
+    def output_size(self, axis, m):
+        """The output's size along axis 0 (height) or 1 (width) for an input of m pixels."""
+        before, after = self._pads(axis, m)
+        return conv_output_size(
+            m + before + after, self.kernel_size[axis], self.strides[axis], self.dilation_rate[axis]
+        )
+
+    def _pads(self, axis, m):
+        """(before, after): the zeros added on one axis, Keras' and `DilatedConv2D`'s for each padding mode."""
+        k, s = self.effective_kernel_size[axis], self.strides[axis]
+        if self.padding == "valid":
+            return 0, 0
+        if self.padding == "full":
+            return k - 1, k - 1
+        if self.padding == "same":
+            total = max(k - 1 - (m - 1) % s, 0)
+            return total // 2, total - total // 2
+        return self.padding[axis], self.padding[axis]
+
+    def build(self, input_shape):
+        height, width, channels = input_shape[1:]
+        if height is None or width is None:
+            raise ValueError(
+                f"{self.name}: a locally connected layer has weights for each output position, so it needs a "
+                f"fixed input height and width, got {tuple(input_shape)}."
+            )
+        self.output_hw = (self.output_size(0, height), self.output_size(1, width))
+        if min(self.output_hw) < 1:
+            raise ValueError(f"{self.name}: an input of {height}x{width} leaves no output position.")
+        taps = self.kernel_size[0] * self.kernel_size[1]
+        shape = (self.output_hw[0] * self.output_hw[1], taps * channels, self.filters)
+        self.kernel = self.add_weight(
+            name="kernel",
+            shape=shape,
+            initializer=per_position(self.kernel_initializer, shape, taps),
+            regularizer=self.kernel_regularizer,
+        )
+        self.bias = None
+        if self.use_bias:
+            self.bias = self.add_weight(
+                name="bias",
+                shape=(*self.output_hw, self.filters),
+                initializer=self.bias_initializer,
+                regularizer=self.bias_regularizer,
+            )
+
+    def call(self, inputs):
+        height, width = inputs.shape[1:3]
+        pads = [self._pads(0, height), self._pads(1, width)]
+        x = ops.pad(inputs, [(0, 0), *pads, (0, 0)]) if any(map(any, pads)) else inputs
+        # extract_patches refuses a stride and a dilation above 1 together: then every position's patch is taken
+        # and every s-th kept (as DilatedConv2D computes that pair).
+        both = any(s > 1 and d > 1 for s, d in zip(self.strides, self.dilation_rate))
+        step = (1, 1) if both else self.strides
+        patches = ops.image.extract_patches(
+            x, self.kernel_size, strides=step, dilation_rate=self.dilation_rate, padding="valid"
+        )
+        if both:
+            patches = subsample(patches, self.strides)
+        # [B, P, K] x [P, K, F]: one matrix product per position, batched over the positions.
+        patches = ops.reshape(patches, (-1, self.kernel.shape[0], self.kernel.shape[1]))
+        y = ops.einsum("bpk,pkf->bpf", patches, self.kernel)
+        y = ops.reshape(y, (-1, *self.output_hw, self.filters))
+        if self.use_bias:
+            y = y + self.bias
+        return self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        sizes = [None if m is None else self.output_size(axis, m) for axis, m in enumerate(input_shape[1:3])]
+        return (input_shape[0], *sizes, self.filters)
+
+
+def per_position(initializer, kernel_shape, taps):
+    """`initializer` for a locally connected kernel of shape (positions, fan_in, filters) whose `taps` = n_h * n_w,
+    drawing each position's kernel with the variance Conv2D's kernel of the same window would have. Keras'
+    variance-scaling initializers (Glorot, He, LeCun) read a 3-D shape's fans as positions * fan_in and positions
+    * filters, where a convolution's are fan_in and taps * filters: the variance would shrink about `positions`
+    times (as in Keras 2's LocallyConnected2D). Their scale is corrected by the ratio of the fans."""
+    if not isinstance(initializer, keras.initializers.VarianceScaling):
+        return initializer
+    positions, fan_in, filters = kernel_shape
+    read = {"fan_in": positions * fan_in, "fan_out": positions * filters, "fan_avg": positions * (fan_in + filters)}
+    conv = {"fan_in": fan_in, "fan_out": taps * filters, "fan_avg": fan_in + taps * filters}
+    return keras.initializers.VarianceScaling(
+        scale=initializer.scale * read[initializer.mode] / conv[initializer.mode],
+        mode=initializer.mode,
+        distribution=initializer.distribution,
+        seed=initializer.seed,
+    )
