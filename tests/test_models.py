@@ -49,6 +49,10 @@ TRAINABLE_PARAMS = {
     # again in test_convnet4_is_layers_80sec_with_one_activation.
     "convnet4_relu": (10, 145_578),
     "convnet4_tanh": (10, 145_578),
+    # Krizhevsky et al. 2012, Sec. 3.3, as cuda-convnet's layers-conv-local-13pct/11pct.cfg: by hand in
+    # convlocal.py's docstring and again in test_convlocal_is_layers_conv_local.
+    "convlocal": (10, 1_901_386),
+    "convlocal_lrn": (10, 1_901_386),
     # Dense prediction (tests/test_models.py counts them at a small input: they do not depend on the size).
     # FCN: by hand, k*k*c_in*c_out + c_out per conv, as in the FCN module docstring; the paper says "134M".
     "fcn32s": (21, 134_346_581),
@@ -363,3 +367,41 @@ def test_the_lectures_dense_network_and_its_arithmetic():
     assert kerascnn.get_model("dense", include_top=False).output_shape == (None, 256)
     with pytest.raises(ValueError, match="no maps to pool"):
         kerascnn.get_model("dense", include_top=False, pooling="avg")
+
+
+# cuda-convnet's example-layers/layers-conv-local-11pct.cfg (the 13pct file without the rnorm layers): conv
+# (filters, 5x5, padding 2) and a 3x3/2 max-pool after each, then two 3x3 locally connected layers padded by 1,
+# then fc10; rnorm size 5, scale 0.001, pow 0.75.
+LAYERS_CONV_LOCAL = {"convs": (64, 64), "locals": (32, 32)}
+
+
+@pytest.mark.parametrize("channels, expected", [(3, 1_901_386), (1, 1_898_186)])
+def test_convlocal_is_layers_conv_local(channels, expected):
+    plain = kerascnn.get_model("convlocal", num_classes=10, input_shape=(32, 32, channels))
+    normed = kerascnn.get_model("convlocal_lrn", num_classes=10, input_shape=(32, 32, channels))
+    count, c_in, side = 0, channels, 32
+    for filters in LAYERS_CONV_LOCAL["convs"]:
+        count += 5 * 5 * c_in * filters + filters
+        c_in, side = filters, -(-(side - 3) // 2) + 1  # cuda-convnet's pool: ceil((side - 3) / 2) + 1 windows
+    for filters in LAYERS_CONV_LOCAL["locals"]:
+        count += side * side * (3 * 3 * c_in * filters + filters)  # a kernel and a bias at every position
+        c_in = filters
+    count += side * side * c_in * 10 + 10
+    assert trainable(plain) == trainable(normed) == expected == count
+    assert plain.get_layer("local4").output.shape[1:] == (8, 8, 32)
+    # The 11% network is the 13% one with a response normalisation after each conv's ReLU, before its pool.
+    names = [layer.name for layer in normed.layers]
+    assert names == ["images", "conv1", "rnorm1", "pool1", "conv2", "rnorm2", "pool2", "local3", "local4"] + [
+        "flatten",
+        "predictions",
+    ]
+    assert [layer.name for layer in plain.layers] == [n for n in names if not n.startswith("rnorm")]
+    # cuda-convnet's rnorm: x / (1 + scale / size * sum of the size squares around the channel) ** pow.
+    normed.set_weights(plain.get_weights())
+    x = np.random.default_rng(6).uniform(0, 1, (1, 32, 32, channels)).astype("float32")
+    conv1 = np.asarray(keras.Model(normed.input, normed.get_layer("conv1").output)(x), np.float64)
+    squares = np.pad(conv1**2, [(0, 0), (0, 0), (0, 0), (2, 2)])
+    window = sum(squares[..., i : i + 64] for i in range(5))
+    expected_rnorm1 = conv1 / (1 + 0.001 / 5 * window) ** 0.75
+    rnorm1 = keras.Model(normed.input, normed.get_layer("rnorm1").output)(x)
+    np.testing.assert_allclose(rnorm1, expected_rnorm1, rtol=1e-5, atol=1e-6)

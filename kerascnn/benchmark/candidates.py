@@ -32,7 +32,13 @@ COUNTERPARTS = {
 
 # The dataset each family's paper trained on (the lecture's dense network: grey CIFAR-10); any other model's is
 # ImageNet.
-PAPER_DATASETS = {"lenet": "mnist", "resnet_cifar": "cifar10", "convnet4": "cifar10", "dense": "cifar10"}
+PAPER_DATASETS = {
+    "lenet": "mnist",
+    "resnet_cifar": "cifar10",
+    "convnet4": "cifar10",
+    "convlocal": "cifar10",
+    "dense": "cifar10",
+}
 
 
 def paper_dataset(model):

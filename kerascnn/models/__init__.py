@@ -3,6 +3,7 @@
 from kerascnn.models import (  # noqa: F401  (registration)
     alexnet,
     allcnn,
+    convlocal,
     convnet4,
     deeplab,
     dense,
