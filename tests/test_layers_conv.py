@@ -233,3 +233,13 @@ def test_locally_connected_needs_a_fixed_size():
         keras.Model(*(lambda i: (i, LocallyConnected2D(2, 3)(i)))(keras.Input((None, None, 3))))
     with pytest.raises(ValueError, match="leaves no output position"):
         LocallyConnected2D(2, 5)(np.zeros((1, 3, 3, 1), "float32"))
+
+
+def test_locally_connected_traces_where_the_size_is_unknown_but_the_weights_fix_it():
+    # Keras' training function may trace a fixed-size model with its height and width relaxed to unknown: the
+    # layer pads for the size it was built for (it failed there: None - 1 in the padding).
+    layer = LocallyConnected2D(3, 3, padding="same")
+    x = np.random.default_rng(9).standard_normal((2, 6, 5, 2)).astype("float32")
+    expected = np.asarray(layer(x))
+    traced = tf.function(layer).get_concrete_function(tf.TensorSpec((None, None, None, 2), "float32"))
+    np.testing.assert_allclose(traced(tf.constant(x)), expected, atol=1e-6)

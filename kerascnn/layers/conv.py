@@ -332,6 +332,7 @@ class LocallyConnected2D(Convolution2D):
                 f"{self.name}: a locally connected layer has weights for each output position, so it needs a "
                 f"fixed input height and width, got {tuple(input_shape)}."
             )
+        self.input_hw = (height, width)
         self.output_hw = (self.output_size(0, height), self.output_size(1, width))
         if min(self.output_hw) < 1:
             raise ValueError(f"{self.name}: an input of {height}x{width} leaves no output position.")
@@ -353,8 +354,9 @@ class LocallyConnected2D(Convolution2D):
             )
 
     def call(self, inputs):
-        height, width = inputs.shape[1:3]
-        pads = [self._pads(0, height), self._pads(1, width)]
+        # The size the weights were built for: a trace may see the input's height and width as unknown (Keras'
+        # relaxed training function does).
+        pads = [self._pads(axis, m) for axis, m in enumerate(self.input_hw)]
         x = ops.pad(inputs, [(0, 0), *pads, (0, 0)]) if any(map(any, pads)) else inputs
         # extract_patches refuses a stride and a dilation above 1 together: then every position's patch is taken
         # and every s-th kept (as DilatedConv2D computes that pair).
