@@ -86,16 +86,15 @@ def parse(argv):
 def main(argv=None):
     args = parse(argv)
     # kerascnn is imported after parsing, so that --help does not wait for TensorFlow.
-    from kerascnn.benchmark import Settings, report, run_benchmark
+    from kerascnn.benchmark import Settings, report, run_benchmark, validate
     from kerascnn.io import write_atomic
 
     if args.versus_keras:
         return versus_keras_main(args, argv)
     jit = [{"auto": "auto", "true": True, "false": False}[value] for value in args.jit_compile]
     command = "python -m pipelines.benchmark " + shlex.join(sys.argv[1:] if argv is None else argv)
-    results = []
-    for model in args.models:
-        settings = Settings(
+    every = [
+        Settings(
             model,
             batch_sizes=tuple(args.batch_size),
             image_sizes=tuple(args.image_size or ()),
@@ -112,6 +111,14 @@ def main(argv=None):
             input_batches=args.input_batches,
             num_classes=args.num_classes,
         )
+        for model in args.models
+    ]
+    # Every model's settings are checked before the first is measured: a misspelt last name of a zoo run would
+    # otherwise end it after an hour spent on the others.
+    for settings in every:
+        validate(settings)
+    results = []
+    for settings in every:
         results.append(run_benchmark(settings, log=lambda line: print(line, file=sys.stderr)))
         # The report is rewritten after every model, so that a zoo run of an hour stopped (or killed for
         # memory) in its last model still leaves the numbers of the others.
@@ -128,11 +135,14 @@ def versus_keras_main(args, argv):
     from kerascnn.benchmark.machine import describe_machine
     from kerascnn.benchmark.versus_keras import markdown, versus_keras
     from kerascnn.io import write_atomic
+    from kerascnn.registry import checked_model
 
     machine = describe_machine()
     where = f"{machine['cpu']} ({machine['cores']} cores), load average {machine['load_average'][0]} at the start"
     command = "python -m pipelines.benchmark " + shlex.join(sys.argv[1:] if argv is None else argv)
     steps, repeats = max(args.steps, 300), max(args.repeats, 5)  # an epoch's worth: a few steps say nothing here
+    for model in args.models:  # every name checked before the first model's epochs
+        checked_model(model)
     texts = []
     for model in args.models:
         result = versus_keras(

@@ -87,11 +87,31 @@ def test_markdown_is_printed_and_written(report):
     assert "`python -m pipelines.benchmark lenet5" in markdown and "cores" in markdown
 
 
-def test_a_model_that_fails_leaves_the_report_of_those_before_it(tmp_path):
+def test_every_name_is_checked_before_the_first_model_is_measured(tmp_path):
+    markdown = tmp_path / "out.md"
+    result = run_pipeline("benchmark", "lenet5", "lenet_5x", *TINY, "--markdown", markdown)
+    assert_one_line_error(result, "Unknown model 'lenet_5x'")
+    assert "lenet5:" not in result.stderr  # no progress line: nothing was measured
+    assert not markdown.exists()
+
+
+def test_a_model_that_fails_leaves_the_report_of_those_before_it(tmp_path, monkeypatch):
+    from kerascnn import benchmark
+    from kerascnn.errors import UserError
+    from pipelines import benchmark as benchmark_cli
+
+    measure = benchmark.run_benchmark
+
+    def fails_on_the_second_model(settings, log):
+        if settings.model != "lenet5":
+            raise UserError(f"{settings.model} ran out of memory")  # as a model killed midway would end the run
+        return measure(settings, log=log)
+
+    monkeypatch.setattr(benchmark, "run_benchmark", fails_on_the_second_model)
     markdown, data = tmp_path / "out.md", tmp_path / "out.json"
-    result = run_pipeline("benchmark", "lenet5", "lenet_5x", *TINY, "--markdown", markdown, "--json", data)
-    assert result.returncode != 0 and "Traceback" not in result.stderr
-    assert "Unknown model 'lenet_5x'" in result.stderr.splitlines()[-1]  # after lenet5's progress lines
+    argv = ["lenet5", "lenet5_original", *map(str, TINY), "--sources", "--markdown", str(markdown), "--json", str(data)]
+    with pytest.raises(UserError, match="lenet5_original ran out of memory"):
+        benchmark_cli.main(argv)
     assert [entry["model"] for entry in json.loads(data.read_text())["results"]] == ["lenet5"]
     assert "## lenet5" in markdown.read_text()
 
@@ -101,6 +121,7 @@ def test_a_model_that_fails_leaves_the_report_of_those_before_it(tmp_path):
     [
         (["lenet5", "--compare"], "keras.applications has no lenet5"),
         (["lenet_5x"], "Unknown model"),
+        (["lenet5", "lenet_5x", "--versus-keras", "fashion_mnist"], "Unknown model 'lenet_5x'"),
         (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
     ],
 )

@@ -12,12 +12,12 @@ alternation), probe (a point in a fresh process: start-up and memory), input_pip
 
 from kerascnn.benchmark import report
 
-__all__ = ["Settings", "report", "run_benchmark"]
+__all__ = ["Settings", "report", "run_benchmark", "validate"]
 
 
 def __getattr__(name):
     # The suite loads TensorFlow: imported on first use, so that backends.py runs where TensorFlow is not installed.
-    if name in ("Settings", "run_benchmark"):
+    if name in ("Settings", "run_benchmark", "validate"):
         from kerascnn.benchmark import suite
 
         return getattr(suite, name)
