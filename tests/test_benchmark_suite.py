@@ -1,10 +1,13 @@
-"""What the benchmark derives from its samples, and the settings it refuses."""
+"""What the benchmark derives from its samples, the settings it refuses, and how a fresh process that failed is
+reported."""
 
 import re
+import subprocess
+import sys
 
 import pytest
 
-from kerascnn.benchmark import suite
+from kerascnn.benchmark import loading, probe, suite
 from kerascnn.benchmark.candidates import OURS, THEIRS
 from kerascnn.benchmark.throughput import summarize
 from kerascnn.errors import UserError
@@ -75,3 +78,30 @@ def test_defaults_are_the_papers_size_and_dataset_classes():
     assert suite.validate(suite.Settings("vgg16")).num_classes == 1000
     assert suite.validate(suite.Settings("resnet20")).num_classes == 10
     assert summarize([1.0])["spread"] == 0.0
+
+
+def _python(code):
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+
+
+def test_a_failed_process_is_its_error_not_tensorflows_log_after_it():
+    # TensorFlow's C++ logs reach stderr at the error level whatever TF_CPP_MIN_LOG_LEVEL says, after the error.
+    log = "E0000 00:00:1796649976.352192   30041 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)"
+    process = _python(f"import sys; sys.stderr.write('ValueError: no such signature\\n{log}\\n'); sys.exit(1)")
+    assert probe.failure(process) == "ValueError: no such signature"
+
+
+def test_a_process_the_kernel_killed_says_so():
+    process = _python("import os, signal; os.kill(os.getpid(), signal.SIGKILL)")
+    assert probe.failure(process) == "the process died of SIGKILL (out of memory?)"
+
+
+def test_a_loading_process_killed_after_its_first_answer_keeps_what_it_measured(monkeypatch, tmp_path):
+    # FCN-8s's served version at 500x500 answered one image, then its steady batch of 8 took the memory.
+    first = '{"load_s": 12.5, "first_answer_s": 3.25, "resident_mib": 900, "peak_mib": 950}'
+    child = f"import os, signal, sys; print({first!r}, flush=True); os.kill(os.getpid(), signal.SIGKILL)"
+    monkeypatch.setattr(loading, "_CHILD", child)
+    run = loading._child(tmp_path, ours=True, image_size=8, channels=3, batch_size=8, calls=1, steps=1, timeout=60)
+    assert run == {
+        "error": "the process died of SIGKILL (out of memory?), after load 12.5 s and a first answer in 3.25 s"
+    }

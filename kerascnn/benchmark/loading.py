@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from kerascnn.benchmark.candidates import COUNTERPARTS, OURS, THEIRS
+from kerascnn.benchmark.probe import failure
 
 # Run by `python -c` with the folder, the implementation and the sizes: plain TensorFlow, no kerascnn.
 _CHILD = """
@@ -95,11 +96,14 @@ def _child(folder, *, ours, image_size, channels, batch_size, calls, steps, time
         process = subprocess.run(
             [sys.executable, "-c", _CHILD, arguments], env=env, capture_output=True, text=True, timeout=timeout
         )
-        stdout, failed = process.stdout, process.returncode and (process.stderr.strip().splitlines() or ["?"])[-1]
+        stdout, failed = process.stdout, process.returncode and failure(process)
     except subprocess.TimeoutExpired as expired:  # what it measured before the steady calls ran out of time
         stdout, failed = expired.stdout or "", None
         stdout = stdout.decode() if isinstance(stdout, bytes) else stdout
     parts = [json.loads(line) for line in stdout.splitlines() if line.startswith("{")]
+    if failed and parts:  # what it measured before it failed (FCN-8s: the first answer, then its steady batch)
+        first = parts[0]
+        failed += f", after load {first['load_s']:.3g} s and a first answer in {first['first_answer_s']:.3g} s"
     if failed or not parts:
         return {"error": failed or f"no answer within {timeout} s"}
     # The steady latency and throughput are None where the time ran out before them.

@@ -14,6 +14,7 @@ can understate their needs, as they reuse memory that the earlier ones freed.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -26,6 +27,9 @@ from kerascnn.benchmark import throughput
 from kerascnn.benchmark.candidates import Candidate, build, paper_config
 from kerascnn.benchmark.machine import peak_resident_mib, reset_peak, resident_mib
 from kerascnn.data import load_splits, make_dataset
+
+# A line of TensorFlow's (absl's) C++ logging: severity letter, MMDD, time, thread, file:line].
+CPP_LOG = re.compile(r"^[IWEF]\d{4} [\d:.]+ +\d+ \S+:\d+\]|^WARNING: All log messages before absl")
 
 # Run by `python -c`: the clock starts before TensorFlow is imported, so the imports are timed too.
 _BOOT = """
@@ -62,18 +66,21 @@ def measure_point(point, *, timeout=None):
         except subprocess.TimeoutExpired:
             return {"error": f"stopped after {timeout} s"}
         if process.returncode != 0 or not out.exists():
-            return {"error": _failure(process)}
+            return {"error": failure(process)}
         result = json.loads(out.read_text())
     result["startup"]["python_start"] = result.pop("started") - launched
     return result
 
 
-def _failure(process):
+def failure(process):
+    """One line for a child process that failed: the signal that killed it (the kernel's OOM killer sends
+    SIGKILL), or the last line of its stderr that is not one of TensorFlow's C++ log lines (which
+    TF_CPP_MIN_LOG_LEVEL does not silence at the error level: "E0000 00:00:... failed call to cuInit")."""
     if process.returncode < 0:
         name = signal.Signals(-process.returncode).name
         hint = " (out of memory?)" if name == "SIGKILL" else ""
         return f"the process died of {name}{hint}"
-    lines = [line for line in process.stderr.splitlines() if line.strip()]
+    lines = [line for line in process.stderr.splitlines() if line.strip() and not CPP_LOG.match(line)]
     return lines[-1] if lines else f"exit code {process.returncode}"
 
 

@@ -121,7 +121,7 @@ def _serving(serving):
         "### Serving",
         "",
         "Our pusher's SavedModel (`serving_default`, uint8 images, preprocessing in the graph, BN folded, weights "
-        "constants of the graph) against keras.applications' `model.export` (its images cast to float32), both "
+        "as variables) against keras.applications' `model.export` (its images cast to float32), both "
         "loaded with `tf.saved_model.load`, in alternation: images/s at batch "
         f"{serving['batch_size']} (median of {serving['repeats']} repetitions of {serving['steps']} calls, "
         f"lowest-highest) and the latency of single images over {serving['repeats'] * serving['calls']} calls each.",

@@ -2,7 +2,7 @@
 TensorFlow (`tf.saved_model.load`) and called through their serving signature on the same uint8 images.
 
 Ours is what `pipelines.train` pushes (kerascnn.serving.export): the model with its batch normalisations folded
-into the convolutions and its weights constants of the graph, behind `serving_default`, which takes uint8 images
+into the convolutions and its weights variables of the SavedModel, behind `serving_default`, which takes uint8 images
 of any size and resizes, crops and normalises them in the graph; in float32 (the default export) and, when asked,
 the bfloat16 export (`--serving-precision bfloat16`) too, each against the same keras.applications model.
 keras.applications' is `model.export(folder)` of the same architecture; its signature takes float32 images at the
