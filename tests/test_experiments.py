@@ -16,7 +16,6 @@ from test_data_idx import write_set
 from kerascnn.data import DataConfig, load_splits
 from kerascnn.experiments import EXPERIMENTS, Arm, Budget, Comparison, Experiment, report, resolve_arm, run_experiment
 from kerascnn.experiments import measures as m
-from kerascnn.registry import list_models
 from kerascnn.training import config as config_lib
 from pipelines import experiment as experiment_cli
 from pipelines.cli import run
@@ -57,8 +56,6 @@ def test_the_arms_of_each_comparison_differ_only_in_the_model():
         arms = {arm.label: arm for arm in exp.arms}
         for c in exp.comparisons:
             a, b = arms[c.a], arms[c.b]
-            if a.model not in list_models() or b.model not in list_models():
-                continue  # the experiments' own models (dense, convnet4_*, ...) come with their own branch
             configs = [
                 resolve_arm(exp, arm, 1, output="out", dataset="fashion_mnist", data_dir="/nonexistent")
                 for arm in (a, b)
@@ -67,10 +64,11 @@ def test_the_arms_of_each_comparison_differ_only_in_the_model():
             assert _without(configs[0], "model", "run_dir", "output_dir") == _without(
                 configs[1], "model", "run_dir", "output_dir"
             ), (exp.name, c)
-            assert configs[0].seed == 1 and configs[0].epochs == exp.budget.epochs
-            assert configs[0].data.train_subset == exp.budget.train_subset
+            # The budget's, or the pair's own where the pair sets one (lrn's four-layer networks).
+            assert configs[0].seed == 1 and configs[0].epochs == a.overrides.get("epochs", exp.budget.epochs)
+            assert configs[0].data.train_subset == a.overrides.get("data.train_subset", exp.budget.train_subset)
             checked += 1
-    assert checked >= 3  # depth's two pairs and VGG's, with the zoo of main alone
+    assert checked == sum(len(exp.comparisons) for exp in EXPERIMENTS.values())
 
 
 def test_every_experiment_names_its_arms_measures_and_paper():
@@ -99,7 +97,9 @@ def test_identical_arms_with_one_seed_give_identical_results(tiny):
     a, b = results["arms"]["A"], results["arms"]["A again"]
     assert a["curves"] == b["curves"]
     assert a["measures"] == b["measures"]
-    assert results["comparisons"][0]["verdict"].startswith("agrees")
+    # Identical arms agree, unless both learned nothing from the 60 images, which decides nothing.
+    learned = not m.at_chance(a["measures"]["test_accuracy"], 1 / 10)
+    assert results["comparisons"][0]["verdict"].startswith("agrees" if learned else m.AT_CHANCE)
 
 
 def test_the_table_holds_what_the_runs_logged(tiny):
@@ -264,3 +264,34 @@ def test_the_depth_experiment_runs_end_to_end_from_the_command_line(tmp_path):
     assert (tmp_path / "out" / "depth" / "depth.png").exists()
     again = run_pipeline("experiment", *argv)  # everything finished: nothing trains
     assert again.returncode == 0 and again.stdout.count("finished before") == 4, again.stderr[-3000:]
+
+
+def test_two_arms_at_chance_decide_nothing():
+    # lrn's VGG A pair at its default budget: test errors 0.88 and 0.87 on 10 classes, so its "same" came out as
+    # "agrees" though neither network had learned anything; the time comparison of the same arms still counts.
+    from kerascnn.experiments.runner import gather
+
+    exp = EXPERIMENTS["lrn"]
+    accuracies = {"VGG A": (0.098, 0.104, 0.158), "VGG A-LRN": (0.128, 0.104, 0.166)}
+    accuracies |= {"4-layer CNN": (0.838, 0.824, 0.828), "4-layer CNN with LRN": (0.834, 0.82, 0.828)}
+    results = {
+        (label, seed): {
+            "run_dir": f"{label}/{seed}",
+            "num_classes": 10,
+            "measures": {"test_accuracy": a, "test_error": 1 - a, "ms_per_image": 50.0 + seed + (label == "VGG A")},
+            "curves": {"train_error": [0.9], "val_error": [0.9]},
+        }
+        for label, values in accuracies.items()
+        for seed, a in enumerate(values)
+    }
+    gathered = gather(exp, results, seeds=3, dataset="fashion_mnist", budget=exp.budget)
+    verdicts = {(c["a"], c["measure"]): c["verdict"] for c in gathered["comparisons"]}
+    assert verdicts["VGG A-LRN", "test_error"] == m.AT_CHANCE
+    assert verdicts["VGG A-LRN", "ms_per_image"] == "no difference: within the spread"  # timed all the same
+    assert verdicts["4-layer CNN with LRN", "test_error"] == "no difference: within the spread"
+    # Without the number of classes (runs written before it was recorded) the verdict stays the spread's.
+    for result in results.values():
+        del result["num_classes"]
+    gathered = gather(exp, results, seeds=3, dataset="fashion_mnist", budget=exp.budget)
+    assert gathered["comparisons"][1]["verdict"] == "agrees (no difference: within the spread)"
+    assert m.at_chance(m.summary([0.14, 0.15, 0.16]), 0.1) and not m.at_chance(m.summary([0.16, 0.16]), 0.1)

@@ -106,6 +106,16 @@ def summary(values):
 
 
 AGREES, DISAGREES, NO_DIFFERENCE = "agrees", "disagrees", "no difference: within the spread"
+AT_CHANCE = "undecided: both arms at chance"
+# An arm whose mean accuracy is within this of chance's (or within its spread, if larger) has not learned: 5 points,
+# half of chance's accuracy on 10 classes.
+CHANCE_MARGIN = 0.05
+
+
+def at_chance(accuracy, chance):
+    """Whether the summary `accuracy` is no better than `chance` (1 / classes) by more than CHANCE_MARGIN or its
+    spread."""
+    return accuracy["mean"] is not None and accuracy["mean"] <= chance + max(CHANCE_MARGIN, accuracy["spread"])
 
 
 def verdict(a, b, expect):

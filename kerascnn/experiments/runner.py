@@ -97,6 +97,7 @@ def run_arm(exp, arm, seed, config, *, shift_images=0, log=print):
         "fingerprint": config_lib.fingerprint(config),
         "evaluated_on": split,
         "num_train": splits.num_train,
+        "num_classes": splits.num_classes,
         "metrics": metrics,
         "history": history,
         "measures": {
@@ -189,10 +190,20 @@ def gather(exp, results, *, seeds, dataset, budget, epochs=None):
                 kind: {str(k): m.summary(r["shifts"][kind][str(k)] for r in runs_) for k in (0, *SHIFTS)}
                 for kind in ("accuracy", "agreement")
             }
+    classes = {r.get("num_classes") for r in results.values()}
+    chance = 1.0 / classes.pop() if len(classes) == 1 and None not in classes else None
     comparisons = []
     for c in exp.comparisons:
         a, b = arms[c.a]["measures"][c.measure], arms[c.b]["measures"][c.measure]
         outcome, difference = m.verdict(a, b, c.expect)
+        if c.measure in ("test_error", "test_accuracy") and chance is not None:
+            # Two arms that learned nothing: a comparison of their accuracy decides nothing.
+            accuracy = {
+                label: m.summary(results[label, seed]["measures"]["test_accuracy"] for seed in range(seeds))
+                for label in (c.a, c.b)
+            }
+            if all(m.at_chance(summary, chance) for summary in accuracy.values()):
+                outcome = m.AT_CHANCE
         comparisons.append(
             {
                 "measure": c.measure,
