@@ -70,7 +70,11 @@ def parse(argv):
         help="input pipeline sources to time (none: skip)",
     )
     parser.add_argument("--input-batches", type=int, default=10, help="timed input batches in each repetition")
-    parser.add_argument("--num-classes", type=int, help="default: 10 for 32x32 models, else 1000")
+    parser.add_argument(
+        "--num-classes",
+        type=int,
+        help="default: a segmentation model's paper's (FCN 21), 10 for 32x32 models, else 1000",
+    )
     parser.add_argument(
         "--versus-keras",
         metavar="DATASET",

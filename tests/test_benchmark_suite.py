@@ -77,6 +77,9 @@ def test_defaults_are_the_papers_size_and_dataset_classes():
     assert suite.validate(suite.Settings("VGG-16")).image_sizes == (224,)
     assert suite.validate(suite.Settings("vgg16")).num_classes == 1000
     assert suite.validate(suite.Settings("resnet20")).num_classes == 10
+    # The segmentation models' papers' (PASCAL VOC's 21; U-Net's cells and background), not ImageNet's 1000.
+    assert suite.validate(suite.Settings("fcn8s")).num_classes == 21
+    assert suite.validate(suite.Settings("unet")).num_classes == 2
     assert summarize([1.0])["spread"] == 0.0
 
 
