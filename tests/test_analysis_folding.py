@@ -56,7 +56,10 @@ def test_folded_model_computes_the_same_logits_and_probabilities_without_bn(name
     assert scale > 1e-3  # a real function, not zeros
     np.testing.assert_allclose(folded_logits, logits, atol=1e-5 * scale)
     if options:
-        np.testing.assert_allclose(tf.nn.softmax(folded_logits), tf.nn.softmax(logits), atol=1e-5)
+        # Softmax moves a probability by at most half the largest change of a logit (its Jacobian's row sums to
+        # 2 p (1 - p) <= 1/2): the logits' bound, halved. A fixed 1e-5 failed once for ResNet-34 (probabilities
+        # 1.75e-5 apart, its logits within their bound): its weights are drawn anew on every run.
+        np.testing.assert_allclose(tf.nn.softmax(folded_logits), tf.nn.softmax(logits), atol=0.5e-5 * scale)
 
     assert not any("BatchNorm" in type(layer).__name__ and layer.weights for layer in folded.layers)
     assert all(block.folded for block in folded.layers if isinstance(block, ResidualBlock))
