@@ -192,17 +192,18 @@ def gather(exp, results, *, seeds, dataset, budget, epochs=None):
             }
     classes = {r.get("num_classes") for r in results.values()}
     chance = 1.0 / classes.pop() if len(classes) == 1 and None not in classes else None
+    # Each arm's test accuracy, whether or not the experiment reports it: two arms that both learned nothing
+    # decide nothing by their accuracy.
+    accuracy = {
+        arm.label: m.summary(results[arm.label, seed]["measures"]["test_accuracy"] for seed in range(seeds))
+        for arm in exp.arms
+    }
     comparisons = []
     for c in exp.comparisons:
         a, b = arms[c.a]["measures"][c.measure], arms[c.b]["measures"][c.measure]
         outcome, difference = m.verdict(a, b, c.expect)
         if c.measure in ("test_error", "test_accuracy") and chance is not None:
-            # Two arms that learned nothing: a comparison of their accuracy decides nothing.
-            accuracy = {
-                label: m.summary(results[label, seed]["measures"]["test_accuracy"] for seed in range(seeds))
-                for label in (c.a, c.b)
-            }
-            if all(m.at_chance(summary, chance) for summary in accuracy.values()):
+            if m.at_chance(accuracy[c.a], chance) and m.at_chance(accuracy[c.b], chance):
                 outcome = m.AT_CHANCE
         comparisons.append(
             {
