@@ -5,6 +5,8 @@ integer or "full" padding, so a layer's output size is the textbook formula. `Gr
 towers: Keras' `Conv2D(groups=2)` runs on the TensorFlow backend inside an XLA-compiled function (TensorFlow has
 no CPU kernel for grouped convolution), and TF Serving cannot load a SavedModel that holds such a function
 (tensorflow/serving#2214); here each group is an ordinary convolution on its slice of the channels.
+`LocallyConnected2D` is cuda-convnet's unshared "local" layer, a kernel for each output position, which Keras 3 no
+longer has.
 """
 
 import math
