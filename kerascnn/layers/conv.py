@@ -180,18 +180,13 @@ class DilatedConv2D(Convolution2D):
         if self.padding == (0, 0):
             return None  # a copy of the input for nothing
         if self.padding == "same":
-            # Keras' "same": ceil(m / s) outputs, the total padding (ceil(m / s) - 1) s + k - m = k - 1 - (m - 1) % s
-            # split with the extra pixel at the bottom/right. From the dynamic size where the static one is
-            # unknown, so the layer traces at any input size (an export's any-size signature).
+            # From the dynamic size where the static one is unknown, so the layer traces at any input size (an
+            # export's any-size signature).
             dynamic = ops.shape(inputs) if None in tuple(inputs.shape[1:3]) else None
-            pads = []
-            for axis, (k, s) in enumerate(zip(self.effective_kernel_size, self.strides), start=1):
-                m = inputs.shape[axis]
-                total = (
-                    max(k - 1 - (m - 1) % s, 0) if m is not None else ops.maximum(k - 1 - (dynamic[axis] - 1) % s, 0)
-                )
-                pads.append((total // 2, total - total // 2))
-            return tuple(pads)
+            return tuple(
+                same_padding(m, k, s) if m is not None else same_padding(dynamic[axis], k, s, maximum=ops.maximum)
+                for axis, m, k, s in zip((1, 2), inputs.shape[1:3], self.effective_kernel_size, self.strides)
+            )
         return tuple((p, p) for p in self.padding)
 
     def _convolve(self, x, kernel, padding):
@@ -248,6 +243,14 @@ class DilatedConv2D(Convolution2D):
 
     def get_config(self):
         return {**super().get_config(), "groups": self.groups}
+
+
+def same_padding(m, k, s, maximum=max):
+    """(before, after) of Keras' "same" on an axis of m pixels for an effective kernel k and stride s: ceil(m / s)
+    outputs need (ceil(m / s) - 1) s + k - m = k - 1 - (m - 1) % s zeros in all, the extra one after. `maximum`
+    is `ops.maximum` where m is a tensor (a size known only when the layer runs)."""
+    total = maximum(k - 1 - (m - 1) % s, 0)
+    return total // 2, total - total // 2
 
 
 def spread_taps(kernel, axis, d):
@@ -323,8 +326,7 @@ class LocallyConnected2D(Convolution2D):
         if self.padding == "full":
             return k - 1, k - 1
         if self.padding == "same":
-            total = max(k - 1 - (m - 1) % s, 0)
-            return total // 2, total - total // 2
+            return same_padding(m, k, s)
         return self.padding[axis], self.padding[axis]
 
     def build(self, input_shape):
