@@ -10,6 +10,11 @@ ROOT = Path(__file__).resolve().parents[1]
 # A small, fast run of the embedded dataset: LeNet-5 on 32x32 shapes.
 TINY = ["--set", "data.shapes_train=96", "--set", "data.shapes_val=32", "--batch-size", "16"]
 
+# For the tests' processes on Keras' JAX backend: eager JAX compiles every op at every new shape, and at the tests'
+# tiny inputs LLVM's optimisation of each costs far more than running it (measured on 2 Zen 2 cores: 185 against
+# 100 CPU seconds for five models' build, forward pass and training step, the same losses). Not for timings.
+QUICK_XLA = {"XLA_FLAGS": "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"}
+
 
 def run_pipeline(name, *args, env=None, cwd=None, timeout=600):
     """Runs `python -m pipelines.<name> *args` and returns the CompletedProcess (text output)."""

@@ -8,7 +8,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from pipeline_helpers import ROOT, assert_one_line_error, run_pipeline
+from pipeline_helpers import QUICK_XLA, ROOT, assert_one_line_error, run_pipeline
 
 from kerascnn.benchmark import backends
 
@@ -78,7 +78,7 @@ def run_without_tensorflow(backend, *args):
         "import runpy, sys; sys.modules['tensorflow'] = None; sys.argv[0] = 'benchmark_backend'; "
         "runpy.run_module('pipelines.benchmark_backend', run_name='__main__')"
     )
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **QUICK_XLA}
     return subprocess.run(
         [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
     )

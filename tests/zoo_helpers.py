@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 
-from pipeline_helpers import ROOT
+from pipeline_helpers import QUICK_XLA, ROOT
 from test_models import SMALL, segmentation_size
 
 import kerascnn
@@ -22,7 +22,7 @@ def plan(name, **fields):
 
 def run_zoo_script(script, plans, backend, timeout):
     """{model: the JSON line `script` (a file of tests/) printed for it} for `plans`, on Keras' `backend`."""
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3"}
+    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **QUICK_XLA}
     result = subprocess.run(
         [sys.executable, str(ROOT / "tests" / script), *plans],
         capture_output=True,
