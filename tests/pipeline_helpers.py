@@ -1,8 +1,10 @@
 """Running the pipelines as a user does: in a subprocess, with small sizes."""
 
+import json
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -27,6 +29,27 @@ def run_pipeline(name, *args, env=None, cwd=None, timeout=600):
         cwd=cwd or ROOT,
         timeout=timeout,
     )
+
+
+def run_pipelines(name, *argvs, timeout=600):
+    """`run_pipeline(name, *argv)` for each argv, one after another in one process (tests/cli_batch.py): TensorFlow
+    starts once, not once a command. For commands that stop early (a mistake on the command line); what each
+    printed and its exit status are what a process of its own would give."""
+    with tempfile.TemporaryDirectory() as folder:
+        results = Path(folder) / "results.jsonl"
+        argvs = [json.dumps([str(arg) for arg in argv]) for argv in argvs]
+        environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
+        batch = subprocess.run(
+            [sys.executable, str(ROOT / "tests" / "cli_batch.py"), str(results), name, *argvs],
+            capture_output=True,
+            text=True,
+            env=environment,
+            cwd=ROOT,
+            timeout=timeout,
+        )
+        lines = results.read_text().splitlines() if results.exists() else []
+    assert batch.returncode == 0 and len(lines) == len(argvs), batch.stderr[-3000:]
+    return [subprocess.CompletedProcess(json.loads(argv), **json.loads(line)) for argv, line in zip(argvs, lines)]
 
 
 def assert_one_line_error(result, *fragments):

@@ -3,20 +3,17 @@ a user can make."""
 
 import json
 import os
-import subprocess
-import sys
 
 import keras
 import numpy as np
 import pytest
 from PIL import Image
+from pipeline_helpers import run_pipelines
 
 import kerascnn
 from kerascnn.analysis.report import FORMATS
 from pipelines import inspect
 from pipelines.cli import run
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def _error(capsys, argv):
@@ -124,14 +121,22 @@ def test_pictures(tmp_path, capsys):
     assert message.startswith("lenet5 has no layer named 'c9': did you mean ") and "c1" in message
 
 
-@pytest.mark.parametrize(
-    "argv, message",
-    [(["resnet19"], "error: Unknown model 'resnet19'"), (["--keras-file", __file__], "error: Cannot load ")],
-)
-def test_command_line_errors_are_one_line_without_traceback(argv, message):
-    result = subprocess.run(
-        [sys.executable, "-m", "pipelines.inspect", *argv], cwd=ROOT, capture_output=True, text=True, timeout=120
-    )
+COMMAND_LINE_ERRORS = [
+    (["resnet19"], "error: Unknown model 'resnet19'"),
+    (["--keras-file", __file__], "error: Cannot load "),
+]
+
+
+@pytest.fixture(scope="module")
+def command_line_errors():
+    """Each command of COMMAND_LINE_ERRORS, run in one process (TensorFlow starts once)."""
+    runs = run_pipelines("inspect", *(argv for argv, _ in COMMAND_LINE_ERRORS))
+    return dict(zip((tuple(argv) for argv, _ in COMMAND_LINE_ERRORS), runs))
+
+
+@pytest.mark.parametrize("argv, message", COMMAND_LINE_ERRORS)
+def test_command_line_errors_are_one_line_without_traceback(argv, message, command_line_errors):
+    result = command_line_errors[tuple(argv)]
     assert result.returncode == 2 and result.stdout == ""
     lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(lines) == 1 and lines[0].startswith(message) and "Traceback" not in result.stderr

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from pipeline_helpers import assert_one_line_error, run_pipeline
+from pipeline_helpers import assert_one_line_error, run_pipeline, run_pipelines
 
 TINY = ["--steps", 1, "--warmup", 0, "--repeats", 2, "--input-batches", 1]
 
@@ -116,17 +116,23 @@ def test_a_model_that_fails_leaves_the_report_of_those_before_it(tmp_path, monke
     assert "## lenet5" in markdown.read_text()
 
 
-@pytest.mark.parametrize(
-    "args, fragment",
-    [
-        (["lenet5", "--compare"], "keras.applications has no lenet5"),
-        (["lenet_5x"], "Unknown model"),
-        (["lenet5", "lenet_5x", "--versus-keras", "fashion_mnist"], "Unknown model 'lenet_5x'"),
-        (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
-    ],
-)
-def test_mistakes_are_one_line(args, fragment):
-    assert_one_line_error(run_pipeline("benchmark", *args), fragment)
+MISTAKES = [
+    (["lenet5", "--compare"], "keras.applications has no lenet5"),
+    (["lenet_5x"], "Unknown model"),
+    (["lenet5", "lenet_5x", "--versus-keras", "fashion_mnist"], "Unknown model 'lenet_5x'"),
+    (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
+]
+
+
+@pytest.fixture(scope="module")
+def mistakes():
+    """Each command of MISTAKES, run in one process (TensorFlow starts once)."""
+    return dict(zip((tuple(args) for args, _ in MISTAKES), run_pipelines("benchmark", *(a for a, _ in MISTAKES))))
+
+
+@pytest.mark.parametrize("args, fragment", MISTAKES)
+def test_mistakes_are_one_line(args, fragment, mistakes):
+    assert_one_line_error(mistakes[tuple(args)], fragment)
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ import sys
 import keras
 import numpy as np
 import pytest
-from pipeline_helpers import QUICK_XLA, ROOT, assert_one_line_error, run_pipeline
+from pipeline_helpers import QUICK_XLA, ROOT, assert_one_line_error, run_pipeline, run_pipelines
 
 from kerascnn.benchmark import backends
 
@@ -59,17 +59,24 @@ def test_a_model_step_uses_the_paper_input_and_the_classes():
     assert backends.model_workload("resnet20", num_classes=10, image_size=40)[1] == (40, 40, 3)
 
 
-@pytest.mark.parametrize(
-    "args, fragment",
-    [
-        (["lenet_5x"], "Unknown model"),
-        (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
-        ([], "at least one model, or --layers"),
-        (["lenet5", "--steps", "0"], "--steps must be at least 1"),
-    ],
-)
-def test_mistakes_are_one_line(args, fragment):
-    assert_one_line_error(run_pipeline("benchmark_backend", *args), fragment)
+MISTAKES = [
+    (["lenet_5x"], "Unknown model"),
+    (["vgg16", "--image-size", "8"], "below vgg16's minimum"),
+    ([], "at least one model, or --layers"),
+    (["lenet5", "--steps", "0"], "--steps must be at least 1"),
+]
+
+
+@pytest.fixture(scope="module")
+def mistakes():
+    """Each command of MISTAKES, run in one process (TensorFlow starts once)."""
+    runs = run_pipelines("benchmark_backend", *(args for args, _ in MISTAKES))
+    return dict(zip((tuple(args) for args, _ in MISTAKES), runs))
+
+
+@pytest.mark.parametrize("args, fragment", MISTAKES)
+def test_mistakes_are_one_line(args, fragment, mistakes):
+    assert_one_line_error(mistakes[tuple(args)], fragment)
 
 
 def run_without_tensorflow(backend, *args):

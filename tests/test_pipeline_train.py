@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from pipeline_helpers import TINY, assert_one_line_error, run_pipeline
+from pipeline_helpers import TINY, assert_one_line_error, run_pipeline, run_pipelines
 from serving_helpers import serve_without_kerascnn
 
 
@@ -115,20 +115,28 @@ def test_resuming_with_another_config_is_refused(tmp_path):
     assert_one_line_error(result, "holds a run with another config", "optimizer.learning_rate")
 
 
-@pytest.mark.parametrize(
-    "args, fragments",
-    [
-        (["alexnt"], ["Unknown model 'alexnt'", "alexnet"]),
-        (["lenet5", "--dataset", "no_such_dataset_xyz"], ["no_such_dataset_xyz"]),
-        (["lenet5", "--epoch", "1x"], ["--epoch"]),
-        (["lenet5", "--dataset", "/nonexistent/folder/"], ["/nonexistent/folder"]),
-        (["lenet5", "--learning-rate", "-0.1"], ["--learning-rate (optimizer.learning_rate) must be positive"]),
-        (["lenet5", "--image-size", "16"], ["--image-size 16", "minimum of 32"]),
-        (["lenet5", "--set", "optimizer.momentum=2"], ["optimizer.momentum must be in [0, 1)"]),
-    ],
-)
-def test_bad_input_exits_with_one_clear_line(args, fragments, tmp_path):
-    assert_one_line_error(run_pipeline("train", *args, "--run-dir", tmp_path / "run"), *fragments)
+BAD_INPUT = [
+    (["alexnt"], ["Unknown model 'alexnt'", "alexnet"]),
+    (["lenet5", "--dataset", "no_such_dataset_xyz"], ["no_such_dataset_xyz"]),
+    (["lenet5", "--epoch", "1x"], ["--epoch"]),
+    (["lenet5", "--dataset", "/nonexistent/folder/"], ["/nonexistent/folder"]),
+    (["lenet5", "--learning-rate", "-0.1"], ["--learning-rate (optimizer.learning_rate) must be positive"]),
+    (["lenet5", "--image-size", "16"], ["--image-size 16", "minimum of 32"]),
+    (["lenet5", "--set", "optimizer.momentum=2"], ["optimizer.momentum must be in [0, 1)"]),
+]
+
+
+@pytest.fixture(scope="module")
+def bad_input_results(tmp_path_factory):
+    """Each command of BAD_INPUT, with a run folder of its own, run in one process (TensorFlow starts once)."""
+    root = tmp_path_factory.mktemp("bad_input")
+    argvs = [[*args, "--run-dir", root / f"run{i}"] for i, (args, _) in enumerate(BAD_INPUT)]
+    return dict(zip((tuple(args) for args, _ in BAD_INPUT), run_pipelines("train", *argvs)))
+
+
+@pytest.mark.parametrize("args, fragments", BAD_INPUT)
+def test_bad_input_exits_with_one_clear_line(args, fragments, bad_input_results):
+    assert_one_line_error(bad_input_results[tuple(args)], *fragments)
 
 
 def test_list_models_and_help():

@@ -26,20 +26,21 @@ from harness import (
 
 pytestmark = pytest.mark.slow
 
-# Every write has its own failpoint, so one trial each covers it for sure; random moments find the rest. Six trials
-# (twelve before; a trial is two or three processes, and a process's start alone is about a quarter of a run): the
-# export and the best weights once, a checkpoint twice (once inside an epoch, once at its end), a random moment
-# twice; trials 0 and 3 have their first rerun killed too (a resume that is itself killed).
-TRIALS = 6
+# Every write has its own failpoint, so one trial each covers it for sure; a random moment finds the rest. Four
+# trials (twelve, then six before: a trial is two or three processes, a process's start alone is about a quarter of
+# a run, and the suites neared CI's limit): the export, the best weights, a checkpoint (inside an epoch or at its
+# end, drawn) and a random moment once each; trials 0 and 3 have their first rerun killed too (a resume that is
+# itself killed).
+TRIALS = 4
 KINDS = {
     "time": "SIGKILL at a random moment of a run",
     "checkpoint": "SIGKILL while a checkpoint is written",
     "export": "SIGKILL while a version is exported",
     "best": "SIGKILL while the best weights are replaced",
 }
-SCHEDULE = ["time", "checkpoint", "export", "best", "time", "checkpoint"]
+SCHEDULE = ["time", "checkpoint", "export", "best"]
 # Checkpoints are written at steps 2 and 4 of each 4-step epoch: 1 and 3 inside an epoch, 2 and 4 at its end.
-CHECKPOINT_WRITES = ({1, 3}, {2, 4})
+CHECKPOINT_WRITES = (1, 2, 3, 4)
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +74,7 @@ def _trial(seed, root, reference):
     if kind == "time":
         killed = kill_after(start_train(args), rng.uniform(*moment))
     else:
-        count = rng.choice(sorted(CHECKPOINT_WRITES[SCHEDULE[:seed].count(kind) % 2])) if kind == "checkpoint" else 1
+        count = rng.choice(CHECKPOINT_WRITES) if kind == "checkpoint" else 1
         killed = run_train(args, env=environment(KERASCNN_FAILPOINT=f"{kind}:{count}")).returncode == -9
     reruns = 0
     while True:
@@ -121,4 +122,4 @@ def test_killed_runs_resume_and_end_as_an_uninterrupted_run(reference, tmp_path)
     ]
     assert not failures, "\n".join(failures)
     killed = [seed for seed, _, was_killed, _ in outcomes if was_killed]
-    assert len(killed) >= TRIALS * 0.8, f"only trials {killed} killed the run mid-way"
+    assert len(killed) >= TRIALS - 1, f"only trials {killed} killed the run mid-way"  # a random moment may come late
