@@ -44,9 +44,11 @@ def op_types(model, input_shape):
 @pytest.mark.parametrize("name", bn_models())
 def test_folded_model_computes_the_same_logits_and_probabilities_without_bn(name):
     input_shape = (32, 32, 3)
-    # Logits, not probabilities, where the head allows it: random statistics saturate a softmax.
-    options = {} if name == "deeplab_v2" else {"classifier_activation": None}
-    model = kerascnn.get_model(name, input_shape=input_shape, num_classes=10, **options)
+    # Logits, not probabilities: random statistics saturate a softmax, and a probability's error is bounded by its
+    # logits' (below), not by the probabilities' scale (DeepLab-v2's probabilities compared at 1e-5 of theirs, as
+    # they once were, failed on one draw of its weights). Seeded: a failure can be run again.
+    keras.utils.set_random_seed(0)
+    model = kerascnn.get_model(name, input_shape=input_shape, num_classes=10, classifier_activation=None)
     randomize_statistics(model)
     folded = fold_batch_norms(model)
 
@@ -55,11 +57,10 @@ def test_folded_model_computes_the_same_logits_and_probabilities_without_bn(name
     scale = np.abs(logits).max()
     assert scale > 1e-3  # a real function, not zeros
     np.testing.assert_allclose(folded_logits, logits, atol=1e-5 * scale)
-    if options:
-        # Softmax moves a probability by at most half the largest change of a logit (its Jacobian's row sums to
-        # 2 p (1 - p) <= 1/2): the logits' bound, halved. A fixed 1e-5 failed once for ResNet-34 (probabilities
-        # 1.75e-5 apart, its logits within their bound): its weights are drawn anew on every run.
-        np.testing.assert_allclose(tf.nn.softmax(folded_logits), tf.nn.softmax(logits), atol=0.5e-5 * scale)
+    # Softmax moves a probability by at most half the largest change of a logit (its Jacobian's row sums to
+    # 2 p (1 - p) <= 1/2): the logits' bound, halved. A fixed 1e-5 failed once for ResNet-34 (probabilities 1.75e-5
+    # apart, its logits within their bound).
+    np.testing.assert_allclose(tf.nn.softmax(folded_logits), tf.nn.softmax(logits), atol=0.5e-5 * scale)
 
     assert not any("BatchNorm" in type(layer).__name__ and layer.weights for layer in folded.layers)
     assert all(block.folded for block in folded.layers if isinstance(block, ResidualBlock))
