@@ -178,10 +178,9 @@ EXPERIMENTS = {
                 Comparison("ms_per_image", "VGG A-LRN", "VGG A", "higher", "LRN costs VGG A time"),
             ),
             figure="bars",
-            estimate="About 29 minutes, from the runs of the last default run (36 min 53 s on 2 otherwise idle Zen 2 "
-            "cores, when VGG's pair had 2 epochs of 1,200 images): the four-layer pair 3.5 and 3.8 minutes a run "
-            "(7.6 and 9.0 ms an image, 8 epochs of 3,000), VGG A and A-LRN 2.5 (54 to 55 ms an image), now about "
-            "1.1 for 2 epochs of 480; start-up and evaluation included.",
+            estimate="About 28 minutes, measured: the default run took 28 min 15 s on 2 otherwise idle Zen 2 cores "
+            "(the four-layer pair 3.2 to 3.6 minutes a run, 7.5 and 8.1 ms an image, 8 epochs of 3,000; VGG A and "
+            "A-LRN 1.1 to 1.6, 56 to 60 ms an image, 2 epochs of 480), start-up and evaluation included.",
         ),
         Experiment(
             name="depth",
