@@ -18,14 +18,19 @@ TINY = ["--set", "data.shapes_train=96", "--set", "data.shapes_val=32", "--batch
 QUICK_XLA = {"XLA_FLAGS": "--xla_backend_optimization_level=0 --xla_llvm_disable_expensive_passes=true"}
 
 
+def environment(**extra):
+    """A test's subprocess environment: this one's, with the checkout importable, TensorFlow's C++ logs quiet, and
+    `extra`."""
+    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **extra}
+
+
 def run_pipeline(name, *args, env=None, cwd=None, timeout=600):
     """Runs `python -m pipelines.<name> *args` and returns the CompletedProcess (text output)."""
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", f"pipelines.{name}", *map(str, args)],
         capture_output=True,
         text=True,
-        env=environment,
+        env=environment(**(env or {})),
         cwd=cwd or ROOT,
         timeout=timeout,
     )
@@ -38,18 +43,24 @@ def run_pipelines(name, *argvs, timeout=600):
     with tempfile.TemporaryDirectory() as folder:
         results = Path(folder) / "results.jsonl"
         argvs = [json.dumps([str(arg) for arg in argv]) for argv in argvs]
-        environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
         batch = subprocess.run(
             [sys.executable, str(ROOT / "tests" / "cli_batch.py"), str(results), name, *argvs],
             capture_output=True,
             text=True,
-            env=environment,
+            env=environment(),
             cwd=ROOT,
             timeout=timeout,
         )
         lines = results.read_text().splitlines() if results.exists() else []
     assert batch.returncode == 0 and len(lines) == len(argvs), batch.stderr[-3000:]
     return [subprocess.CompletedProcess(json.loads(argv), **json.loads(line)) for argv, line in zip(argvs, lines)]
+
+
+def run_commands(name, commands, *, extra=lambda index: ()):
+    """{tuple(args): its run} for each args of `commands`, `extra(index)` appended to the command line, all in one
+    process (`run_pipelines`): for tests parametrized by the commands."""
+    runs = run_pipelines(name, *([*args, *extra(index)] for index, args in enumerate(commands)))
+    return dict(zip(map(tuple, commands), runs))
 
 
 def assert_one_line_error(result, *fragments):

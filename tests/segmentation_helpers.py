@@ -1,12 +1,12 @@
 """A tiny segmentation model for the tests, registered here (not in the zoo), and the pipelines run with it."""
 
 import contextlib
-import os
 import subprocess
 import sys
 from pathlib import Path
 
 import keras
+from pipeline_helpers import environment
 
 import kerascnn
 from kerascnn.registry import register_model
@@ -66,13 +66,12 @@ RUNNER = (
 
 def run_with_tiny(name, *args, env=None, timeout=600):
     """`python -m pipelines.<name> *args` in a subprocess that knows the tiny model."""
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), **(env or {})}
     code = RUNNER.format(tests=str(ROOT / "tests"), name=name)
     return subprocess.run(
         [sys.executable, "-c", code, *map(str, args)],
         capture_output=True,
         text=True,
-        env=environment,
+        env=environment(**(env or {})),
         cwd=ROOT,
         timeout=timeout,
     )

@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 from PIL import Image
-from pipeline_helpers import run_pipelines
+from pipeline_helpers import run_commands
 
 import kerascnn
 from kerascnn.analysis.report import FORMATS
@@ -130,8 +130,7 @@ COMMAND_LINE_ERRORS = [
 @pytest.fixture(scope="module")
 def command_line_errors():
     """Each command of COMMAND_LINE_ERRORS, run in one process (TensorFlow starts once)."""
-    runs = run_pipelines("inspect", *(argv for argv, _ in COMMAND_LINE_ERRORS))
-    return dict(zip((tuple(argv) for argv, _ in COMMAND_LINE_ERRORS), runs))
+    return run_commands("inspect", [argv for argv, _ in COMMAND_LINE_ERRORS])
 
 
 @pytest.mark.parametrize("argv, message", COMMAND_LINE_ERRORS)

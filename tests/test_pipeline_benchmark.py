@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from pipeline_helpers import assert_one_line_error, run_pipeline, run_pipelines
+from pipeline_helpers import assert_one_line_error, run_commands, run_pipeline
 
 TINY = ["--steps", 1, "--warmup", 0, "--repeats", 2, "--input-batches", 1]
 
@@ -127,7 +127,7 @@ MISTAKES = [
 @pytest.fixture(scope="module")
 def mistakes():
     """Each command of MISTAKES, run in one process (TensorFlow starts once)."""
-    return dict(zip((tuple(args) for args, _ in MISTAKES), run_pipelines("benchmark", *(a for a, _ in MISTAKES))))
+    return run_commands("benchmark", [args for args, _ in MISTAKES])
 
 
 @pytest.mark.parametrize("args, fragment", MISTAKES)

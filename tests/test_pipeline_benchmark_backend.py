@@ -1,14 +1,13 @@
 """pipelines.benchmark_backend: the zoo and its layers timed on any Keras backend, TensorFlow not needed
 (it runs and reports every workload; never a speed)."""
 
-import os
 import subprocess
 import sys
 
 import keras
 import numpy as np
 import pytest
-from pipeline_helpers import QUICK_XLA, ROOT, assert_one_line_error, run_pipeline, run_pipelines
+from pipeline_helpers import QUICK_XLA, ROOT, assert_one_line_error, environment, run_commands, run_pipeline
 
 from kerascnn.benchmark import backends
 
@@ -70,8 +69,7 @@ MISTAKES = [
 @pytest.fixture(scope="module")
 def mistakes():
     """Each command of MISTAKES, run in one process (TensorFlow starts once)."""
-    runs = run_pipelines("benchmark_backend", *(args for args, _ in MISTAKES))
-    return dict(zip((tuple(args) for args, _ in MISTAKES), runs))
+    return run_commands("benchmark_backend", [args for args, _ in MISTAKES])
 
 
 @pytest.mark.parametrize("args, fragment", MISTAKES)
@@ -85,7 +83,7 @@ def run_without_tensorflow(backend, *args):
         "import runpy, sys; sys.modules['tensorflow'] = None; sys.argv[0] = 'benchmark_backend'; "
         "runpy.run_module('pipelines.benchmark_backend', run_name='__main__')"
     )
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **QUICK_XLA}
+    env = environment(KERAS_BACKEND=backend, **QUICK_XLA)
     return subprocess.run(
         [sys.executable, "-c", code, *map(str, args)], capture_output=True, text=True, env=env, cwd=ROOT, timeout=600
     )

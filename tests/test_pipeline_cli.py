@@ -4,12 +4,11 @@ TensorFlow's start-up lines once at most (none below TF_CPP_MIN_LOG_LEVEL)."""
 import contextlib
 import importlib
 import io
-import os
 import subprocess
 import sys
 
 import pytest
-from pipeline_helpers import ROOT
+from pipeline_helpers import ROOT, environment
 
 from pipelines import cli
 
@@ -88,7 +87,6 @@ def test_startup_lines_are_recognised_by_glog_severity():
 
 def test_tensorflows_start_up_lines_stay_below_the_level_asked_for():
     code = "from pipelines import train; train.parse(['lenet5']); import sys; print('tensorflow' in sys.modules)"
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT)}
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=env)
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, env=environment())
     assert result.returncode == 0 and result.stdout.strip() == "True", result.stderr
     assert "absl::InitializeLog" not in result.stderr and "cudart_stub" not in result.stderr, result.stderr

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import tensorflow as tf
-from pipeline_helpers import TINY, assert_one_line_error, run_pipeline, run_pipelines
+from pipeline_helpers import TINY, assert_one_line_error, run_commands, run_pipeline
 from serving_helpers import serve_without_kerascnn
 
 
@@ -130,8 +130,7 @@ BAD_INPUT = [
 def bad_input_results(tmp_path_factory):
     """Each command of BAD_INPUT, with a run folder of its own, run in one process (TensorFlow starts once)."""
     root = tmp_path_factory.mktemp("bad_input")
-    argvs = [[*args, "--run-dir", root / f"run{i}"] for i, (args, _) in enumerate(BAD_INPUT)]
-    return dict(zip((tuple(args) for args, _ in BAD_INPUT), run_pipelines("train", *argvs)))
+    return run_commands("train", [args for args, _ in BAD_INPUT], extra=lambda i: ["--run-dir", root / f"run{i}"])
 
 
 @pytest.mark.parametrize("args, fragments", BAD_INPUT)

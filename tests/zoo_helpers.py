@@ -2,11 +2,10 @@
 model at a small input, one JSON line of report per model."""
 
 import json
-import os
 import subprocess
 import sys
 
-from pipeline_helpers import QUICK_XLA, ROOT
+from pipeline_helpers import QUICK_XLA, ROOT, environment
 from test_models import SMALL, segmentation_size
 
 import kerascnn
@@ -22,7 +21,7 @@ def plan(name, **fields):
 
 def run_zoo_script(script, plans, backend, timeout):
     """{model: the JSON line `script` (a file of tests/) printed for it} for `plans`, on Keras' `backend`."""
-    env = {**os.environ, "KERAS_BACKEND": backend, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "3", **QUICK_XLA}
+    env = environment(KERAS_BACKEND=backend, **QUICK_XLA)
     result = subprocess.run(
         [sys.executable, str(ROOT / "tests" / script), *plans],
         capture_output=True,
