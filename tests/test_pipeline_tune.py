@@ -3,7 +3,6 @@ worker, the best trial exported and trained, and the mistakes a user can make.""
 
 import csv
 import json
-import os
 import shlex
 import shutil
 import socket
@@ -13,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from pipeline_helpers import ROOT, TINY, assert_one_line_error, run_pipeline
+from pipeline_helpers import ROOT, TINY, assert_one_line_error, environment, run_pipeline
 
 SEARCH = ["lenet5", "--epochs", 1, "--max-trials", 2, *TINY]
 
@@ -222,13 +221,7 @@ def test_a_chief_and_a_worker_share_a_search(search, tmp_path):
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={
-            **os.environ,
-            "TF_CPP_MIN_LOG_LEVEL": "3",
-            "PYTHONPATH": str(ROOT),
-            **cluster,
-            "KERASTUNER_TUNER_ID": "chief",
-        },
+        env=environment(**cluster, KERASTUNER_TUNER_ID="chief"),
     )
     try:
         worker = run_pipeline("tune", *args, env={**cluster, "KERASTUNER_TUNER_ID": "tuner0"}, timeout=300)

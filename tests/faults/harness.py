@@ -1,7 +1,6 @@
 """What the fault tests share: the training command they break, and the checks that nothing is lost or partial."""
 
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -11,8 +10,9 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pipeline_helpers
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = pipeline_helpers.ROOT
 RESULTS = defaultdict(lambda: [0, 0])  # fault -> [trials, survived]
 
 
@@ -57,7 +57,8 @@ def train_args(run_dir, out_dir, *extra, epochs=2):
 
 
 def environment(**extra):
-    return {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(ROOT), "PYTHONUNBUFFERED": "1", **extra}
+    """The tests' subprocess environment, unbuffered: a killed process's last lines must have reached its pipe."""
+    return pipeline_helpers.environment(PYTHONUNBUFFERED="1", **extra)
 
 
 def run_train(args, env=None, timeout=600, **kwargs):
